@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import django_filters
+from rest_framework import serializers
+
+from caseload.models import Appointment
+from caseload.selectors.records import appointment_list
+from caseload.services.appointments import appointment_create, appointment_update
+
+from .base import RecordViewSet, StrictSerializerMixin
+from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_datetime
+
+
+class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    patient = VisiblePatientField()
+    staff = ProgramStaffField()
+    start = serializers.DateTimeField(validators=[validate_plausible_datetime])
+    end = serializers.DateTimeField(validators=[validate_plausible_datetime])
+
+    class Meta:
+        model = Appointment
+        fields = (
+            "id", "patient", "staff", "kind", "status", "start", "end", "location",
+            "reminder_due_at", "version", "created_at", "updated_at",
+        )
+        read_only_fields = ("id", "reminder_due_at", "version", "created_at", "updated_at")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["patient"].read_only = True
+        return fields
+
+    def validate(self, attrs):
+        start = attrs.get("start", getattr(self.instance, "start", None))
+        end = attrs.get("end", getattr(self.instance, "end", None))
+        if start and end and end <= start:
+            raise serializers.ValidationError(
+                {"end": [serializers.ErrorDetail("end must be after start.",
+                                                 code="end_before_start")]}
+            )
+        return attrs
+
+
+class AppointmentFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter()
+    staff = django_filters.UUIDFilter()
+    start_after = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Appointment
+        fields = ("patient", "staff", "status", "kind")
+
+
+class AppointmentViewSet(RecordViewSet):
+    model = Appointment
+    selector = staticmethod(appointment_list)
+    serializer_class = AppointmentSerializer
+    filterset_class = AppointmentFilter
+
+    def create_record(self, *, actor, data):
+        patient = data.pop("patient")
+        return appointment_create(actor=actor, patient=patient, fields=data)
+
+    def update_record(self, *, instance, actor, changes, expected_version):
+        return appointment_update(appointment=instance, actor=actor, changes=changes,
+                                  expected_version=expected_version)

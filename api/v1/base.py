@@ -1,0 +1,134 @@
+"""The base every resource viewset stands on: scoped reads, role checks, ETags, audited access.
+
+A subclass names its `model`, a `selector` (user -> scoped queryset) and the services that
+create and update records. `get_queryset` always goes through the selector, so an unscoped
+list cannot be written by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.db import models
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from caseload.permissions import ADD, CHANGE, VIEW, has_role_permission
+from caseload.services.audit import audit_read
+
+_METHOD_ACTIONS = {"GET": VIEW, "HEAD": VIEW, "OPTIONS": VIEW, "POST": ADD, "PUT": CHANGE,
+                   "PATCH": CHANGE}
+_ETAG = re.compile(r'^(?:W/)?"v(\d{1,10})"$')
+
+
+class RolePermission(permissions.BasePermission):
+    """The role must allow the action on the viewset's record type; otherwise 403.
+
+    Methods with no handler (DELETE on a clinical record) pass here and answer 405.
+    """
+
+    def has_permission(self, request: Request, view) -> bool:
+        action = view.action_permissions.get(view.action) or _METHOD_ACTIONS.get(request.method)
+        if action is None:
+            return True
+        return has_role_permission(request.user, action, view.model)
+
+
+def etag_for(instance: models.Model) -> str:
+    return f'"v{instance.version}"'
+
+
+def expected_version(request: Request) -> int | None:
+    """The version named by If-Match, None when absent. A malformed header is a 400."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.match(header.strip())
+    if not match:
+        raise exceptions.ValidationError(
+            {"If-Match": [serializers.ErrorDetail("Send the ETag from the last read.",
+                                                  code="invalid_etag")]}
+        )
+    return int(match.group(1))
+
+
+class StrictSerializerMixin:
+    """Reject keys the resource does not know, so a typo never passes silently.
+
+    Read-only fields (ids, computed values) are accepted and ignored, so a client may send back
+    what it read.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                     for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class RecordViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+):
+    model: ClassVar[type[models.Model]]
+    selector: ClassVar[Callable[..., models.QuerySet]]
+    permission_classes: ClassVar[list] = [permissions.IsAuthenticated, RolePermission]
+    action_permissions: ClassVar[dict[str, str]] = {}
+    http_method_names: ClassVar[list[str]] = ["get", "post", "patch", "put", "head", "options"]
+
+    def get_queryset(self) -> models.QuerySet:
+        return type(self).selector(user=self.request.user)
+
+    # Reads -------------------------------------------------------------------------------
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        audit_read(actor=request.user, model=self.model, objects=page, action="list")
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        instance = self.get_object()
+        audit_read(actor=request.user, model=self.model, objects=[instance], action="read")
+        return self.respond(instance)
+
+    def respond(self, instance: models.Model, status_code: int = status.HTTP_200_OK) -> Response:
+        response = Response(self.get_serializer(instance).data, status=status_code)
+        response["ETag"] = etag_for(instance)
+        return response
+
+    # Writes ------------------------------------------------------------------------------
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = self.create_record(actor=request.user, data=dict(serializer.validated_data))
+        return self.respond(self.reload(instance), status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        instance = self.get_object()
+        version = expected_version(request)
+        partial = kwargs.pop("partial", False)
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        updated = self.update_record(
+            instance=instance, actor=request.user, changes=dict(serializer.validated_data),
+            expected_version=version,
+        )
+        return self.respond(self.reload(updated))
+
+    def reload(self, instance: models.Model) -> models.Model:
+        """Re-read through the selector so the response carries what a GET would."""
+        return self.get_queryset().get(pk=instance.pk)
+
+    def create_record(self, *, actor, data: dict[str, Any]) -> models.Model:
+        raise exceptions.MethodNotAllowed("POST")
+
+    def update_record(self, *, instance, actor, changes: dict[str, Any],
+                      expected_version: int | None) -> models.Model:
+        raise exceptions.MethodNotAllowed(self.request.method)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from caseload.models import Staff
+from caseload.permissions import ROLE_PERMISSIONS
+
+
+class MeSerializer(serializers.ModelSerializer):
+    program = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    permissions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Staff
+        fields = ("id", "username", "first_name", "last_name", "role", "program", "permissions")
+        read_only_fields = fields
+
+    def get_permissions(self, staff: Staff) -> list[str]:
+        return sorted(ROLE_PERMISSIONS.get(staff.role, set()))
+
+
+class MeView(APIView):
+    """Who the caller is: their role, program and what the role may do."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import django_filters
+from rest_framework import serializers
+
+from caseload.models import CaseNote
+from caseload.selectors.records import note_list
+from caseload.services.notes import note_create, note_update
+
+from .base import RecordViewSet, StrictSerializerMixin
+from .corrections import EnteredInErrorMixin
+from .fields import VisiblePatientField, validate_past_datetime
+
+
+class CaseNoteSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    patient = VisiblePatientField()
+    written_at = serializers.DateTimeField(validators=[validate_past_datetime])
+
+    class Meta:
+        model = CaseNote
+        fields = (
+            "id", "patient", "author", "written_at", "body", "status", "entered_in_error_reason",
+            "version", "created_at", "updated_at",
+        )
+        read_only_fields = ("id", "author", "status", "entered_in_error_reason", "version",
+                            "created_at", "updated_at")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["patient"].read_only = True
+        return fields
+
+
+class CaseNoteFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter()
+
+    class Meta:
+        model = CaseNote
+        fields = ("patient", "status")
+
+
+class CaseNoteViewSet(EnteredInErrorMixin, RecordViewSet):
+    model = CaseNote
+    selector = staticmethod(note_list)
+    serializer_class = CaseNoteSerializer
+    filterset_class = CaseNoteFilter
+
+    def create_record(self, *, actor, data):
+        patient = data.pop("patient")
+        return note_create(actor=actor, patient=patient, fields=data)
+
+    def update_record(self, *, instance, actor, changes, expected_version):
+        return note_update(note=instance, actor=actor, changes=changes,
+                           expected_version=expected_version)
+
+

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from caseload.models import Patient
+from caseload.permissions import sees_clinical_content
+from caseload.selectors.patients import patient_list
+from caseload.services.patients import patient_create, patient_update
+from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
+
+from .base import RecordViewSet, StrictSerializerMixin
+from .fields import validate_past_date, validate_past_datetime
+
+CLINICAL_FIELDS = ("last_use_at", "withdrawal_phase", "withdrawal_phase_label")
+
+
+class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    program = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    birth_date = serializers.DateField(validators=[validate_past_date])
+    last_use_at = serializers.DateTimeField(
+        required=False, allow_null=True, validators=[validate_past_datetime]
+    )
+    withdrawal_phase = serializers.SerializerMethodField(
+        help_text="Expected withdrawal phase from last_use_at: pre_onset, onset, peak, acute, "
+        "protracted. The general course, not a clinical finding."
+    )
+    withdrawal_phase_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = (
+            "id", "mrn", "given_name", "family_name", "birth_date", "program", "phone", "email",
+            "address_line", "city", "state", "postal_code", "last_use_at", "withdrawal_phase",
+            "withdrawal_phase_label", "version", "created_at", "updated_at",
+        )
+        read_only_fields = ("id", "version", "created_at", "updated_at")
+        validators = []  # MRN uniqueness is checked by the service, within the program
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and not sees_clinical_content(request.user):
+            for name in CLINICAL_FIELDS:
+                fields.pop(name, None)
+        return fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_withdrawal_phase(self, patient: Patient) -> str | None:
+        return withdrawal_phase(patient.last_use_at, timezone.now())
+
+    def get_withdrawal_phase_label(self, patient: Patient) -> str:
+        return EXPECTED_COURSE_LABEL
+
+
+class PatientFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter(field_name="id")
+    mrn = django_filters.CharFilter()
+    family_name = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Patient
+        fields = ("patient", "mrn", "family_name")
+
+
+class PatientViewSet(RecordViewSet):
+    model = Patient
+    selector = staticmethod(patient_list)
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+
+    def create_record(self, *, actor, data):
+        return patient_create(actor=actor, fields=data)
+
+    def update_record(self, *, instance, actor, changes, expected_version):
+        return patient_update(patient=instance, actor=actor, changes=changes,
+                              expected_version=expected_version)

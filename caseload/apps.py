@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CaseloadConfig(AppConfig):
+    name = "caseload"
+    verbose_name = "Caseload"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,37 @@
+"""Domain errors. The API layer turns each into one JSON error shape with a stable code."""
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    """Input that passed the serializer but breaks a domain rule; names the field."""
+
+    code = "invalid"
+    status = 400
+
+
+class Forbidden(DomainError):
+    code = "permission_denied"
+    status = 403
+
+
+class Conflict(DomainError):
+    """The request is well formed but conflicts with the record's current state."""
+
+    code = "conflict"
+    status = 409
+
+
+class PreconditionFailed(DomainError):
+    code = "precondition_failed"
+    status = 412

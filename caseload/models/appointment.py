@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .base import BaseModel
+
+
+class AppointmentStatus(models.TextChoices):
+    """A subset of FHIR R4 Appointment.status."""
+
+    BOOKED = "booked", "Booked"
+    ARRIVED = "arrived", "Arrived"
+    FULFILLED = "fulfilled", "Fulfilled"
+    CANCELLED = "cancelled", "Cancelled"
+    NOSHOW = "noshow", "No-show"
+
+
+class AppointmentKind(models.TextChoices):
+    INTAKE = "intake", "Intake"
+    COUNSELING = "counseling", "Counseling"
+    GROUP = "group", "Group session"
+    MEDICATION = "medication", "Medication visit"
+    DRUG_SCREEN = "drug_screen", "Drug screen"
+    FOLLOW_UP = "follow_up", "Follow-up"
+
+
+class Appointment(BaseModel):
+    patient = models.ForeignKey(
+        "caseload.Patient", on_delete=models.PROTECT, related_name="appointments"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    )
+    kind = models.CharField(max_length=20, choices=AppointmentKind.choices)
+    status = models.CharField(
+        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    reminder_due_at = models.DateTimeField(null=True, blank=True)
+    reminder_queued_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="appointment_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=AppointmentStatus.values),
+                name="appointment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AppointmentKind.values),
+                name="appointment_kind_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["staff", "start"]),
+            models.Index(fields=["updated_at", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"appointment {self.id}"

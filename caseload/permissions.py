@@ -1,0 +1,128 @@
+"""Who may see and change what: roles as data, and the policy API every layer asks.
+
+Two questions decide every access:
+1. Does the staff member's *role* allow the action on the record type? (role → model permission
+   codenames, synced to one group per role by `manage.py sync_roles`.)
+2. Is the *patient* visible to them? Supervisors and front desk see their whole program;
+   counselors and prescribers see the patients they hold a django-guardian object grant for.
+   Grants are given and taken only by `caseload.services.care_team`.
+Objects of another program are never visible, whatever the role.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import Group, Permission
+from django.db import models
+from guardian.shortcuts import get_objects_for_user
+
+from caseload.models import Patient, Role
+
+if TYPE_CHECKING:
+    from caseload.models import Staff
+
+VIEW, ADD, CHANGE = "view", "add", "change"
+CARE_TEAM_PERMISSION = "caseload.view_patient"
+
+
+def _perms(model: str, *actions: str) -> set[str]:
+    return {f"{action}_{model}" for action in actions}
+
+
+_CLINICAL_READ = _perms("casenote", VIEW) | _perms("enrollment", VIEW)
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.COUNSELOR: (
+        _perms("patient", VIEW, CHANGE)
+        | _perms("casenote", VIEW, ADD, CHANGE)
+        | _perms("appointment", VIEW, ADD, CHANGE)
+        | _CLINICAL_READ
+    ),
+    Role.PRESCRIBER: (
+        _perms("patient", VIEW) | _perms("appointment", VIEW, ADD, CHANGE) | _CLINICAL_READ
+    ),
+    Role.SUPERVISOR: (
+        _perms("patient", VIEW, ADD, CHANGE)
+        | _perms("enrollment", VIEW, ADD, CHANGE)
+        | _perms("casenote", VIEW, ADD, CHANGE)
+        | _perms("appointment", VIEW, ADD, CHANGE)
+        | _perms("auditevent", VIEW)
+        | _perms("staff", VIEW, ADD, CHANGE)
+    ),
+    Role.FRONT_DESK: _perms("patient", VIEW, CHANGE) | _perms("appointment", VIEW, ADD, CHANGE),
+}
+
+# Roles that see their whole program rather than their own caseload.
+PROGRAM_WIDE_ROLES = {Role.SUPERVISOR, Role.FRONT_DESK}
+
+# Patient fields front desk may change; everything else on a patient is a counselor's.
+FRONT_DESK_PATIENT_FIELDS = {"phone", "email", "address_line", "city", "state", "postal_code"}
+
+
+def roles_sync() -> dict[str, int]:
+    """Create one group per role holding exactly its permissions. Idempotent."""
+    synced = {}
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role_group_name(role))
+        perms = list(
+            Permission.objects.filter(content_type__app_label="caseload", codename__in=codenames)
+        )
+        missing = codenames - {p.codename for p in perms}
+        if missing:
+            raise LookupError(f"Unknown permissions for {role}: {sorted(missing)}")
+        group.permissions.set(perms)
+        synced[str(role)] = len(perms)
+    return synced
+
+
+def role_group_name(role: str) -> str:
+    return f"role:{role}"
+
+
+def is_staff_member(user: object) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "program_id", None))
+
+
+def has_role_permission(user: Staff, action: str, model: type[models.Model]) -> bool:
+    """Does the user's role allow `action` (view/add/change) on this record type?"""
+    if not is_staff_member(user):
+        return False
+    return user.has_perm(f"caseload.{action}_{model._meta.model_name}")
+
+
+def patients_visible_to(user: Staff) -> models.QuerySet[Patient]:
+    """Every patient this user may open. Never crosses the user's program."""
+    if not is_staff_member(user):
+        return Patient.objects.none()
+    in_program = Patient.objects.filter(program_id=user.program_id)
+    if user.role in PROGRAM_WIDE_ROLES:
+        return in_program
+    return get_objects_for_user(
+        user, CARE_TEAM_PERMISSION, klass=in_program, accept_global_perms=False, with_superuser=False
+    )
+
+
+def can_view_patient(user: Staff, patient: Patient) -> bool:
+    return patients_visible_to(user).filter(pk=patient.pk).exists()
+
+
+def records_visible_to(user: Staff, model: type[models.Model]) -> models.QuerySet:
+    """Records of `model` (each with a `patient`) the user may read: role and patient both."""
+    if not has_role_permission(user, VIEW, model):
+        return model._default_manager.none()
+    return model._default_manager.filter(patient__in=patients_visible_to(user))
+
+
+def can_change_patient_fields(user: Staff, fields: set[str]) -> set[str]:
+    """The subset of `fields` the user may NOT change on a visible patient."""
+    if not has_role_permission(user, CHANGE, Patient):
+        return set(fields)
+    if user.role == Role.FRONT_DESK:
+        return set(fields) - FRONT_DESK_PATIENT_FIELDS
+    return set()
+
+
+def sees_clinical_content(user: Staff) -> bool:
+    """Front desk handles demographics and scheduling only."""
+    return is_staff_member(user) and user.role != Role.FRONT_DESK

@@ -1,0 +1,59 @@
+"""The audit trail: one append-only row per access to or change of protected information."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+from caseload.models import AuditEvent, Patient
+
+
+def _object_type(obj: models.Model | type[models.Model]) -> str:
+    return obj._meta.model_name
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model,
+    patient: Patient | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one action on one object. Call inside the transaction that makes the change."""
+    program_id = getattr(patient, "program_id", None) or getattr(obj, "program_id", None)
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        program_id=program_id or getattr(actor, "program_id", None),
+        action=action,
+        object_type=_object_type(obj),
+        object_id=str(obj.pk),
+        patient=patient,
+        detail=detail or {},
+    )
+
+
+def audit_read(
+    *, actor, model: type[models.Model], objects: Iterable[models.Model], action: str
+) -> AuditEvent:
+    """Record that `actor` read these objects (a list page or one record) in one row."""
+    objects = list(objects)
+    patient_ids = sorted({str(_patient_id(o)) for o in objects if _patient_id(o)})
+    single = objects[0] if action == "read" and objects else None
+    return AuditEvent.objects.create(
+        actor=actor,
+        program_id=actor.program_id,
+        action=action,
+        object_type=_object_type(model),
+        object_id=str(single.pk) if single else "",
+        patient_id=patient_ids[0] if len(patient_ids) == 1 else None,
+        detail={"count": len(objects), "patients": patient_ids},
+    )
+
+
+def _patient_id(obj: models.Model):
+    if isinstance(obj, Patient):
+        return obj.pk
+    return getattr(obj, "patient_id", None)

@@ -1,0 +1,40 @@
+"""Writes to patients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from caseload.errors import Conflict, Forbidden
+from caseload.models import Patient, Staff
+from caseload.permissions import can_change_patient_fields
+
+from .records import record_create, record_update
+
+
+def patient_create(*, actor: Staff, fields: dict[str, Any]) -> Patient:
+    """Register a patient in the actor's program."""
+    _check_mrn_free(program_id=actor.program_id, mrn=fields["mrn"])
+    return record_create(model=Patient, actor=actor, program_id=actor.program_id, **fields)
+
+
+def patient_update(
+    *, patient: Patient, actor: Staff, changes: dict[str, Any], expected_version: int | None
+) -> Patient:
+    """Change a patient's details; front desk may change contact details only."""
+    refused = can_change_patient_fields(actor, set(changes))
+    if refused:
+        raise Forbidden(
+            f"Your role may not change: {', '.join(sorted(refused))}.",
+            field=sorted(refused)[0],
+        )
+    if "mrn" in changes and changes["mrn"] != patient.mrn:
+        _check_mrn_free(program_id=patient.program_id, mrn=changes["mrn"])
+    return record_update(
+        instance=patient, actor=actor, changes=changes, expected_version=expected_version
+    )
+
+
+def _check_mrn_free(*, program_id, mrn: str) -> None:
+    if Patient.objects.filter(program_id=program_id, mrn=mrn).exists():
+        raise Conflict("A patient with this MRN exists in the program.", code="mrn_taken",
+                       field="mrn")

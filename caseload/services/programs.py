@@ -1,0 +1,56 @@
+"""Programs and their staff."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from caseload.errors import Conflict, InvalidInput
+from caseload.models import Program, Role, Staff
+from caseload.permissions import role_group_name, roles_sync
+
+from .audit import audit_record
+
+
+def program_create(*, code: str, name: str) -> Program:
+    program = Program(code=code, name=name)
+    try:
+        program.full_clean()
+    except DjangoValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(messages[0], field=field) from exc
+    with transaction.atomic():
+        program.save()
+        audit_record(actor=None, action="create", obj=program)
+    return program
+
+
+def staff_create(
+    *, username: str, program: Program, role: str, password: str | None = None,
+    actor: Staff | None = None, first_name: str = "", last_name: str = "",
+) -> Staff:
+    """Create a staff member in `program` with `role`; without a password they use tokens only."""
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}; one of {', '.join(Role.values)}.", field="role")
+    if Staff.objects.filter(username=username).exists():
+        raise Conflict(f"Username {username!r} is taken.", code="username_taken", field="username")
+    with transaction.atomic():
+        staff = Staff(username=username, program=program, role=role,
+                      first_name=first_name, last_name=last_name)
+        if password:
+            staff.set_password(password)
+        else:
+            staff.set_unusable_password()
+        staff.save()
+        staff.groups.set([_role_group(role)])
+        audit_record(actor=actor, action="create", obj=staff, detail={"role": role})
+    return staff
+
+
+def _role_group(role: str) -> Group:
+    group = Group.objects.filter(name=role_group_name(role)).first()
+    if group is None:
+        roles_sync()
+        group = Group.objects.get(name=role_group_name(role))
+    return group

@@ -1,0 +1,91 @@
+"""The one way a record is created or changed: atomic, versioned and audited."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
+
+from caseload.errors import Conflict, PreconditionFailed
+
+from .audit import audit_record
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _patient_of(instance: models.Model):
+    from caseload.models import Patient
+
+    return instance if isinstance(instance, Patient) else getattr(instance, "patient", None)
+
+
+def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **fields: Any) -> M:
+    """Insert one record with its authorship and audit row in the caller's transaction."""
+    instance = model(created_by=actor, updated_by=actor, **fields)
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+            audit_record(
+                actor=actor, action="create", obj=instance, patient=_patient_of(instance),
+                detail=audit_detail,
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            "The record conflicts with an existing one.", code="integrity_conflict"
+        ) from exc
+    return instance
+
+
+def record_update(
+    *,
+    instance: M,
+    actor,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+    action: str = "update",
+) -> M:
+    """Apply `changes` to `instance`, failing with 412 if its version moved on.
+
+    The version check and bump happen in a single UPDATE ... WHERE version = %s, so two
+    concurrent writers cannot both pass it; the row then stays locked until commit.
+    """
+    model = type(instance)
+    try:
+        with transaction.atomic():
+            claim = model._default_manager.filter(pk=instance.pk)
+            if expected_version is not None:
+                claim = claim.filter(version=expected_version)
+            if not claim.update(version=F("version") + 1):
+                raise PreconditionFailed(
+                    "The record changed since it was read; fetch it again and retry.",
+                    code="stale_etag",
+                )
+            fresh = model._default_manager.get(pk=instance.pk)
+            for name, value in changes.items():
+                setattr(fresh, name, value)
+            fresh.updated_by = actor
+            fresh.save()
+            audit_record(
+                actor=actor, action=action, obj=fresh, patient=_patient_of(fresh),
+                detail={"fields": sorted(changes)},
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            "The change conflicts with an existing record.", code="integrity_conflict"
+        ) from exc
+    return fresh
+
+
+def record_mark_entered_in_error(
+    *, instance: M, actor, reason: str, expected_version: int | None = None
+) -> M:
+    """Correct a clinical record by marking it entered in error. It stays in the history."""
+    if instance.status == "entered_in_error":
+        raise Conflict("The record is already marked entered in error.",
+                       code="already_entered_in_error", field="status")
+    return record_update(
+        instance=instance, actor=actor, expected_version=expected_version,
+        changes={"status": "entered_in_error", "entered_in_error_reason": reason},
+        action="entered_in_error",
+    )
