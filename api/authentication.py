@@ -21,8 +21,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None  # not a personal token: another authenticator (OAuth2) may own it
         staff = token_authenticate(raw)
         if staff is None:
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.",
-                                                  code="invalid_token")
+            raise exceptions.AuthenticationFailed(
+                "Invalid, expired or revoked token.", code="invalid_token"
+            )
         return staff, raw
 
     def authenticate_header(self, request) -> str:

@@ -1,7 +1,7 @@
 """One error shape for every failure:
 
-    {"code": "validation_error", "detail": "...",
-     "errors": [{"field": "items.restlessness", "code": "invalid_choice", "detail": "..."}]}
+{"code": "validation_error", "detail": "...",
+ "errors": [{"field": "items.restlessness", "code": "invalid_choice", "detail": "..."}]}
 """
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ from caseload.errors import DomainError
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return _response(exc.status, exc.code, exc.message,
-                         [_error(exc.field, exc.code, exc.message)] if exc.field else [])
+        return _response(
+            exc.status,
+            exc.code,
+            exc.message,
+            [_error(exc.field, exc.code, exc.message)] if exc.field else [],
+        )
     if isinstance(exc, DataError):
         return _response(400, "invalid", "A value is out of range for its field.", [])
     if isinstance(exc, Http404):
@@ -61,5 +65,3 @@ def _flatten(detail, prefix: str):
                 yield from _flatten(value, prefix)
     else:
         yield _error(prefix or None, getattr(detail, "code", "invalid"), str(detail))
-
-

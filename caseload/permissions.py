@@ -99,7 +99,11 @@ def patients_visible_to(user: Staff) -> models.QuerySet[Patient]:
     if user.role in PROGRAM_WIDE_ROLES:
         return in_program
     return get_objects_for_user(
-        user, CARE_TEAM_PERMISSION, klass=in_program, accept_global_perms=False, with_superuser=False
+        user,
+        CARE_TEAM_PERMISSION,
+        klass=in_program,
+        accept_global_perms=False,
+        with_superuser=False,
     )
 
 

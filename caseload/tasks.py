@@ -1,13 +1,14 @@
 """Background work. Tasks are thin: take ids, re-fetch, call one service; safe to repeat."""
 
-from config.celery import app
-
 from caseload.services import appointments
+from config.celery import app
 
 
 @app.task(
     name="caseload.tasks.appointment_plan_reminder",
-    autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5,
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+    max_retries=5,
 )
 def appointment_plan_reminder_task(appointment_id: str) -> str | None:
     appointment = appointments.appointment_plan_reminder(appointment_id=appointment_id)

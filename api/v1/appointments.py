@@ -20,8 +20,18 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     class Meta:
         model = Appointment
         fields = (
-            "id", "patient", "staff", "kind", "status", "start", "end", "location",
-            "reminder_due_at", "version", "created_at", "updated_at",
+            "id",
+            "patient",
+            "staff",
+            "kind",
+            "status",
+            "start",
+            "end",
+            "location",
+            "reminder_due_at",
+            "version",
+            "created_at",
+            "updated_at",
         )
         read_only_fields = ("id", "reminder_due_at", "version", "created_at", "updated_at")
 
@@ -36,8 +46,11 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         end = attrs.get("end", getattr(self.instance, "end", None))
         if start and end and end <= start:
             raise serializers.ValidationError(
-                {"end": [serializers.ErrorDetail("end must be after start.",
-                                                 code="end_before_start")]}
+                {
+                    "end": [
+                        serializers.ErrorDetail("end must be after start.", code="end_before_start")
+                    ]
+                }
             )
         return attrs
 
@@ -65,5 +78,6 @@ class AppointmentViewSet(RecordViewSet):
         return appointment_create(actor=actor, patient=patient, fields=data)
 
     def update_record(self, *, instance, actor, changes, expected_version):
-        return appointment_update(appointment=instance, actor=actor, changes=changes,
-                                  expected_version=expected_version)
+        return appointment_update(
+            appointment=instance, actor=actor, changes=changes, expected_version=expected_version
+        )

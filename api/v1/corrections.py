@@ -29,7 +29,9 @@ class EnteredInErrorMixin:
         payload = EnteredInErrorSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         updated = record_mark_entered_in_error(
-            instance=instance, actor=request.user, reason=payload.validated_data["reason"],
+            instance=instance,
+            actor=request.user,
+            reason=payload.validated_data["reason"],
             expected_version=version,
         )
         return self.respond(self.reload(updated))

@@ -23,8 +23,18 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     class Meta:
         model = Enrollment
         fields = (
-            "id", "patient", "status", "level_of_care", "counselor", "prescriber", "admitted_on",
-            "discharged_on", "discharge_reason", "version", "created_at", "updated_at",
+            "id",
+            "patient",
+            "status",
+            "level_of_care",
+            "counselor",
+            "prescriber",
+            "admitted_on",
+            "discharged_on",
+            "discharge_reason",
+            "version",
+            "created_at",
+            "updated_at",
         )
         read_only_fields = ("id", "version", "created_at", "updated_at")
         validators = []
@@ -57,5 +67,6 @@ class EnrollmentViewSet(RecordViewSet):
         return enrollment_create(actor=actor, patient=patient, fields=data)
 
     def update_record(self, *, instance, actor, changes, expected_version):
-        return enrollment_update(enrollment=instance, actor=actor, changes=changes,
-                                 expected_version=expected_version)
+        return enrollment_update(
+            enrollment=instance, actor=actor, changes=changes, expected_version=expected_version
+        )

@@ -34,21 +34,24 @@ class ProgramStaffField(serializers.PrimaryKeyRelatedField):
         super().__init__(**kwargs)
 
     def get_queryset(self):
-        return Staff.objects.filter(program_id=self.context["request"].user.program_id,
-                                    is_active=True)
+        return Staff.objects.filter(
+            program_id=self.context["request"].user.program_id, is_active=True
+        )
 
 
 def validate_past_date(value: date) -> date:
     if value < EARLIEST_DATE or value > timezone.localdate():
-        raise serializers.ValidationError("Date must be between 1900-01-01 and today.",
-                                          code="out_of_range")
+        raise serializers.ValidationError(
+            "Date must be between 1900-01-01 and today.", code="out_of_range"
+        )
     return value
 
 
 def validate_past_datetime(value: datetime) -> datetime:
     if value.date() < EARLIEST_DATE or value > timezone.now() + CLOCK_SKEW:
-        raise serializers.ValidationError("Time must be after 1900 and not in the future.",
-                                          code="out_of_range")
+        raise serializers.ValidationError(
+            "Time must be after 1900 and not in the future.", code="out_of_range"
+        )
     return value
 
 

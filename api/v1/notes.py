@@ -19,11 +19,26 @@ class CaseNoteSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     class Meta:
         model = CaseNote
         fields = (
-            "id", "patient", "author", "written_at", "body", "status", "entered_in_error_reason",
-            "version", "created_at", "updated_at",
+            "id",
+            "patient",
+            "author",
+            "written_at",
+            "body",
+            "status",
+            "entered_in_error_reason",
+            "version",
+            "created_at",
+            "updated_at",
         )
-        read_only_fields = ("id", "author", "status", "entered_in_error_reason", "version",
-                            "created_at", "updated_at")
+        read_only_fields = (
+            "id",
+            "author",
+            "status",
+            "entered_in_error_reason",
+            "version",
+            "created_at",
+            "updated_at",
+        )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -51,7 +66,6 @@ class CaseNoteViewSet(EnteredInErrorMixin, RecordViewSet):
         return note_create(actor=actor, patient=patient, fields=data)
 
     def update_record(self, *, instance, actor, changes, expected_version):
-        return note_update(note=instance, actor=actor, changes=changes,
-                           expected_version=expected_version)
-
-
+        return note_update(
+            note=instance, actor=actor, changes=changes, expected_version=expected_version
+        )

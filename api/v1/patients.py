@@ -32,9 +32,24 @@ class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = (
-            "id", "mrn", "given_name", "family_name", "birth_date", "program", "phone", "email",
-            "address_line", "city", "state", "postal_code", "last_use_at", "withdrawal_phase",
-            "withdrawal_phase_label", "version", "created_at", "updated_at",
+            "id",
+            "mrn",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "program",
+            "phone",
+            "email",
+            "address_line",
+            "city",
+            "state",
+            "postal_code",
+            "last_use_at",
+            "withdrawal_phase",
+            "withdrawal_phase_label",
+            "version",
+            "created_at",
+            "updated_at",
         )
         read_only_fields = ("id", "version", "created_at", "updated_at")
         validators = []  # MRN uniqueness is checked by the service, within the program
@@ -75,5 +90,6 @@ class PatientViewSet(RecordViewSet):
         return patient_create(actor=actor, fields=data)
 
     def update_record(self, *, instance, actor, changes, expected_version):
-        return patient_update(patient=instance, actor=actor, changes=changes,
-                              expected_version=expected_version)
+        return patient_update(
+            patient=instance, actor=actor, changes=changes, expected_version=expected_version
+        )

@@ -20,7 +20,9 @@ class LevelOfCare(models.TextChoices):
 class Enrollment(BaseModel):
     """An episode of care. Its counselor and prescriber define who works the patient's case."""
 
-    patient = models.ForeignKey("caseload.Patient", on_delete=models.PROTECT, related_name="enrollments")
+    patient = models.ForeignKey(
+        "caseload.Patient", on_delete=models.PROTECT, related_name="enrollments"
+    )
     status = models.CharField(
         max_length=20, choices=EnrollmentStatus.choices, default=EnrollmentStatus.INTAKE
     )

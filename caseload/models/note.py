@@ -12,7 +12,9 @@ class CaseNote(BaseModel):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     written_at = models.DateTimeField()
     body = models.TextField(max_length=20000)
-    status = models.CharField(max_length=20, choices=RecordStatus.choices, default=RecordStatus.FINAL)
+    status = models.CharField(
+        max_length=20, choices=RecordStatus.choices, default=RecordStatus.FINAL
+    )
     entered_in_error_reason = models.CharField(max_length=500, blank=True)
 
     history = HistoricalRecords()

@@ -8,7 +8,9 @@ from .base import BaseModel
 class Patient(BaseModel):
     """A person enrolled, now or before, in one program."""
 
-    program = models.ForeignKey("caseload.Program", on_delete=models.PROTECT, related_name="patients")
+    program = models.ForeignKey(
+        "caseload.Program", on_delete=models.PROTECT, related_name="patients"
+    )
     mrn = models.CharField("medical record number", max_length=32)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
@@ -26,7 +28,9 @@ class Patient(BaseModel):
     class Meta:
         ordering = ["family_name", "given_name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["program", "mrn"], name="patient_mrn_unique_in_program"),
+            models.UniqueConstraint(
+                fields=["program", "mrn"], name="patient_mrn_unique_in_program"
+            ),
         ]
         indexes = [models.Index(fields=["program", "family_name", "given_name"])]
 

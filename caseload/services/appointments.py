@@ -25,14 +25,18 @@ def appointment_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]
 
 
 def appointment_update(
-    *, appointment: Appointment, actor: Staff, changes: dict[str, Any],
+    *,
+    appointment: Appointment,
+    actor: Staff,
+    changes: dict[str, Any],
     expected_version: int | None,
 ) -> Appointment:
     merged = {"staff": appointment.staff, "start": appointment.start, "end": appointment.end}
     _validate(patient=appointment.patient, fields=merged | changes)
     with transaction.atomic():
-        updated = record_update(instance=appointment, actor=actor, changes=changes,
-                                expected_version=expected_version)
+        updated = record_update(
+            instance=appointment, actor=actor, changes=changes, expected_version=expected_version
+        )
         if "start" in changes:
             _plan_reminder_on_commit(updated)
     return updated
@@ -42,9 +46,7 @@ def appointment_plan_reminder(*, appointment_id, now: datetime | None = None) ->
     """Record when a booked, future appointment's reminder falls due. Idempotent."""
     now = now or timezone.now()
     with transaction.atomic():
-        appointment = (
-            Appointment.objects.select_for_update().filter(pk=appointment_id).first()
-        )
+        appointment = Appointment.objects.select_for_update().filter(pk=appointment_id).first()
         if appointment is None or appointment.status != AppointmentStatus.BOOKED:
             return appointment
         due = max(appointment.start - settings.CASELOAD_REMINDER_LEAD, now)
@@ -54,8 +56,13 @@ def appointment_plan_reminder(*, appointment_id, now: datetime | None = None) ->
             reminder_due_at=due, reminder_queued_at=None
         )
         appointment.reminder_due_at = due
-        audit_record(actor=None, action="reminder_planned", obj=appointment,
-                     patient=appointment.patient, detail={"due_at": due.isoformat()})
+        audit_record(
+            actor=None,
+            action="reminder_planned",
+            obj=appointment,
+            patient=appointment.patient,
+            detail={"due_at": due.isoformat()},
+        )
     return appointment
 
 
@@ -63,8 +70,10 @@ def appointments_queue_due_reminders(*, now: datetime | None = None) -> int:
     """Mark every due reminder of a booked appointment as queued for sending; returns the count."""
     now = now or timezone.now()
     return Appointment.objects.filter(
-        status=AppointmentStatus.BOOKED, reminder_due_at__lte=now,
-        reminder_queued_at__isnull=True, start__gt=now,
+        status=AppointmentStatus.BOOKED,
+        reminder_due_at__lte=now,
+        reminder_queued_at__isnull=True,
+        start__gt=now,
     ).update(reminder_queued_at=now)
 
 
@@ -78,8 +87,9 @@ def _plan_reminder_on_commit(appointment: Appointment) -> None:
 def _validate(*, patient: Patient, fields: dict[str, Any]) -> None:
     staff = fields.get("staff")
     if staff is not None and (staff.program_id != patient.program_id or not staff.is_active):
-        raise InvalidInput("No such staff member in this program.", field="staff",
-                           code="does_not_exist")
+        raise InvalidInput(
+            "No such staff member in this program.", field="staff", code="does_not_exist"
+        )
     start, end = fields.get("start"), fields.get("end")
     if start and end and end <= start:
         raise InvalidInput("end must be after start.", field="end", code="end_before_start")

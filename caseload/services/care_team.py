@@ -33,8 +33,13 @@ def care_team_sync(*, patient: Patient, actor: Staff | None) -> None:
 
 
 def _audit(actor: Staff | None, action: str, patient: Patient, staff: Staff) -> None:
-    audit_record(actor=actor, action=action, obj=patient, patient=patient,
-                 detail={"staff": str(staff.pk), "permission": CARE_TEAM_PERMISSION})
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=patient,
+        patient=patient,
+        detail={"staff": str(staff.pk), "permission": CARE_TEAM_PERMISSION},
+    )
 
 
 def _members(patient: Patient) -> set[Staff]:

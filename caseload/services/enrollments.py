@@ -17,11 +17,15 @@ def enrollment_create(*, actor: Staff, patient: Patient, fields: dict[str, Any])
     """Open an episode of care; its counselor and prescriber gain access to the patient."""
     _validate(patient=patient, fields=fields)
     if fields.get("status", EnrollmentStatus.INTAKE) != EnrollmentStatus.DISCHARGED and (
-        Enrollment.objects.filter(patient=patient).exclude(status=EnrollmentStatus.DISCHARGED)
+        Enrollment.objects.filter(patient=patient)
+        .exclude(status=EnrollmentStatus.DISCHARGED)
         .exists()
     ):
-        raise Conflict("The patient already has an open enrollment.",
-                       code="open_enrollment_exists", field="patient")
+        raise Conflict(
+            "The patient already has an open enrollment.",
+            code="open_enrollment_exists",
+            field="patient",
+        )
     with transaction.atomic():
         enrollment = record_create(model=Enrollment, actor=actor, patient=patient, **fields)
         care_team_sync(patient=patient, actor=actor)
@@ -29,38 +33,57 @@ def enrollment_create(*, actor: Staff, patient: Patient, fields: dict[str, Any])
 
 
 def enrollment_update(
-    *, enrollment: Enrollment, actor: Staff, changes: dict[str, Any],
+    *,
+    enrollment: Enrollment,
+    actor: Staff,
+    changes: dict[str, Any],
     expected_version: int | None,
 ) -> Enrollment:
     """Change an episode: status, level of care, dates, or its care team."""
-    if enrollment.status == EnrollmentStatus.DISCHARGED and changes.get(
-        "status", EnrollmentStatus.DISCHARGED
-    ) != EnrollmentStatus.DISCHARGED:
-        raise Conflict("A discharged enrollment cannot be reopened; open a new one.",
-                       code="enrollment_discharged", field="status")
+    if (
+        enrollment.status == EnrollmentStatus.DISCHARGED
+        and changes.get("status", EnrollmentStatus.DISCHARGED) != EnrollmentStatus.DISCHARGED
+    ):
+        raise Conflict(
+            "A discharged enrollment cannot be reopened; open a new one.",
+            code="enrollment_discharged",
+            field="status",
+        )
     merged = {f: getattr(enrollment, f) for f in _EDITABLE} | changes
     _validate(patient=enrollment.patient, fields=merged)
     with transaction.atomic():
-        updated = record_update(instance=enrollment, actor=actor, changes=changes,
-                                expected_version=expected_version)
+        updated = record_update(
+            instance=enrollment, actor=actor, changes=changes, expected_version=expected_version
+        )
         if {"counselor", "prescriber"} & set(changes):
             care_team_sync(patient=enrollment.patient, actor=actor)
     return updated
 
 
 def care_team_assign(
-    *, enrollment: Enrollment, actor: Staff | None, counselor: Staff,
+    *,
+    enrollment: Enrollment,
+    actor: Staff | None,
+    counselor: Staff,
     prescriber: Staff | None = None,
 ) -> Enrollment:
     changes: dict[str, Any] = {"counselor": counselor}
     if prescriber is not None:
         changes["prescriber"] = prescriber
-    return enrollment_update(enrollment=enrollment, actor=actor, changes=changes,
-                             expected_version=None)
+    return enrollment_update(
+        enrollment=enrollment, actor=actor, changes=changes, expected_version=None
+    )
 
 
-_EDITABLE = ("status", "level_of_care", "counselor", "prescriber", "admitted_on",
-             "discharged_on", "discharge_reason")
+_EDITABLE = (
+    "status",
+    "level_of_care",
+    "counselor",
+    "prescriber",
+    "admitted_on",
+    "discharged_on",
+    "discharge_reason",
+)
 
 
 def _validate(*, patient: Patient, fields: dict[str, Any]) -> None:
@@ -68,11 +91,11 @@ def _validate(*, patient: Patient, fields: dict[str, Any]) -> None:
     _check_member(patient, fields.get("prescriber"), Role.PRESCRIBER, "prescriber")
     discharged = fields.get("status") == EnrollmentStatus.DISCHARGED
     if discharged and not fields.get("discharged_on"):
-        raise InvalidInput("A discharged enrollment needs discharged_on.", field="discharged_on",
-                           code="required")
+        raise InvalidInput(
+            "A discharged enrollment needs discharged_on.", field="discharged_on", code="required"
+        )
     if not discharged and fields.get("discharged_on"):
-        raise InvalidInput("Only a discharged enrollment has discharged_on.",
-                           field="discharged_on")
+        raise InvalidInput("Only a discharged enrollment has discharged_on.", field="discharged_on")
     admitted, discharged_on = fields.get("admitted_on"), fields.get("discharged_on")
     if admitted and discharged_on and discharged_on < admitted:
         raise InvalidInput("discharged_on is before admitted_on.", field="discharged_on")
@@ -82,8 +105,10 @@ def _check_member(patient: Patient, staff: Staff | None, role: str, field: str) 
     if staff is None:
         return
     if staff.program_id != patient.program_id or not staff.is_active:
-        raise InvalidInput("No such staff member in this program.", field=field,
-                           code="does_not_exist")
+        raise InvalidInput(
+            "No such staff member in this program.", field=field, code="does_not_exist"
+        )
     if staff.role != role:
-        raise InvalidInput(f"The {field} must have the {role} role.", field=field,
-                           code="wrong_role")
+        raise InvalidInput(
+            f"The {field} must have the {role} role.", field=field, code="wrong_role"
+        )

@@ -18,7 +18,9 @@ def note_update(
     *, note: CaseNote, actor: Staff, changes: dict[str, Any], expected_version: int | None
 ) -> CaseNote:
     if note.status == RecordStatus.ENTERED_IN_ERROR:
-        raise Conflict("A note entered in error cannot be edited.",
-                       code="entered_in_error", field="status")
-    return record_update(instance=note, actor=actor, changes=changes,
-                         expected_version=expected_version)
+        raise Conflict(
+            "A note entered in error cannot be edited.", code="entered_in_error", field="status"
+        )
+    return record_update(
+        instance=note, actor=actor, changes=changes, expected_version=expected_version
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caseload.errors import Conflict, Forbidden
+from caseload.errors import Forbidden, InvalidInput
 from caseload.models import Patient, Staff
 from caseload.permissions import can_change_patient_fields
 
@@ -21,7 +21,8 @@ def patient_update(
     *, patient: Patient, actor: Staff, changes: dict[str, Any], expected_version: int | None
 ) -> Patient:
     """Change a patient's details; front desk may change contact details only."""
-    refused = can_change_patient_fields(actor, set(changes))
+    changed = {name for name, value in changes.items() if getattr(patient, name) != value}
+    refused = can_change_patient_fields(actor, changed)
     if refused:
         raise Forbidden(
             f"Your role may not change: {', '.join(sorted(refused))}.",
@@ -36,5 +37,6 @@ def patient_update(
 
 def _check_mrn_free(*, program_id, mrn: str) -> None:
     if Patient.objects.filter(program_id=program_id, mrn=mrn).exists():
-        raise Conflict("A patient with this MRN exists in the program.", code="mrn_taken",
-                       field="mrn")
+        raise InvalidInput(
+            "A patient with this MRN exists in the program.", code="unique", field="mrn"
+        )

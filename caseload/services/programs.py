@@ -27,8 +27,14 @@ def program_create(*, code: str, name: str) -> Program:
 
 
 def staff_create(
-    *, username: str, program: Program, role: str, password: str | None = None,
-    actor: Staff | None = None, first_name: str = "", last_name: str = "",
+    *,
+    username: str,
+    program: Program,
+    role: str,
+    password: str | None = None,
+    actor: Staff | None = None,
+    first_name: str = "",
+    last_name: str = "",
 ) -> Staff:
     """Create a staff member in `program` with `role`; without a password they use tokens only."""
     if role not in Role.values:
@@ -36,8 +42,13 @@ def staff_create(
     if Staff.objects.filter(username=username).exists():
         raise Conflict(f"Username {username!r} is taken.", code="username_taken", field="username")
     with transaction.atomic():
-        staff = Staff(username=username, program=program, role=role,
-                      first_name=first_name, last_name=last_name)
+        staff = Staff(
+            username=username,
+            program=program,
+            role=role,
+            first_name=first_name,
+            last_name=last_name,
+        )
         if password:
             staff.set_password(password)
         else:

@@ -27,7 +27,10 @@ def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **
         with transaction.atomic():
             instance.save(force_insert=True)
             audit_record(
-                actor=actor, action="create", obj=instance, patient=_patient_of(instance),
+                actor=actor,
+                action="create",
+                obj=instance,
+                patient=_patient_of(instance),
                 detail=audit_detail,
             )
     except IntegrityError as exc:
@@ -67,7 +70,10 @@ def record_update(
             fresh.updated_by = actor
             fresh.save()
             audit_record(
-                actor=actor, action=action, obj=fresh, patient=_patient_of(fresh),
+                actor=actor,
+                action=action,
+                obj=fresh,
+                patient=_patient_of(fresh),
                 detail={"fields": sorted(changes)},
             )
     except IntegrityError as exc:
@@ -82,10 +88,15 @@ def record_mark_entered_in_error(
 ) -> M:
     """Correct a clinical record by marking it entered in error. It stays in the history."""
     if instance.status == "entered_in_error":
-        raise Conflict("The record is already marked entered in error.",
-                       code="already_entered_in_error", field="status")
+        raise Conflict(
+            "The record is already marked entered in error.",
+            code="already_entered_in_error",
+            field="status",
+        )
     return record_update(
-        instance=instance, actor=actor, expected_version=expected_version,
+        instance=instance,
+        actor=actor,
+        expected_version=expected_version,
         changes={"status": "entered_in_error", "entered_in_error_reason": reason},
         action="entered_in_error",
     )

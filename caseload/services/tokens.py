@@ -14,25 +14,32 @@ from caseload.models import ApiToken, Staff
 
 from .audit import audit_record
 
-TOKEN_PREFIX = "cl_"
+TOKEN_PREFIX = "cl_"  # noqa: S105 - a public marker, not a secret
 
 
 def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_issue(*, staff: Staff, actor: Staff | None = None, name: str = "",
-                ttl: timedelta | None = None) -> tuple[ApiToken, str]:
+def token_issue(
+    *, staff: Staff, actor: Staff | None = None, name: str = "", ttl: timedelta | None = None
+) -> tuple[ApiToken, str]:
     """Create a token for `staff` and return it with its secret, which is never stored."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     ttl = ttl or timedelta(days=settings.CASELOAD_TOKEN_TTL_DAYS)
     with transaction.atomic():
         token = ApiToken.objects.create(
-            staff=staff, name=name, prefix=raw[:12], digest=_digest(raw),
-            expires_at=timezone.now() + ttl, created_by=actor or staff, updated_by=actor or staff,
+            staff=staff,
+            name=name,
+            prefix=raw[:12],
+            digest=_digest(raw),
+            expires_at=timezone.now() + ttl,
+            created_by=actor or staff,
+            updated_by=actor or staff,
         )
-        audit_record(actor=actor or staff, action="token_issue", obj=token,
-                     detail={"staff": str(staff.pk)})
+        audit_record(
+            actor=actor or staff, action="token_issue", obj=token, detail={"staff": str(staff.pk)}
+        )
     return token, raw
 
 

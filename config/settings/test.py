@@ -3,7 +3,11 @@
 from .base import *  # noqa: F403
 from .base import env
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", "test-only-not-secret")  # noqa: S105
+SECRET_KEY = env("DJANGO_SECRET_KEY", "test-only-not-secret")
 # Hashing speed is not under test here; Argon2 stays first in production.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+
+# Serve static files from the app folders; no collectstatic needed outside production.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

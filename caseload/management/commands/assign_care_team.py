@@ -25,22 +25,36 @@ class Command(JsonCommand):
         prescriber_obj = _staff(prescriber, "prescriber") if prescriber else None
         enrollment = (
             Enrollment.objects.filter(patient=patient)
-            .exclude(status=EnrollmentStatus.DISCHARGED).first()
+            .exclude(status=EnrollmentStatus.DISCHARGED)
+            .first()
         )
         if enrollment is None:
-            enrollment = enrollment_create(actor=None, patient=patient, fields={
-                "status": EnrollmentStatus.INTAKE, "level_of_care": LevelOfCare.OUTPATIENT,
-                "admitted_on": timezone.localdate(), "counselor": counselor_obj,
-                "prescriber": prescriber_obj,
-            })
+            enrollment = enrollment_create(
+                actor=None,
+                patient=patient,
+                fields={
+                    "status": EnrollmentStatus.INTAKE,
+                    "level_of_care": LevelOfCare.OUTPATIENT,
+                    "admitted_on": timezone.localdate(),
+                    "counselor": counselor_obj,
+                    "prescriber": prescriber_obj,
+                },
+            )
         else:
-            enrollment = care_team_assign(enrollment=enrollment, actor=None,
-                                          counselor=counselor_obj, prescriber=prescriber_obj)
-        self.emit({
-            "patient": str(patient.pk), "enrollment": str(enrollment.pk),
-            "counselor": counselor_obj.username,
-            "prescriber": enrollment.prescriber.username if enrollment.prescriber else None,
-        })
+            enrollment = care_team_assign(
+                enrollment=enrollment,
+                actor=None,
+                counselor=counselor_obj,
+                prescriber=prescriber_obj,
+            )
+        self.emit(
+            {
+                "patient": str(patient.pk),
+                "enrollment": str(enrollment.pk),
+                "counselor": counselor_obj.username,
+                "prescriber": enrollment.prescriber.username if enrollment.prescriber else None,
+            }
+        )
 
 
 def _staff(username: str, field: str) -> Staff:

@@ -16,8 +16,11 @@ class Command(JsonCommand):
         parser.add_argument("username")
         parser.add_argument("--program", required=True)
         parser.add_argument("--role", required=True, choices=Role.values)
-        parser.add_argument("--password-from-env", metavar="VAR",
-                            help="Read the password from this environment variable.")
+        parser.add_argument(
+            "--password-from-env",
+            metavar="VAR",
+            help="Read the password from this environment variable.",
+        )
 
     def handle(self, *args, username, program, role, password_from_env=None, **options):
         program_obj = Program.objects.filter(code=program).first()

@@ -28,10 +28,16 @@ STAFF = [
 PATIENTS = [
     ("DEMO-0001", "Avery", "Testperson", date(1988, 3, 14), 20, "demo.counselor", "inpatient"),
     ("DEMO-0002", "Jordan", "Samplewood", date(1979, 11, 2), 60, "demo.counselor", "outpatient"),
-    ("DEMO-0003", "Casey", "Fictional", date(1995, 6, 30), 400, "demo.counselor2",
-     "intensive_outpatient"),
-    ("DEMO-0004", "Morgan", "Placeholder", date(1983, 1, 9), None, "demo.counselor2",
-     "outpatient"),
+    (
+        "DEMO-0003",
+        "Casey",
+        "Fictional",
+        date(1995, 6, 30),
+        400,
+        "demo.counselor2",
+        "intensive_outpatient",
+    ),
+    ("DEMO-0004", "Morgan", "Placeholder", date(1983, 1, 9), None, "demo.counselor2", "outpatient"),
 ]
 
 
@@ -44,8 +50,10 @@ class Command(JsonCommand):
             program = Program.objects.filter(code=PROGRAM[0]).first() or program_create(
                 code=PROGRAM[0], name=PROGRAM[1]
             )
-            staff = {username: _staff(program, username, role, first, last, password)
-                     for username, role, first, last in STAFF}
+            staff = {
+                username: _staff(program, username, role, first, last, password)
+                for username, role, first, last in STAFF
+            }
             for row in PATIENTS:
                 _patient(staff, *row)
         _, token = token_issue(staff=staff["demo.counselor"], name="seed_demo")
@@ -54,17 +62,29 @@ class Command(JsonCommand):
             f"Demo program '{program.code}' ready. Log in at http://127.0.0.1:8000/api/auth/login/"
             f" as any of {', '.join(staff)} with password '{password}'."
         )
-        self.emit({"program": program.code, "password": password,
-                   "users": sorted(staff), "counselor_token": token,
-                   "supervisor_token": supervisor_token})
+        self.emit(
+            {
+                "program": program.code,
+                "password": password,
+                "users": sorted(staff),
+                "counselor_token": token,
+                "supervisor_token": supervisor_token,
+            }
+        )
 
 
 def _staff(program, username, role, first, last, password) -> Staff:
     existing = Staff.objects.filter(username=username).first()
     if existing:
         return existing
-    return staff_create(username=username, program=program, role=role, password=password,
-                        first_name=first, last_name=last)
+    return staff_create(
+        username=username,
+        program=program,
+        role=role,
+        password=password,
+        first_name=first,
+        last_name=last,
+    )
 
 
 def _patient(staff, mrn, given, family, birth_date, hours_since_use, counselor, level) -> None:
@@ -73,21 +93,47 @@ def _patient(staff, mrn, given, family, birth_date, hours_since_use, counselor, 
         return
     now = timezone.now()
     last_use = now - timedelta(hours=hours_since_use) if hours_since_use is not None else None
-    patient = patient_create(actor=supervisor, fields={
-        "mrn": mrn, "given_name": given, "family_name": family, "birth_date": birth_date,
-        "phone": "555-0100", "last_use_at": last_use,
-    })
-    enrollment_create(actor=supervisor, patient=patient, fields={
-        "status": "active", "level_of_care": level, "counselor": staff[counselor],
-        "prescriber": staff["demo.prescriber"], "admitted_on": timezone.localdate(),
-    })
-    tomorrow = datetime.combine(timezone.localdate() + timedelta(days=1), time(10),
-                                tzinfo=timezone.get_current_timezone())
-    appointment_create(actor=staff["demo.frontdesk"], patient=patient, fields={
-        "staff": staff[counselor], "kind": "counseling", "start": tomorrow,
-        "end": tomorrow + timedelta(minutes=50), "location": "Room 2",
-    })
-    note_create(actor=staff[counselor], patient=patient, fields={
-        "written_at": now - timedelta(hours=1),
-        "body": "Intake conversation; goals agreed. (Synthetic demo note.)",
-    })
+    patient = patient_create(
+        actor=supervisor,
+        fields={
+            "mrn": mrn,
+            "given_name": given,
+            "family_name": family,
+            "birth_date": birth_date,
+            "phone": "555-0100",
+            "last_use_at": last_use,
+        },
+    )
+    enrollment_create(
+        actor=supervisor,
+        patient=patient,
+        fields={
+            "status": "active",
+            "level_of_care": level,
+            "counselor": staff[counselor],
+            "prescriber": staff["demo.prescriber"],
+            "admitted_on": timezone.localdate(),
+        },
+    )
+    tomorrow = datetime.combine(
+        timezone.localdate() + timedelta(days=1), time(10), tzinfo=timezone.get_current_timezone()
+    )
+    appointment_create(
+        actor=staff["demo.frontdesk"],
+        patient=patient,
+        fields={
+            "staff": staff[counselor],
+            "kind": "counseling",
+            "start": tomorrow,
+            "end": tomorrow + timedelta(minutes=50),
+            "location": "Room 2",
+        },
+    )
+    note_create(
+        actor=staff[counselor],
+        patient=patient,
+        fields={
+            "written_at": now - timedelta(hours=1),
+            "body": "Intake conversation; goals agreed. (Synthetic demo note.)",
+        },
+    )

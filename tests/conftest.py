@@ -1,0 +1,131 @@
+"""Named personas: every endpoint test reads like a sentence about one of them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from caseload.models import Staff
+from caseload.services.tokens import token_issue
+from tests.factories import (
+    EnrollmentFactory,
+    PatientFactory,
+    ProgramFactory,
+    StaffFactory,
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests fail loudly in CI when the suite is not on PostgreSQL."""
+    for item in items:
+        if item.get_closest_marker("postgres") is None:
+            continue
+        item.fixturenames.append("_requires_postgres")
+
+
+@pytest.fixture
+def _requires_postgres(db):
+    if connection.vendor == "postgresql":
+        return
+    if os.environ.get("CI") or os.environ.get("CASELOAD_REQUIRE_POSTGRES"):
+        pytest.fail("This test needs PostgreSQL and CI must run it there (set DATABASE_URL).")
+    pytest.skip("needs PostgreSQL (set DATABASE_URL); CI runs it there")
+
+
+@dataclass
+class Api:
+    """An HTTP client authenticated as one persona with a real personal token."""
+
+    client: APIClient
+    user: Staff | None
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def api_for(user: Staff | None) -> Api:
+    client = APIClient()
+    if user is not None:
+        _, raw = token_issue(staff=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return Api(client=client, user=user)
+
+
+@pytest.fixture
+def program(db):
+    return ProgramFactory(code="riverside", name="Riverside (test)")
+
+
+@pytest.fixture
+def other_program(db):
+    return ProgramFactory(code="hillside", name="Hillside (test)")
+
+
+@pytest.fixture
+def supervisor(program):
+    return StaffFactory(username="supervisor", program=program, role="supervisor")
+
+
+@pytest.fixture
+def counselor(program):
+    return StaffFactory(username="counselor", program=program, role="counselor")
+
+
+@pytest.fixture
+def other_counselor(program):
+    return StaffFactory(username="other_counselor", program=program, role="counselor")
+
+
+@pytest.fixture
+def prescriber(program):
+    return StaffFactory(username="prescriber", program=program, role="prescriber")
+
+
+@pytest.fixture
+def front_desk(program):
+    return StaffFactory(username="front_desk", program=program, role="front_desk")
+
+
+@pytest.fixture
+def other_program_staff(other_program):
+    """A supervisor of another program: the most a foreign user could hold."""
+    return StaffFactory(username="other_program_staff", program=other_program, role="supervisor")
+
+
+@pytest.fixture
+def patient(supervisor, counselor, prescriber):
+    """On `counselor`'s caseload, with `prescriber` assigned."""
+    patient = PatientFactory(actor=supervisor, given_name="Avery", family_name="Synthetic")
+    EnrollmentFactory(actor=supervisor, patient=patient, counselor=counselor, prescriber=prescriber)
+    return patient
+
+
+@pytest.fixture
+def other_patient(supervisor, other_counselor):
+    """Same program, on `other_counselor`'s caseload only."""
+    patient = PatientFactory(actor=supervisor, given_name="Blake", family_name="Synthetic")
+    EnrollmentFactory(actor=supervisor, patient=patient, counselor=other_counselor)
+    return patient
+
+
+@pytest.fixture
+def foreign_patient(other_program_staff):
+    other_counselor = StaffFactory(program=other_program_staff.program, role="counselor")
+    patient = PatientFactory(actor=other_program_staff, given_name="Cory", family_name="Foreign")
+    EnrollmentFactory(actor=other_program_staff, patient=patient, counselor=other_counselor)
+    return patient
+
+
+@pytest.fixture
+def as_user():
+    """`as_user(counselor).get(url)`: a client carrying that persona's token."""
+    return api_for
+
+
+@pytest.fixture
+def anonymous():
+    return api_for(None)

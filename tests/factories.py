@@ -1,0 +1,95 @@
+"""Synthetic test data, created through the domain services so grants and audit rows are real."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import factory
+from django.utils import timezone
+
+from caseload.models import Appointment, CaseNote, Enrollment, Patient, Program, Staff
+from caseload.services.appointments import appointment_create
+from caseload.services.enrollments import enrollment_create
+from caseload.services.notes import note_create
+from caseload.services.patients import patient_create
+from caseload.services.programs import program_create, staff_create
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Program
+
+    code = factory.Sequence(lambda n: f"prog-{n}")
+    name = factory.Sequence(lambda n: f"Test program {n}")
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return program_create(**kwargs)
+
+
+class StaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Staff
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    program = factory.SubFactory(ProgramFactory)
+    role = "counselor"
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return staff_create(**kwargs)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.Sequence(lambda n: f"MRN{n:05d}")
+    given_name = factory.Faker("first_name")
+    family_name = factory.Faker("last_name")
+    birth_date = date(1985, 5, 17)
+    last_use_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=30))
+
+    @classmethod
+    def _create(cls, model_class, actor: Staff, **kwargs):
+        return patient_create(actor=actor, fields=kwargs)
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enrollment
+
+    status = "active"
+    level_of_care = "outpatient"
+    admitted_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=3))
+    prescriber = None
+
+    @classmethod
+    def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
+        return enrollment_create(actor=actor, patient=patient, fields=kwargs)
+
+
+class CaseNoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CaseNote
+
+    body = "Discussed coping strategies. (synthetic)"
+    written_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=2))
+
+    @classmethod
+    def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
+        return note_create(actor=actor, patient=patient, fields=kwargs)
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Appointment
+
+    kind = "counseling"
+    start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=2))
+    end = factory.LazyAttribute(lambda o: o.start + timedelta(minutes=50))
+    location = "Room 1"
+
+    @classmethod
+    def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
+        return appointment_create(actor=actor, patient=patient, fields=kwargs)
