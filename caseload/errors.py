@@ -12,6 +12,10 @@ class DomainError(Exception):
         if code:
             self.code = code
 
+    def field_errors(self) -> list[tuple[str, str, str]]:
+        """(field, code, message) for every failing field."""
+        return [(self.field, self.code, self.message)] if self.field else []
+
 
 class InvalidInput(DomainError):
     """Input that passed the serializer but breaks a domain rule; names the field."""

@@ -30,25 +30,47 @@ def _perms(model: str, *actions: str) -> set[str]:
     return {f"{action}_{model}" for action in actions}
 
 
-_CLINICAL_READ = _perms("casenote", VIEW) | _perms("enrollment", VIEW)
+_CARE_TEAM_READ = (
+    _perms("casenote", VIEW)
+    | _perms("enrollment", VIEW)
+    | _perms("medicationrecord", VIEW)
+    | _perms("referral", VIEW)
+)
+_CLINICAL_RECORDS = ("assessment", "drugscreen")
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.COUNSELOR: (
         _perms("patient", VIEW, CHANGE)
         | _perms("casenote", VIEW, ADD, CHANGE)
         | _perms("appointment", VIEW, ADD, CHANGE)
-        | _CLINICAL_READ
+        | _perms("referral", VIEW, ADD, CHANGE)
+        | set().union(*(_perms(m, VIEW, ADD, CHANGE) for m in _CLINICAL_RECORDS))
+        | _CARE_TEAM_READ
     ),
     Role.PRESCRIBER: (
-        _perms("patient", VIEW) | _perms("appointment", VIEW, ADD, CHANGE) | _CLINICAL_READ
+        _perms("patient", VIEW)
+        | _perms("appointment", VIEW, ADD, CHANGE)
+        | _perms("medicationrecord", VIEW, ADD, CHANGE)
+        | set().union(*(_perms(m, VIEW, ADD, CHANGE) for m in _CLINICAL_RECORDS))
+        | _CARE_TEAM_READ
     ),
     Role.SUPERVISOR: (
-        _perms("patient", VIEW, ADD, CHANGE)
-        | _perms("enrollment", VIEW, ADD, CHANGE)
-        | _perms("casenote", VIEW, ADD, CHANGE)
-        | _perms("appointment", VIEW, ADD, CHANGE)
+        set().union(
+            *(
+                _perms(m, VIEW, ADD, CHANGE)
+                for m in (
+                    "patient",
+                    "enrollment",
+                    "casenote",
+                    "appointment",
+                    "staff",
+                    "referral",
+                    "medicationrecord",
+                    *_CLINICAL_RECORDS,
+                )
+            )
+        )
         | _perms("auditevent", VIEW)
-        | _perms("staff", VIEW, ADD, CHANGE)
     ),
     Role.FRONT_DESK: _perms("patient", VIEW, CHANGE) | _perms("appointment", VIEW, ADD, CHANGE),
 }

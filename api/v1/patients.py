@@ -4,15 +4,28 @@ import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 from caseload.models import Patient
 from caseload.permissions import sees_clinical_content
 from caseload.selectors.patients import patient_list
+from caseload.services.audit import audit_read
 from caseload.services.patients import patient_create, patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
 from .base import RecordViewSet, StrictSerializerMixin
 from .fields import validate_past_date, validate_past_datetime
+from .patient_records import (
+    HISTORY_SCHEMA,
+    TREND_SCHEMA,
+    history_payload,
+    require_clinical_access,
+    trend_payload,
+    trend_svg,
+)
+from .renderers import SvgRenderer
 
 CLINICAL_FIELDS = ("last_use_at", "withdrawal_phase", "withdrawal_phase_label")
 
@@ -93,3 +106,31 @@ class PatientViewSet(RecordViewSet):
         return patient_update(
             patient=instance, actor=actor, changes=changes, expected_version=expected_version
         )
+
+    @HISTORY_SCHEMA
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None) -> Response:
+        """Everything recorded about the patient, newest first, with change history."""
+        patient = self.get_object()
+        require_clinical_access(request.user)
+        payload = history_payload(
+            user=request.user, patient=patient, context=self.get_serializer_context()
+        )
+        audit_read(actor=request.user, model=Patient, objects=[patient], action="read_history")
+        return Response(payload)
+
+    @TREND_SCHEMA
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="withdrawal-trend",
+        renderer_classes=[JSONRenderer, SvgRenderer],
+    )
+    def withdrawal_trend(self, request, pk=None) -> Response:
+        """COWS and SOWS series as JSON, or an SVG chart (`?format=svg`)."""
+        patient = self.get_object()
+        require_clinical_access(request.user)
+        audit_read(actor=request.user, model=Patient, objects=[patient], action="read_trend")
+        if request.accepted_renderer.format == "svg":
+            return Response(trend_svg(user=request.user, patient=patient))
+        return Response(trend_payload(user=request.user, patient=patient))

@@ -2,10 +2,14 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from .appointments import AppointmentViewSet
+from .assessments import AssessmentViewSet
+from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
 from .me import MeView
+from .medications import MedicationViewSet
 from .notes import CaseNoteViewSet
 from .patients import PatientViewSet
+from .referrals import ReferralViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -13,5 +17,9 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("notes", CaseNoteViewSet, basename="casenote")
 router.register("appointments", AppointmentViewSet, basename="appointment")
+router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("medications", MedicationViewSet, basename="medicationrecord")
+router.register("drug-screens", DrugScreenViewSet, basename="drugscreen")
+router.register("referrals", ReferralViewSet, basename="referral")
 
 urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]

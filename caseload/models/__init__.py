@@ -1,10 +1,14 @@
 from .appointment import Appointment, AppointmentKind, AppointmentStatus
+from .assessment import Assessment, Instrument
 from .audit import AuditEvent
 from .base import BaseModel, RecordStatus
+from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
 from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
+from .medication import DoseUnit, Medication, MedicationRecord, MedicationStatus, Route
 from .note import CaseNote
 from .patient import Patient, PatientGroupObjectPermission, PatientUserObjectPermission
 from .program import Program
+from .referral import Referral, ReferralStatus, SupportGroup
 from .staff import Role, Staff
 from .token import ApiToken
 
@@ -13,17 +17,32 @@ __all__ = [
     "Appointment",
     "AppointmentKind",
     "AppointmentStatus",
+    "Assessment",
     "AuditEvent",
     "BaseModel",
     "CaseNote",
+    "DoseUnit",
+    "DrugScreen",
+    "DrugScreenResult",
     "Enrollment",
     "EnrollmentStatus",
+    "Instrument",
     "LevelOfCare",
+    "Medication",
+    "MedicationRecord",
+    "MedicationStatus",
     "Patient",
     "PatientGroupObjectPermission",
     "PatientUserObjectPermission",
     "Program",
     "RecordStatus",
+    "Referral",
+    "ReferralStatus",
     "Role",
+    "Route",
+    "ScreenMethod",
+    "ScreenResult",
     "Staff",
+    "Substance",
+    "SupportGroup",
 ]

@@ -2,7 +2,16 @@
 
 from django.db.models import QuerySet
 
-from caseload.models import Appointment, CaseNote, Enrollment, Staff
+from caseload.models import (
+    Appointment,
+    Assessment,
+    CaseNote,
+    DrugScreen,
+    Enrollment,
+    MedicationRecord,
+    Referral,
+    Staff,
+)
 from caseload.permissions import records_visible_to
 
 
@@ -16,3 +25,23 @@ def note_list(*, user: Staff) -> QuerySet[CaseNote]:
 
 def appointment_list(*, user: Staff) -> QuerySet[Appointment]:
     return records_visible_to(user, Appointment).select_related("staff")
+
+
+def assessment_list(*, user: Staff) -> QuerySet[Assessment]:
+    return records_visible_to(user, Assessment).select_related("administered_by")
+
+
+def medication_list(*, user: Staff) -> QuerySet[MedicationRecord]:
+    return records_visible_to(user, MedicationRecord).select_related("prescriber")
+
+
+def drug_screen_list(*, user: Staff) -> QuerySet[DrugScreen]:
+    return (
+        records_visible_to(user, DrugScreen)
+        .select_related("collected_by")
+        .prefetch_related("results")
+    )
+
+
+def referral_list(*, user: Staff) -> QuerySet[Referral]:
+    return records_visible_to(user, Referral)

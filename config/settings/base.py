@@ -146,7 +146,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "caseload.models.AppointmentStatus",
+        "EnrollmentStatusEnum": "caseload.models.EnrollmentStatus",
+        "RecordStatusEnum": "caseload.models.RecordStatus",
+        "MedicationStatusEnum": "caseload.models.MedicationStatus",
+        "MedicationSettableStatusEnum": "api.v1.medications.SETTABLE_STATUSES",
+        "ReferralStatusEnum": "caseload.models.ReferralStatus",
+    },
 }
 
 # Celery: eager (in-process) unless a broker is configured.

@@ -1,0 +1,123 @@
+"""Per-patient views for clinical staff: the full history and the withdrawal trend."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+
+from caseload.charts import render_withdrawal_trend_svg
+from caseload.models import Patient, Staff
+from caseload.permissions import sees_clinical_content
+from caseload.selectors.history import HistoryEntry, patient_history
+from caseload.selectors.trend import withdrawal_trend
+from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
+
+from .appointments import AppointmentSerializer
+from .assessments import AssessmentSerializer
+from .drug_screens import DrugScreenSerializer
+from .enrollments import EnrollmentSerializer
+from .medications import MedicationSerializer
+from .notes import CaseNoteSerializer
+from .referrals import ReferralSerializer
+
+RECORD_SERIALIZERS = {
+    "enrollment": EnrollmentSerializer,
+    "assessment": AssessmentSerializer,
+    "medication": MedicationSerializer,
+    "drug_screen": DrugScreenSerializer,
+    "referral": ReferralSerializer,
+    "appointment": AppointmentSerializer,
+    "note": CaseNoteSerializer,
+}
+
+
+class ChangeSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    by = serializers.UUIDField(allow_null=True)
+    type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    fields = serializers.ListField(child=serializers.CharField())
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=list(RECORD_SERIALIZERS))
+    at = serializers.DateTimeField()
+    record = serializers.DictField()
+    changes = ChangeSerializer(many=True)
+
+
+class HistorySerializer(serializers.Serializer):
+    patient = serializers.UUIDField()
+    count = serializers.IntegerField()
+    results = HistoryEntrySerializer(many=True)
+
+
+def require_clinical_access(user: Staff) -> None:
+    if not sees_clinical_content(user):
+        raise exceptions.PermissionDenied("Your role does not see clinical records.")
+
+
+def history_payload(*, user: Staff, patient: Patient, context: dict) -> dict:
+    entries = patient_history(user=user, patient=patient)
+    return {
+        "patient": str(patient.pk),
+        "count": len(entries),
+        "results": [_entry(entry, context) for entry in entries],
+    }
+
+
+def _entry(entry: HistoryEntry, context: dict) -> dict:
+    record = RECORD_SERIALIZERS[entry.kind](entry.record, context=context).data
+    return {
+        "type": entry.kind,
+        "at": entry.at.isoformat(),
+        "record": record,
+        "changes": ChangeSerializer(entry.changes, many=True).data,
+    }
+
+
+def trend_payload(*, user: Staff, patient: Patient) -> dict:
+    return {
+        "patient": str(patient.pk),
+        "last_use_at": patient.last_use_at.isoformat() if patient.last_use_at else None,
+        "expected_phase": withdrawal_phase(patient.last_use_at, timezone.now()),
+        "expected_phase_label": EXPECTED_COURSE_LABEL,
+        "series": [
+            {
+                "instrument": series.instrument,
+                "label": series.label,
+                "max_score": series.max_score,
+                "bands": list(series.bands),
+                "points": [
+                    {
+                        "id": str(a.pk),
+                        "administered_at": a.administered_at.isoformat(),
+                        "total_score": a.total_score,
+                        "severity": a.severity,
+                    }
+                    for a in rows
+                ],
+            }
+            for series, rows in withdrawal_trend(user=user, patient=patient)
+        ],
+    }
+
+
+def trend_svg(*, user: Staff, patient: Patient) -> str:
+    series = [series for series, _ in withdrawal_trend(user=user, patient=patient)]
+    return render_withdrawal_trend_svg(
+        series=series,
+        last_use_at=patient.last_use_at,
+        title=f"Withdrawal trend, MRN {patient.mrn}",
+    )
+
+
+HISTORY_SCHEMA = extend_schema(responses=HistorySerializer)
+TREND_SCHEMA = extend_schema(
+    responses={
+        200: OpenApiResponse(
+            OpenApiTypes.OBJECT, description="JSON series, or an SVG chart with ?format=svg"
+        )
+    }
+)

@@ -1,0 +1,71 @@
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .base import BaseModel, RecordStatus
+
+
+class Instrument(models.TextChoices):
+    COWS = "cows", "COWS (clinician-rated)"
+    SOWS = "sows", "SOWS (self-report)"
+    WITHDRAWAL_CHECKLIST = "withdrawal_checklist", "Withdrawal checklist (DSM-5 criterion B)"
+
+
+class Assessment(BaseModel):
+    """A withdrawal assessment: the raw answers and what the server computed from them.
+
+    The results are stored with the instrument version and band thresholds used, so a later
+    change of configured bands never rewrites what a clinician saw.
+    """
+
+    patient = models.ForeignKey(
+        "caseload.Patient", on_delete=models.PROTECT, related_name="assessments"
+    )
+    instrument = models.CharField(max_length=30, choices=Instrument.choices)
+    items = models.JSONField()
+    administered_at = models.DateTimeField()
+    administered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    instrument_version = models.CharField(max_length=100)
+    total_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    severity = models.CharField(max_length=30, blank=True)
+    criteria_met = models.PositiveSmallIntegerField(null=True, blank=True)
+    meets_withdrawal_criteria = models.BooleanField(null=True, blank=True)
+    bands = models.JSONField(default=list, blank=True)
+    bands_label = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=20, choices=RecordStatus.choices, default=RecordStatus.FINAL
+    )
+    entered_in_error_reason = models.CharField(max_length=500, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-administered_at", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(instrument__in=Instrument.values),
+                name="assessment_instrument_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_score__isnull=True) | models.Q(total_score__lte=64),
+                name="assessment_total_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(criteria_met__isnull=True) | models.Q(criteria_met__lte=9),
+                name="assessment_criteria_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RecordStatus.values),
+                name="assessment_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "instrument", "administered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.id}"
+
+    @property
+    def severity_or_none(self) -> str | None:
+        return self.severity or None

@@ -1,0 +1,97 @@
+"""Everything recorded about one patient, newest first, each record with its change history.
+
+The query count is fixed by the number of record types, never by the length of the history:
+one query for each type's records and one for each type's historical rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from caseload.models import Patient, Staff
+from caseload.selectors import records as selectors
+
+
+@dataclass(frozen=True)
+class HistoryKind:
+    name: str
+    selector: Any
+    at_field: str
+
+
+KINDS: tuple[HistoryKind, ...] = (
+    HistoryKind("enrollment", selectors.enrollment_list, "admitted_on"),
+    HistoryKind("assessment", selectors.assessment_list, "administered_at"),
+    HistoryKind("medication", selectors.medication_list, "start_date"),
+    HistoryKind("drug_screen", selectors.drug_screen_list, "collected_at"),
+    HistoryKind("referral", selectors.referral_list, "referred_on"),
+    HistoryKind("appointment", selectors.appointment_list, "start"),
+    HistoryKind("note", selectors.note_list, "written_at"),
+)
+
+
+@dataclass
+class HistoryEntry:
+    kind: str
+    at: datetime
+    record: models.Model
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def patient_history(*, user: Staff, patient: Patient) -> list[HistoryEntry]:
+    """The patient's records the user may read, newest first, with who changed what and when."""
+    entries: list[HistoryEntry] = []
+    for kind in KINDS:
+        records = list(kind.selector(user=user).filter(patient=patient))
+        changes = _changes_by_record(type(records[0]), records) if records else {}
+        entries.extend(
+            HistoryEntry(kind.name, _as_datetime(getattr(r, kind.at_field)), r, changes[r.pk])
+            for r in records
+        )
+    entries.sort(key=lambda entry: (entry.at, entry.record.created_at), reverse=True)
+    return entries
+
+
+def _changes_by_record(model: type[models.Model], records: list) -> dict[Any, list[dict]]:
+    rows = model.history.filter(id__in=[r.pk for r in records]).order_by("id", "history_date")
+    grouped: dict[Any, list] = defaultdict(list)
+    for row in rows:
+        grouped[row.id].append(row)
+    return {record_id: _describe(versions) for record_id, versions in grouped.items()} | {
+        r.pk: [] for r in records if r.pk not in grouped
+    }
+
+
+def _describe(versions: list) -> list[dict[str, Any]]:
+    described = []
+    for previous, current in zip([None, *versions], versions, strict=False):
+        fields = (
+            sorted(
+                c.field
+                for c in current.diff_against(previous).changes
+                if c.field not in {"version", "updated_at", "updated_by"}
+            )
+            if previous is not None
+            else []
+        )
+        described.append(
+            {
+                "at": current.history_date,
+                "by": current.history_user_id,
+                "type": {"+": "created", "~": "changed", "-": "deleted"}[current.history_type],
+                "fields": fields,
+            }
+        )
+    return list(reversed(described))
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.min, tzinfo=timezone.get_current_timezone())

@@ -1,0 +1,47 @@
+"""Support-group referrals and their status transitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from caseload.errors import Conflict, InvalidInput
+from caseload.models import Patient, Referral, ReferralStatus, Staff, SupportGroup
+
+from .records import record_create, record_update
+
+S = ReferralStatus
+# Which status each transition may start from.
+TRANSITIONS: dict[str, set[str]] = {
+    S.ATTENDING: {S.REFERRED},
+    S.COMPLETED: {S.ATTENDING},
+    S.DECLINED: {S.REFERRED, S.ATTENDING},
+}
+
+
+def referral_create(*, patient: Patient, actor: Staff, fields: dict[str, Any]) -> Referral:
+    if fields["group"] == SupportGroup.OTHER and not fields.get("group_name", "").strip():
+        raise InvalidInput(
+            "Name the group for an 'other' referral.", field="group_name", code="required"
+        )
+    return record_create(model=Referral, actor=actor, patient=patient, **fields)
+
+
+def referral_transition(
+    *, referral: Referral, actor: Staff, to: str, expected_version: int | None = None
+) -> Referral:
+    """Move a referral along referred → attending → completed, or to declined."""
+    if referral.status not in TRANSITIONS[to]:
+        raise Conflict(
+            f"A referral that is {referral.status} cannot become {to}.",
+            code="illegal_transition",
+            field="status",
+        )
+    return record_update(
+        instance=referral,
+        actor=actor,
+        expected_version=expected_version,
+        changes={"status": to, "status_changed_at": timezone.now()},
+        action=f"referral_{to}",
+    )
