@@ -37,7 +37,8 @@ class RolePermission(permissions.BasePermission):
     """
 
     def has_permission(self, request: Request, view) -> bool:
-        if not hasattr(view, request.method.lower()):
+        method = request.method.lower()
+        if method not in view.http_method_names or not hasattr(view, method):
             return True  # no handler: let the view answer 405
         action = view.action_permissions.get(view.action) or _METHOD_ACTIONS.get(request.method)
         if action is None:

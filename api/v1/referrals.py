@@ -57,17 +57,20 @@ class ReferralFilter(django_filters.FilterSet):
 
 
 def _transition(to: str):
-    @extend_schema(request=None, responses=ReferralSerializer)
-    @action(detail=True, methods=["post"], url_path=to)
+    """An endpoint `POST /referrals/{id}/<to>/` that moves the referral to status `to`."""
+
     def transition(self, request: Request, pk=None) -> Response:
         referral = self.get_object()
         updated = referral_transition(
-            referral=referral, actor=request.user, to=to, expected_version=expected_version(request)
+            referral=referral, actor=request.user, to=to,
+            expected_version=expected_version(request),
         )
         return self.respond(self.reload(updated))
 
-    transition.__name__ = to
-    return transition
+    transition.__name__ = to  # the router maps the method by this name
+    transition.__doc__ = f"Mark the referral {to}; 409 when its status does not allow it."
+    decorated = action(detail=True, methods=["post"], url_path=to, url_name=to)(transition)
+    return extend_schema(request=None, responses=ReferralSerializer)(decorated)
 
 
 class ReferralViewSet(EnteredInErrorMixin, RecordViewSet):
@@ -85,9 +88,9 @@ class ReferralViewSet(EnteredInErrorMixin, RecordViewSet):
         "declined": CHANGE,
     }
 
-    attending = _transition(ReferralStatus.ATTENDING)
-    completed = _transition(ReferralStatus.COMPLETED)
-    declined = _transition(ReferralStatus.DECLINED)
+    attending = _transition(ReferralStatus.ATTENDING.value)
+    completed = _transition(ReferralStatus.COMPLETED.value)
+    declined = _transition(ReferralStatus.DECLINED.value)
 
     def create_record(self, *, actor, data):
         patient = data.pop("patient")

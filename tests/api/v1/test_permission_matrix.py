@@ -1,0 +1,290 @@
+"""Persona x route x method -> status, for every route under /api/v1/.
+
+The table is written out by hand from the access rules in DESIGN.md: it is the specification,
+not a copy of the code. `test_every_route_has_a_row` fails when a route is added without rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, reverse
+from django.utils import timezone
+
+from api.v1.urls import urlpatterns
+from caseload.services.assessments import assessment_record
+from caseload.services.drug_screens import drug_screen_record
+from caseload.services.medications import medication_record
+from caseload.services.referrals import referral_create, referral_transition
+from tests.conftest import api_for
+from tests.factories import (
+    AppointmentFactory,
+    CaseNoteFactory,
+    PatientFactory,
+)
+
+PERSONAS = (
+    "counselor", "other_counselor", "prescriber", "supervisor", "front_desk",
+    "other_program_staff", "anonymous",
+)
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+NOT_ALLOWED = (405, 405, 405, 405, 405, 405, 401)
+
+# Rows: (route, method) -> status per persona, in PERSONAS order. Missing methods: NOT_ALLOWED.
+#                                       C    OC   P    S    FD   OP   anon
+TABLE: dict[tuple[str, str], tuple[int, ...]] = {
+    ("me", "GET"):                      (200, 200, 200, 200, 200, 200, 401),
+    ("patient-list", "GET"):            (200, 200, 200, 200, 200, 200, 401),
+    ("patient-list", "POST"):           (403, 403, 403, 201, 403, 201, 401),
+    ("patient-detail", "GET"):          (200, 404, 200, 200, 200, 404, 401),
+    ("patient-detail", "PUT"):          (200, 404, 403, 200, 200, 404, 401),
+    ("patient-detail", "PATCH"):        (200, 404, 403, 200, 200, 404, 401),
+    ("patient-history", "GET"):         (200, 404, 200, 200, 403, 404, 401),
+    ("patient-withdrawal-trend", "GET"): (200, 404, 200, 200, 403, 404, 401),
+    ("enrollment-list", "GET"):         (200, 200, 200, 200, 403, 200, 401),
+    ("enrollment-list", "POST"):        (403, 403, 403, 201, 403, 400, 401),
+    ("enrollment-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
+    ("enrollment-detail", "PUT"):       (403, 403, 403, 200, 403, 404, 401),
+    ("enrollment-detail", "PATCH"):     (403, 403, 403, 200, 403, 404, 401),
+    ("casenote-list", "GET"):           (200, 200, 200, 200, 403, 200, 401),
+    ("casenote-list", "POST"):          (201, 400, 403, 201, 403, 400, 401),
+    ("casenote-detail", "GET"):         (200, 404, 200, 200, 403, 404, 401),
+    ("casenote-detail", "PUT"):         (200, 404, 403, 200, 403, 404, 401),
+    ("casenote-detail", "PATCH"):       (200, 404, 403, 200, 403, 404, 401),
+    ("casenote-entered-in-error", "POST"): (200, 404, 403, 200, 403, 404, 401),
+    ("appointment-list", "GET"):        (200, 200, 200, 200, 200, 200, 401),
+    ("appointment-list", "POST"):       (201, 400, 201, 201, 201, 400, 401),
+    ("appointment-detail", "GET"):      (200, 404, 200, 200, 200, 404, 401),
+    ("appointment-detail", "PUT"):      (200, 404, 200, 200, 200, 404, 401),
+    ("appointment-detail", "PATCH"):    (200, 404, 200, 200, 200, 404, 401),
+    ("assessment-list", "GET"):         (200, 200, 200, 200, 403, 200, 401),
+    ("assessment-list", "POST"):        (201, 400, 201, 201, 403, 400, 401),
+    ("assessment-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
+    ("assessment-entered-in-error", "POST"): (200, 404, 200, 200, 403, 404, 401),
+    ("medicationrecord-list", "GET"):   (200, 200, 200, 200, 403, 200, 401),
+    ("medicationrecord-list", "POST"):  (403, 403, 201, 201, 403, 400, 401),
+    ("medicationrecord-detail", "GET"): (200, 404, 200, 200, 403, 404, 401),
+    ("medicationrecord-detail", "PUT"): (403, 403, 200, 200, 403, 404, 401),
+    ("medicationrecord-detail", "PATCH"): (403, 403, 200, 200, 403, 404, 401),
+    ("medicationrecord-entered-in-error", "POST"): (403, 403, 200, 200, 403, 404, 401),
+    ("drugscreen-list", "GET"):         (200, 200, 200, 200, 403, 200, 401),
+    ("drugscreen-list", "POST"):        (201, 400, 201, 201, 403, 400, 401),
+    ("drugscreen-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
+    ("drugscreen-entered-in-error", "POST"): (200, 404, 200, 200, 403, 404, 401),
+    ("referral-list", "GET"):           (200, 200, 200, 200, 403, 200, 401),
+    ("referral-list", "POST"):          (201, 400, 403, 201, 403, 400, 401),
+    ("referral-detail", "GET"):         (200, 404, 200, 200, 403, 404, 401),
+    ("referral-entered-in-error", "POST"): (200, 404, 403, 200, 403, 404, 401),
+    ("referral-attending", "POST"):     (200, 404, 403, 200, 403, 404, 401),
+    ("referral-completed", "POST"):     (200, 404, 403, 200, 403, 404, 401),
+    ("referral-declined", "POST"):      (200, 404, 403, 200, 403, 404, 401),
+}
+
+
+def api_route_names() -> set[str]:
+    return {p.name for p in urlpatterns if isinstance(p, URLPattern) and p.name}
+
+
+def expected(route: str, method: str) -> tuple[int, ...]:
+    return TABLE.get((route, method), NOT_ALLOWED)
+
+
+def test_every_route_has_a_row():
+    routes_in_table = {route for route, _ in TABLE}
+    assert routes_in_table == api_route_names()
+
+
+def test_the_matrix_is_complete():
+    cells = len(api_route_names()) * len(METHODS) * len(PERSONAS)
+    assert cells == sum(len(expected(r, m)) for r in api_route_names() for m in METHODS)
+    print(f"permission matrix: {cells} cells")
+
+
+# -- Scenarios: how to build the target record and a valid body for each resource -------------
+
+
+def _soon(days: int = 2):
+    return (timezone.now() + timedelta(days=days)).replace(microsecond=0)
+
+
+COWS_ITEMS = {key: 1 for key in (
+    "resting_pulse", "sweating", "restlessness", "pupil_size", "bone_joint_aches",
+    "runny_nose_tearing", "gi_upset", "tremor", "yawning", "anxiety_irritability",
+)} | {"gooseflesh": 3}
+
+
+@dataclass
+class Scenario:
+    target: Any
+    create: Any
+    update: Any
+    put: Any = None
+
+
+def _patient_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: ctx.patient,
+        create=lambda: {"mrn": f"M-{uuid.uuid4().hex[:8]}", "given_name": "Eli",
+                        "family_name": "Synthetic", "birth_date": "1991-04-05"},
+        update=lambda: {"phone": "555-0177"},
+        put=lambda: {"mrn": ctx.patient.mrn, "given_name": ctx.patient.given_name,
+                     "family_name": ctx.patient.family_name,
+                     "birth_date": ctx.patient.birth_date.isoformat(), "phone": "555-0178"},
+    )
+
+
+def _enrollment_scenario(ctx) -> Scenario:
+    def new_patient():
+        return PatientFactory(actor=ctx.supervisor)
+
+    return Scenario(
+        target=lambda: ctx.patient.enrollments.get(),
+        create=lambda: {"patient": str(new_patient().pk), "level_of_care": "outpatient",
+                        "counselor": str(ctx.counselor.pk), "admitted_on": "2026-11-01"},
+        update=lambda: {"level_of_care": "intensive_outpatient"},
+        put=lambda: {"status": "active", "level_of_care": "inpatient",
+                     "counselor": str(ctx.counselor.pk), "prescriber": str(ctx.prescriber.pk),
+                     "admitted_on": "2026-11-01"},
+    )
+
+
+def _note_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: CaseNoteFactory(actor=ctx.counselor, patient=ctx.patient),
+        create=lambda: {"patient": str(ctx.patient.pk), "body": "Check-in.",
+                        "written_at": timezone.now().isoformat()},
+        update=lambda: {"body": "Check-in, amended."},
+        put=lambda: {"body": "Replaced.", "written_at": timezone.now().isoformat()},
+    )
+
+
+def _appointment_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: AppointmentFactory(actor=ctx.supervisor, patient=ctx.patient,
+                                          staff=ctx.counselor),
+        create=lambda: {"patient": str(ctx.patient.pk), "staff": str(ctx.counselor.pk),
+                        "kind": "counseling", "start": _soon().isoformat(),
+                        "end": (_soon() + timedelta(hours=1)).isoformat()},
+        update=lambda: {"location": "Room 9"},
+        put=lambda: {"staff": str(ctx.counselor.pk), "kind": "follow_up",
+                     "start": _soon(3).isoformat(),
+                     "end": (_soon(3) + timedelta(hours=1)).isoformat()},
+    )
+
+
+def _assessment_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: assessment_record(patient=ctx.patient, actor=ctx.counselor,
+                                         instrument="cows", items=COWS_ITEMS,
+                                         administered_at=timezone.now()),
+        create=lambda: {"patient": str(ctx.patient.pk), "instrument": "cows",
+                        "items": COWS_ITEMS, "administered_at": timezone.now().isoformat()},
+        update=dict,
+    )
+
+
+def _medication_scenario(ctx) -> Scenario:
+    body = {"medication": "buprenorphine", "dose": "8", "dose_unit": "mg",
+            "frequency": "once daily", "route": "sublingual", "start_date": "2026-11-20"}
+    return Scenario(
+        target=lambda: medication_record(patient=ctx.patient, actor=ctx.prescriber,
+                                         fields=dict(body, dose="8")),
+        create=lambda: body | {"patient": str(ctx.patient.pk),
+                               "prescriber": str(ctx.prescriber.pk)},
+        update=lambda: {"frequency": "twice daily"},
+        put=lambda: {k: v for k, v in body.items() if k != "medication"} | {"dose": "12"},
+    )
+
+
+def _screen_scenario(ctx) -> Scenario:
+    results = [{"substance": "opiates", "result": "negative"}]
+    return Scenario(
+        target=lambda: drug_screen_record(patient=ctx.patient, actor=ctx.counselor,
+                                          collected_at=timezone.now(), method="presumptive",
+                                          results=results),
+        create=lambda: {"patient": str(ctx.patient.pk), "collected_at": timezone.now().isoformat(),
+                        "method": "presumptive", "results": results},
+        update=dict,
+    )
+
+
+def _referral_scenario(ctx, route: str) -> Scenario:
+    def target():
+        referral = referral_create(patient=ctx.patient, actor=ctx.counselor, fields={
+            "group": "smart_recovery", "referred_on": timezone.localdate()})
+        if route == "referral-completed":  # only an attending referral can complete
+            referral = referral_transition(referral=referral, actor=ctx.counselor, to="attending")
+        return referral
+
+    return Scenario(
+        target=target,
+        create=lambda: {"patient": str(ctx.patient.pk), "group": "narcotics_anonymous",
+                        "referred_on": timezone.localdate().isoformat()},
+        update=dict,
+    )
+
+
+SCENARIOS = {
+    "patient": _patient_scenario,
+    "enrollment": _enrollment_scenario,
+    "casenote": _note_scenario,
+    "appointment": _appointment_scenario,
+    "assessment": _assessment_scenario,
+    "medicationrecord": _medication_scenario,
+    "drugscreen": _screen_scenario,
+}
+
+
+def scenario_for(route: str, ctx) -> Scenario | None:
+    if route == "me":
+        return None
+    basename = route.split("-", 1)[0]
+    if basename == "referral":
+        return _referral_scenario(ctx, route)
+    return SCENARIOS[basename](ctx)
+
+
+def _request(route: str, method: str, persona: str, ctx) -> int:
+    scenario = scenario_for(route, ctx)
+    if route == "me" or route.endswith("-list"):
+        url = reverse(route)
+    else:
+        url = reverse(route, kwargs={"pk": scenario.target().pk})
+    body = None
+    if method == "POST":
+        body = scenario.create() if route.endswith("-list") else {"reason": "Wrong patient."}
+    elif method == "PATCH" and scenario is not None:
+        body = scenario.update()
+    elif method == "PUT" and scenario is not None:
+        body = (scenario.put or scenario.update)()
+    client = api_for(getattr(ctx, persona) if persona != "anonymous" else None)
+    response = getattr(client, method.lower())(url, body, format="json")
+    return response.status_code
+
+
+@pytest.fixture
+def ctx(counselor, other_counselor, prescriber, supervisor, front_desk, other_program_staff,
+        patient, other_patient):
+    # `other_patient` is on another caseload in every cell, so lists must leave it out.
+    return SimpleNamespace(
+        counselor=counselor, other_counselor=other_counselor, prescriber=prescriber,
+        supervisor=supervisor, front_desk=front_desk, other_program_staff=other_program_staff,
+        patient=patient,
+    )
+
+
+ROWS = sorted((route, method) for route in api_route_names() for method in METHODS)
+
+
+@pytest.mark.parametrize(("route", "method"), ROWS, ids=[f"{r}:{m}" for r, m in ROWS])
+def test_access(ctx, route, method):
+    actual = tuple(_request(route, method, persona, ctx) for persona in PERSONAS)
+    assert dict(zip(PERSONAS, actual, strict=True)) == dict(
+        zip(PERSONAS, expected(route, method), strict=True)
+    )
+
