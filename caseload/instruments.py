@@ -171,6 +171,13 @@ def item_keys(instrument: str) -> tuple[str, ...]:
     raise _unknown_instrument()
 
 
+def allowed_values(instrument: str) -> dict[str, tuple[int, ...]]:
+    """Legal answers per item of a summed scale (COWS, SOWS)."""
+    if instrument in _SCALES:
+        return dict(_SCALES[instrument].choices)
+    raise _unknown_instrument()
+
+
 def bands_for(instrument: str) -> tuple[dict, ...]:
     """Severity bands of ``instrument`` (``()`` for the checklist), fresh dicts on each call."""
     if instrument == WITHDRAWAL_CHECKLIST:
