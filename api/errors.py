@@ -18,14 +18,12 @@ from caseload.errors import DomainError
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return _response(
-            exc.status,
-            exc.code,
-            exc.message,
-            [_error(exc.field, exc.code, exc.message)] if exc.field else [],
-        )
+        errors = [_error(field, code, message) for field, code, message in exc.field_errors()]
+        # Every 400 shares one top-level code; the specific reason sits on each field.
+        code = "validation_error" if exc.status == 400 else exc.code
+        return _response(exc.status, code, exc.message, errors)
     if isinstance(exc, DataError):
-        return _response(400, "invalid", "A value is out of range for its field.", [])
+        return _response(400, "validation_error", "A value is out of range for its field.", [])
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

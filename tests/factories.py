@@ -93,3 +93,84 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
         return appointment_create(actor=actor, patient=patient, fields=kwargs)
+
+
+def _zero_cows_items() -> dict[str, int]:
+    from caseload.instruments import item_keys
+
+    return dict.fromkeys(item_keys("cows"), 0)
+
+
+class AssessmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "caseload.Assessment"
+
+    instrument = "cows"
+    items = factory.LazyFunction(_zero_cows_items)
+    administered_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+
+    @classmethod
+    def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
+        from caseload.services.assessments import assessment_record
+
+        return assessment_record(actor=actor, patient=patient, **kwargs)
+
+
+def _sixty():
+    from decimal import Decimal
+
+    return Decimal("60")
+
+
+class MedicationRecordFactory(factory.django.DjangoModelFactory):
+    """Needs a prescriber as `actor`, or `prescriber=` when a supervisor records it."""
+
+    class Meta:
+        model = "caseload.MedicationRecord"
+
+    medication = "methadone"
+    dose = factory.LazyFunction(_sixty)
+    dose_unit = "mg"
+    frequency = "once daily"
+    route = "oral"
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=2))
+
+    @classmethod
+    def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
+        from caseload.services.medications import medication_record
+
+        return medication_record(actor=actor, patient=patient, fields=kwargs)
+
+
+class DrugScreenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "caseload.DrugScreen"
+
+    method = "presumptive"
+    collected_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=3))
+    results = factory.LazyFunction(
+        lambda: [
+            {"substance": "opiates", "result": "positive"},
+            {"substance": "fentanyl", "result": "negative"},
+        ]
+    )
+
+    @classmethod
+    def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
+        from caseload.services.drug_screens import drug_screen_record
+
+        return drug_screen_record(actor=actor, patient=patient, **kwargs)
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "caseload.Referral"
+
+    group = "narcotics_anonymous"
+    referred_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=1))
+
+    @classmethod
+    def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
+        from caseload.services.referrals import referral_create
+
+        return referral_create(actor=actor, patient=patient, fields=kwargs)

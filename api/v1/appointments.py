@@ -8,7 +8,12 @@ from caseload.selectors.records import appointment_list
 from caseload.services.appointments import appointment_create, appointment_update
 
 from .base import RecordViewSet, StrictSerializerMixin
-from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_datetime
+from .fields import (
+    PlausibleDateTimeFilter,
+    ProgramStaffField,
+    VisiblePatientField,
+    validate_plausible_datetime,
+)
 
 
 class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -58,9 +63,9 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 class AppointmentFilter(django_filters.FilterSet):
     patient = django_filters.UUIDFilter()
     staff = django_filters.UUIDFilter()
-    start_after = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    start_after = PlausibleDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = PlausibleDateTimeFilter(field_name="start", lookup_expr="lt")
+    updated_since = PlausibleDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Appointment

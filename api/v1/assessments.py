@@ -9,7 +9,7 @@ from caseload.services.assessments import assessment_record
 
 from .base import RecordViewSet, StrictSerializerMixin
 from .corrections import EnteredInErrorMixin
-from .fields import VisiblePatientField, validate_past_datetime
+from .fields import PlausibleDateTimeFilter, VisiblePatientField, validate_past_datetime
 
 
 class AssessmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -62,12 +62,8 @@ class AssessmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 
 class AssessmentFilter(django_filters.FilterSet):
     patient = django_filters.UUIDFilter()
-    administered_after = django_filters.IsoDateTimeFilter(
-        field_name="administered_at", lookup_expr="gte"
-    )
-    administered_before = django_filters.IsoDateTimeFilter(
-        field_name="administered_at", lookup_expr="lt"
-    )
+    administered_after = PlausibleDateTimeFilter(field_name="administered_at", lookup_expr="gte")
+    administered_before = PlausibleDateTimeFilter(field_name="administered_at", lookup_expr="lt")
 
     class Meta:
         model = Assessment

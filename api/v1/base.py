@@ -72,21 +72,38 @@ def expected_version(request: Request) -> int | None:
 class StrictSerializerMixin:
     """Reject keys the resource does not know, so a typo never passes silently.
 
-    Read-only fields (ids, computed values) are accepted and ignored, so a client may send back
-    what it read.
+    Read-only fields (ids, computed values) may be sent back as they were read and are ignored;
+    on an update, a read-only field sent with a different value is refused, because the client
+    evidently expects a change that will not happen.
     """
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
+            errors = {key: "unknown_field" for key in data if key not in self.fields}
+            errors |= dict.fromkeys(self._changed_read_only(data), "read_only")
+            if errors:
                 raise serializers.ValidationError(
                     {
-                        key: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
-                        for key in unknown
+                        key: [serializers.ErrorDetail(_MESSAGES[code], code=code)]
+                        for key, code in sorted(errors.items())
                     }
                 )
         return super().to_internal_value(data)
+
+    def _changed_read_only(self, data: dict) -> list[str]:
+        if not isinstance(self.instance, models.Model):
+            return []
+        sent = [k for k in data if k in self.fields and self.fields[k].read_only]
+        if not sent:
+            return []
+        current = self.to_representation(self.instance)
+        return [k for k in sent if k in current and data[k] != current[k]]
+
+
+_MESSAGES = {
+    "unknown_field": "Unknown field.",
+    "read_only": "This field cannot be changed here.",
+}
 
 
 class RecordViewSet(

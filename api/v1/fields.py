@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -67,3 +69,16 @@ def validate_plausible_date(value: date) -> date:
     if value < EARLIEST_DATE or value > timezone.localdate() + timedelta(days=366):
         raise serializers.ValidationError("Date is out of range.", code="out_of_range")
     return value
+
+
+def _plausible_filter_value(value: datetime) -> None:
+    if value is not None and abs(value - timezone.now()) > timedelta(days=365 * 100):
+        raise DjangoValidationError("Time is out of range.", code="out_of_range")
+
+
+class PlausibleDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 filter that refuses times a database cannot store (400, not a crash)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [_plausible_filter_value])
+        super().__init__(*args, **kwargs)

@@ -62,7 +62,9 @@ def _transition(to: str):
     def transition(self, request: Request, pk=None) -> Response:
         referral = self.get_object()
         updated = referral_transition(
-            referral=referral, actor=request.user, to=to,
+            referral=referral,
+            actor=request.user,
+            to=to,
             expected_version=expected_version(request),
         )
         return self.respond(self.reload(updated))

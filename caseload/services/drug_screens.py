@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from simple_history.utils import bulk_create_with_history
 
 from caseload.errors import InvalidInput
 from caseload.models import DrugScreen, DrugScreenResult, Patient, Staff
@@ -38,8 +39,12 @@ def drug_screen_record(
             method=method,
             audit_detail={"results": len(results)},
         )
-        DrugScreenResult.objects.bulk_create(
-            DrugScreenResult(screen=screen, substance=row["substance"], result=row["result"])
-            for row in results
+        bulk_create_with_history(
+            [
+                DrugScreenResult(screen=screen, substance=row["substance"], result=row["result"])
+                for row in results
+            ],
+            DrugScreenResult,
+            default_user=actor,
         )
     return screen

@@ -23,6 +23,7 @@ def _patient_of(instance: models.Model):
 def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **fields: Any) -> M:
     """Insert one record with its authorship and audit row in the caller's transaction."""
     instance = model(created_by=actor, updated_by=actor, **fields)
+    _attribute_history(instance, actor)
     try:
         with transaction.atomic():
             instance.save(force_insert=True)
@@ -68,6 +69,7 @@ def record_update(
             for name, value in changes.items():
                 setattr(fresh, name, value)
             fresh.updated_by = actor
+            _attribute_history(fresh, actor)
             fresh.save()
             audit_record(
                 actor=actor,
@@ -100,3 +102,9 @@ def record_mark_entered_in_error(
         changes={"status": "entered_in_error", "entered_in_error_reason": reason},
         action="entered_in_error",
     )
+
+
+def _attribute_history(instance: models.Model, actor) -> None:
+    """Name the actor on the change-history row, inside or outside an HTTP request."""
+    if getattr(actor, "pk", None):
+        instance._history_user = actor

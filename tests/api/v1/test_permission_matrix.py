@@ -17,6 +17,7 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from api.v1.urls import urlpatterns
+from caseload.instruments import item_keys
 from caseload.services.assessments import assessment_record
 from caseload.services.drug_screens import drug_screen_record
 from caseload.services.medications import medication_record
@@ -29,12 +30,18 @@ from tests.factories import (
 )
 
 PERSONAS = (
-    "counselor", "other_counselor", "prescriber", "supervisor", "front_desk",
-    "other_program_staff", "anonymous",
+    "counselor",
+    "other_counselor",
+    "prescriber",
+    "supervisor",
+    "front_desk",
+    "other_program_staff",
+    "anonymous",
 )
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NOT_ALLOWED = (405, 405, 405, 405, 405, 405, 401)
 
+# fmt: off
 # Rows: (route, method) -> status per persona, in PERSONAS order. Missing methods: NOT_ALLOWED.
 #                                       C    OC   P    S    FD   OP   anon
 TABLE: dict[tuple[str, str], tuple[int, ...]] = {
@@ -84,6 +91,7 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("referral-completed", "POST"):     (200, 404, 403, 200, 403, 404, 401),
     ("referral-declined", "POST"):      (200, 404, 403, 200, 403, 404, 401),
 }
+# fmt: on
 
 
 def api_route_names() -> set[str]:
@@ -112,10 +120,8 @@ def _soon(days: int = 2):
     return (timezone.now() + timedelta(days=days)).replace(microsecond=0)
 
 
-COWS_ITEMS = {key: 1 for key in (
-    "resting_pulse", "sweating", "restlessness", "pupil_size", "bone_joint_aches",
-    "runny_nose_tearing", "gi_upset", "tremor", "yawning", "anxiety_irritability",
-)} | {"gooseflesh": 3}
+# Every COWS item at a legal value (restlessness 1, gooseflesh 3): a total of 13.
+COWS_ITEMS = dict.fromkeys(item_keys("cows"), 1) | {"gooseflesh": 3}
 
 
 @dataclass
@@ -129,12 +135,20 @@ class Scenario:
 def _patient_scenario(ctx) -> Scenario:
     return Scenario(
         target=lambda: ctx.patient,
-        create=lambda: {"mrn": f"M-{uuid.uuid4().hex[:8]}", "given_name": "Eli",
-                        "family_name": "Synthetic", "birth_date": "1991-04-05"},
+        create=lambda: {
+            "mrn": f"M-{uuid.uuid4().hex[:8]}",
+            "given_name": "Eli",
+            "family_name": "Synthetic",
+            "birth_date": "1991-04-05",
+        },
         update=lambda: {"phone": "555-0177"},
-        put=lambda: {"mrn": ctx.patient.mrn, "given_name": ctx.patient.given_name,
-                     "family_name": ctx.patient.family_name,
-                     "birth_date": ctx.patient.birth_date.isoformat(), "phone": "555-0178"},
+        put=lambda: {
+            "mrn": ctx.patient.mrn,
+            "given_name": ctx.patient.given_name,
+            "family_name": ctx.patient.family_name,
+            "birth_date": ctx.patient.birth_date.isoformat(),
+            "phone": "555-0178",
+        },
     )
 
 
@@ -144,20 +158,31 @@ def _enrollment_scenario(ctx) -> Scenario:
 
     return Scenario(
         target=lambda: ctx.patient.enrollments.get(),
-        create=lambda: {"patient": str(new_patient().pk), "level_of_care": "outpatient",
-                        "counselor": str(ctx.counselor.pk), "admitted_on": "2026-11-01"},
+        create=lambda: {
+            "patient": str(new_patient().pk),
+            "level_of_care": "outpatient",
+            "counselor": str(ctx.counselor.pk),
+            "admitted_on": "2026-11-01",
+        },
         update=lambda: {"level_of_care": "intensive_outpatient"},
-        put=lambda: {"status": "active", "level_of_care": "inpatient",
-                     "counselor": str(ctx.counselor.pk), "prescriber": str(ctx.prescriber.pk),
-                     "admitted_on": "2026-11-01"},
+        put=lambda: {
+            "status": "active",
+            "level_of_care": "inpatient",
+            "counselor": str(ctx.counselor.pk),
+            "prescriber": str(ctx.prescriber.pk),
+            "admitted_on": "2026-11-01",
+        },
     )
 
 
 def _note_scenario(ctx) -> Scenario:
     return Scenario(
         target=lambda: CaseNoteFactory(actor=ctx.counselor, patient=ctx.patient),
-        create=lambda: {"patient": str(ctx.patient.pk), "body": "Check-in.",
-                        "written_at": timezone.now().isoformat()},
+        create=lambda: {
+            "patient": str(ctx.patient.pk),
+            "body": "Check-in.",
+            "written_at": timezone.now().isoformat(),
+        },
         update=lambda: {"body": "Check-in, amended."},
         put=lambda: {"body": "Replaced.", "written_at": timezone.now().isoformat()},
     )
@@ -165,37 +190,61 @@ def _note_scenario(ctx) -> Scenario:
 
 def _appointment_scenario(ctx) -> Scenario:
     return Scenario(
-        target=lambda: AppointmentFactory(actor=ctx.supervisor, patient=ctx.patient,
-                                          staff=ctx.counselor),
-        create=lambda: {"patient": str(ctx.patient.pk), "staff": str(ctx.counselor.pk),
-                        "kind": "counseling", "start": _soon().isoformat(),
-                        "end": (_soon() + timedelta(hours=1)).isoformat()},
+        target=lambda: AppointmentFactory(
+            actor=ctx.supervisor, patient=ctx.patient, staff=ctx.counselor
+        ),
+        create=lambda: {
+            "patient": str(ctx.patient.pk),
+            "staff": str(ctx.counselor.pk),
+            "kind": "counseling",
+            "start": _soon().isoformat(),
+            "end": (_soon() + timedelta(hours=1)).isoformat(),
+        },
         update=lambda: {"location": "Room 9"},
-        put=lambda: {"staff": str(ctx.counselor.pk), "kind": "follow_up",
-                     "start": _soon(3).isoformat(),
-                     "end": (_soon(3) + timedelta(hours=1)).isoformat()},
+        put=lambda: {
+            "staff": str(ctx.counselor.pk),
+            "kind": "follow_up",
+            "start": _soon(3).isoformat(),
+            "end": (_soon(3) + timedelta(hours=1)).isoformat(),
+        },
     )
 
 
 def _assessment_scenario(ctx) -> Scenario:
     return Scenario(
-        target=lambda: assessment_record(patient=ctx.patient, actor=ctx.counselor,
-                                         instrument="cows", items=COWS_ITEMS,
-                                         administered_at=timezone.now()),
-        create=lambda: {"patient": str(ctx.patient.pk), "instrument": "cows",
-                        "items": COWS_ITEMS, "administered_at": timezone.now().isoformat()},
+        target=lambda: assessment_record(
+            patient=ctx.patient,
+            actor=ctx.counselor,
+            instrument="cows",
+            items=COWS_ITEMS,
+            administered_at=timezone.now(),
+        ),
+        create=lambda: {
+            "patient": str(ctx.patient.pk),
+            "instrument": "cows",
+            "items": COWS_ITEMS,
+            "administered_at": timezone.now().isoformat(),
+        },
         update=dict,
     )
 
 
 def _medication_scenario(ctx) -> Scenario:
-    body = {"medication": "buprenorphine", "dose": "8", "dose_unit": "mg",
-            "frequency": "once daily", "route": "sublingual", "start_date": "2026-11-20"}
+    body = {
+        "medication": "buprenorphine",
+        "dose": "8",
+        "dose_unit": "mg",
+        "frequency": "once daily",
+        "route": "sublingual",
+        "start_date": "2026-11-20",
+    }
     return Scenario(
-        target=lambda: medication_record(patient=ctx.patient, actor=ctx.prescriber,
-                                         fields=dict(body, dose="8")),
-        create=lambda: body | {"patient": str(ctx.patient.pk),
-                               "prescriber": str(ctx.prescriber.pk)},
+        target=lambda: medication_record(
+            patient=ctx.patient, actor=ctx.prescriber, fields=dict(body, dose="8")
+        ),
+        create=lambda: (
+            body | {"patient": str(ctx.patient.pk), "prescriber": str(ctx.prescriber.pk)}
+        ),
         update=lambda: {"frequency": "twice daily"},
         put=lambda: {k: v for k, v in body.items() if k != "medication"} | {"dose": "12"},
     )
@@ -204,27 +253,41 @@ def _medication_scenario(ctx) -> Scenario:
 def _screen_scenario(ctx) -> Scenario:
     results = [{"substance": "opiates", "result": "negative"}]
     return Scenario(
-        target=lambda: drug_screen_record(patient=ctx.patient, actor=ctx.counselor,
-                                          collected_at=timezone.now(), method="presumptive",
-                                          results=results),
-        create=lambda: {"patient": str(ctx.patient.pk), "collected_at": timezone.now().isoformat(),
-                        "method": "presumptive", "results": results},
+        target=lambda: drug_screen_record(
+            patient=ctx.patient,
+            actor=ctx.counselor,
+            collected_at=timezone.now(),
+            method="presumptive",
+            results=results,
+        ),
+        create=lambda: {
+            "patient": str(ctx.patient.pk),
+            "collected_at": timezone.now().isoformat(),
+            "method": "presumptive",
+            "results": results,
+        },
         update=dict,
     )
 
 
 def _referral_scenario(ctx, route: str) -> Scenario:
     def target():
-        referral = referral_create(patient=ctx.patient, actor=ctx.counselor, fields={
-            "group": "smart_recovery", "referred_on": timezone.localdate()})
+        referral = referral_create(
+            patient=ctx.patient,
+            actor=ctx.counselor,
+            fields={"group": "smart_recovery", "referred_on": timezone.localdate()},
+        )
         if route == "referral-completed":  # only an attending referral can complete
             referral = referral_transition(referral=referral, actor=ctx.counselor, to="attending")
         return referral
 
     return Scenario(
         target=target,
-        create=lambda: {"patient": str(ctx.patient.pk), "group": "narcotics_anonymous",
-                        "referred_on": timezone.localdate().isoformat()},
+        create=lambda: {
+            "patient": str(ctx.patient.pk),
+            "group": "narcotics_anonymous",
+            "referred_on": timezone.localdate().isoformat(),
+        },
         update=dict,
     )
 
@@ -268,12 +331,24 @@ def _request(route: str, method: str, persona: str, ctx) -> int:
 
 
 @pytest.fixture
-def ctx(counselor, other_counselor, prescriber, supervisor, front_desk, other_program_staff,
-        patient, other_patient):
+def ctx(
+    counselor,
+    other_counselor,
+    prescriber,
+    supervisor,
+    front_desk,
+    other_program_staff,
+    patient,
+    other_patient,
+):
     # `other_patient` is on another caseload in every cell, so lists must leave it out.
     return SimpleNamespace(
-        counselor=counselor, other_counselor=other_counselor, prescriber=prescriber,
-        supervisor=supervisor, front_desk=front_desk, other_program_staff=other_program_staff,
+        counselor=counselor,
+        other_counselor=other_counselor,
+        prescriber=prescriber,
+        supervisor=supervisor,
+        front_desk=front_desk,
+        other_program_staff=other_program_staff,
         patient=patient,
     )
 
@@ -287,4 +362,3 @@ def test_access(ctx, route, method):
     assert dict(zip(PERSONAS, actual, strict=True)) == dict(
         zip(PERSONAS, expected(route, method), strict=True)
     )
-

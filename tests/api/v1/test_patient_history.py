@@ -1,0 +1,268 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from caseload.models import AuditEvent
+from tests.factories import (
+    AppointmentFactory,
+    AssessmentFactory,
+    CaseNoteFactory,
+    DrugScreenFactory,
+    EnrollmentFactory,
+    MedicationRecordFactory,
+    PatientFactory,
+    ReferralFactory,
+)
+
+COWS_ZERO = dict.fromkeys(
+    (
+        "resting_pulse",
+        "sweating",
+        "restlessness",
+        "pupil_size",
+        "bone_joint_aches",
+        "runny_nose_tearing",
+        "gi_upset",
+        "tremor",
+        "yawning",
+        "anxiety_irritability",
+        "gooseflesh",
+    ),
+    0,
+)
+
+
+def url(patient) -> str:
+    return f"/api/v1/patients/{patient.id}/history/"
+
+
+def ago(**delta) -> str:
+    return (timezone.now() - timedelta(**delta)).isoformat()
+
+
+def days_ago(days: int) -> str:
+    return (timezone.localdate() - timedelta(days=days)).isoformat()
+
+
+def fill(patient, counselor, prescriber, total: int) -> None:
+    """Create `total` records, cycling through every record type, each at its own time."""
+    now, today = timezone.now(), timezone.localdate()
+    makers = (
+        lambda at, day: AssessmentFactory(actor=counselor, patient=patient, administered_at=at),
+        lambda at, day: MedicationRecordFactory(actor=prescriber, patient=patient, start_date=day),
+        lambda at, day: DrugScreenFactory(actor=counselor, patient=patient, collected_at=at),
+        lambda at, day: ReferralFactory(actor=counselor, patient=patient, referred_on=day),
+        lambda at, day: AppointmentFactory(
+            actor=counselor, patient=patient, staff=counselor, start=at
+        ),
+        lambda at, day: CaseNoteFactory(actor=counselor, patient=patient, written_at=at),
+    )
+    for i in range(total):
+        at = now - timedelta(hours=1 + i)
+        makers[i % len(makers)](at, today - timedelta(days=i // 24))
+
+
+@pytest.fixture
+def recorded(as_user, counselor, prescriber, patient):
+    """One record of each type created over HTTP, each at a distinct time, oldest first."""
+    nurse, doctor = as_user(counselor), as_user(prescriber)
+    pid = str(patient.id)
+    created = {
+        "referral": nurse.post(
+            "/api/v1/referrals/",
+            {"patient": pid, "group": "smart_recovery", "referred_on": days_ago(2)},
+        ),
+        "medication": doctor.post(
+            "/api/v1/medications/",
+            {
+                "patient": pid,
+                "medication": "buprenorphine",
+                "dose": "8",
+                "dose_unit": "mg",
+                "frequency": "once daily",
+                "route": "sublingual",
+                "start_date": days_ago(1),
+            },
+        ),
+        "assessment": nurse.post(
+            "/api/v1/assessments/",
+            {
+                "patient": pid,
+                "instrument": "cows",
+                "items": COWS_ZERO,
+                "administered_at": ago(hours=5),
+            },
+        ),
+        "drug_screen": nurse.post(
+            "/api/v1/drug-screens/",
+            {
+                "patient": pid,
+                "collected_at": ago(hours=4),
+                "method": "presumptive",
+                "results": [{"substance": "fentanyl", "result": "positive"}],
+            },
+        ),
+        "note": nurse.post(
+            "/api/v1/notes/", {"patient": pid, "written_at": ago(hours=3), "body": "First draft."}
+        ),
+        "appointment": nurse.post(
+            "/api/v1/appointments/",
+            {
+                "patient": pid,
+                "staff": str(counselor.id),
+                "kind": "counseling",
+                "start": (timezone.now() + timedelta(days=1)).isoformat(),
+                "end": (timezone.now() + timedelta(days=1, hours=1)).isoformat(),
+            },
+        ),
+    }
+    for kind, response in created.items():
+        assert response.status_code == 201, (kind, response.json())
+    return {kind: response.json()["id"] for kind, response in created.items()}
+
+
+def entry_for(body, record_id):
+    return next(e for e in body["results"] if e["record"]["id"] == record_id)
+
+
+def test_prescriber_reads_every_record_type_newest_first(as_user, prescriber, patient, recorded):
+    response = as_user(prescriber).get(url(patient))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["patient"] == str(patient.id)
+    assert body["count"] == len(body["results"]) == 7
+    # The enrollment was admitted three days ago (factory); the rest follow their own times.
+    assert [e["type"] for e in body["results"]] == [
+        "appointment",
+        "note",
+        "drug_screen",
+        "assessment",
+        "medication",
+        "referral",
+        "enrollment",
+    ]
+    for kind, record_id in recorded.items():
+        assert entry_for(body, record_id)["type"] == kind
+
+
+def test_each_entry_lists_its_creation_with_who_created_it(
+    as_user, counselor, prescriber, patient, recorded
+):
+    body = as_user(prescriber).get(url(patient)).json()
+    for kind, record_id in recorded.items():
+        changes = entry_for(body, record_id)["changes"]
+        assert [c["type"] for c in changes] == ["created"], kind
+        author = prescriber if kind == "medication" else counselor
+        assert changes[0]["by"] == str(author.id), kind
+
+
+def test_changes_name_who_changed_which_fields_newest_first(
+    as_user, counselor, prescriber, patient, recorded
+):
+    note_url = f"/api/v1/notes/{recorded['note']}/"
+    assert as_user(counselor).patch(note_url, {"body": "Revised."}).status_code == 200
+    medication_url = f"/api/v1/medications/{recorded['medication']}/"
+    assert as_user(prescriber).patch(medication_url, {"status": "stopped"}).status_code == 200
+    body = as_user(prescriber).get(url(patient)).json()
+
+    note = entry_for(body, recorded["note"])
+    assert note["record"]["body"] == "Revised."
+    assert [(c["type"], c["by"], c["fields"]) for c in note["changes"]] == [
+        ("changed", str(counselor.id), ["body"]),
+        ("created", str(counselor.id), []),
+    ]
+    assert note["changes"][0]["at"] >= note["changes"][1]["at"]
+    medication = entry_for(body, recorded["medication"])
+    assert [(c["type"], c["by"], c["fields"]) for c in medication["changes"]] == [
+        ("changed", str(prescriber.id), ["status"]),
+        ("created", str(prescriber.id), []),
+    ]
+
+
+def test_a_referral_transition_appears_as_a_status_change(
+    as_user, counselor, prescriber, patient, recorded
+):
+    referral_url = f"/api/v1/referrals/{recorded['referral']}/attending/"
+    assert as_user(counselor).post(referral_url).status_code == 200
+    changes = entry_for(as_user(prescriber).get(url(patient)).json(), recorded["referral"])[
+        "changes"
+    ]
+    assert changes[0]["type"] == "changed"
+    assert changes[0]["by"] == str(counselor.id)
+    assert changes[0]["fields"] == ["status", "status_changed_at"]
+
+
+def test_history_names_the_actor_of_records_created_outside_a_request(
+    as_user, counselor, prescriber, patient
+):
+    """Services take the actor explicitly (commands, tasks, seed_demo): history must keep it."""
+    note = CaseNoteFactory(actor=counselor, patient=patient)
+    body = as_user(prescriber).get(url(patient)).json()
+    assert entry_for(body, str(note.id))["changes"][0]["by"] == str(counselor.id)
+
+
+def test_entered_in_error_records_stay_in_the_history(
+    as_user, counselor, prescriber, patient, recorded
+):
+    marked = as_user(counselor).post(
+        f"/api/v1/assessments/{recorded['assessment']}/entered-in-error/",
+        {"reason": "Recorded on the wrong patient."},
+    )
+    assert marked.status_code == 200
+    body = as_user(prescriber).get(url(patient)).json()
+    assert body["count"] == 7
+    entry = entry_for(body, recorded["assessment"])
+    assert entry["record"]["status"] == "entered_in_error"
+    assert entry["record"]["entered_in_error_reason"] == "Recorded on the wrong patient."
+    assert entry["changes"][0]["fields"] == ["entered_in_error_reason", "status"]
+
+
+def test_reading_the_history_is_audited(as_user, prescriber, patient):
+    assert as_user(prescriber).get(url(patient)).status_code == 200
+    event = AuditEvent.objects.get(action="read_history")
+    assert event.actor == prescriber
+    assert event.patient_id == patient.id
+    assert event.object_type == "patient"
+
+
+def test_front_desk_may_not_read_the_history(as_user, front_desk, patient):
+    response = as_user(front_desk).get(url(patient))
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(action="read_history").exists()
+
+
+def test_a_counselor_off_the_caseload_gets_404(as_user, other_counselor, patient):
+    assert as_user(other_counselor).get(url(patient)).status_code == 404
+    assert not AuditEvent.objects.filter(action="read_history").exists()
+
+
+def test_another_program_gets_404(as_user, other_program_staff, patient):
+    assert as_user(other_program_staff).get(url(patient)).status_code == 404
+
+
+def test_unauthenticated_gets_401(anonymous, patient):
+    assert anonymous.get(url(patient)).status_code == 401
+
+
+def test_query_count_does_not_grow_with_the_length_of_the_history(
+    as_user, supervisor, counselor, prescriber, patient
+):
+    busy = PatientFactory(actor=supervisor)
+    EnrollmentFactory(actor=supervisor, patient=busy, counselor=counselor, prescriber=prescriber)
+    fill(patient, counselor, prescriber, 10)
+    fill(busy, counselor, prescriber, 200)
+    api = as_user(prescriber)
+    api.get(url(patient))  # warm caches (content types, permissions) outside the measurement
+
+    counts = {}
+    for who, expected in ((patient, 11), (busy, 201)):  # records plus the enrollment
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get(url(who))
+        assert response.status_code == 200
+        assert response.json()["count"] == expected
+        counts[expected - 1] = len(captured.captured_queries)
+    print(f"history queries: 10 records -> {counts[10]}, 200 records -> {counts[200]}")
+    assert counts[10] == counts[200]

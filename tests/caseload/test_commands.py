@@ -1,0 +1,301 @@
+"""The set-up commands, run for real; each prints one JSON object as its last line."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.test import APIClient
+
+from caseload.management.commands import seed_demo
+from caseload.models import AuditEvent, Enrollment, Patient, Program, Staff
+from caseload.permissions import ROLE_PERMISSIONS, role_group_name
+from tests.factories import PatientFactory, StaffFactory
+
+
+def run(*args, **options) -> tuple[str, dict]:
+    """Run a command; return its last stdout line and that line parsed as JSON."""
+    out = StringIO()
+    call_command(*args, stdout=out, **options)
+    last = out.getvalue().strip().splitlines()[-1]
+    return last, json.loads(last)
+
+
+def me(token: str):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client.get("/api/v1/me/")
+
+
+def get_patient(token: str, patient: Patient):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client.get(f"/api/v1/patients/{patient.pk}/")
+
+
+# create_program ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_create_program_prints_its_code_as_the_last_line():
+    last, _ = run("create_program", "lakeside", "--name", "Lakeside Recovery")
+    assert last == '{"program": "lakeside"}'
+    program = Program.objects.get(code="lakeside")
+    assert program.name == "Lakeside Recovery"
+    assert AuditEvent.objects.filter(action="create", object_id=str(program.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_create_program_rejects_an_invalid_code_and_creates_nothing():
+    with pytest.raises(CommandError, match="code"):
+        run("create_program", "Not A Code!", "--name", "Bad")
+    assert not Program.objects.exists()
+
+
+@pytest.mark.django_db
+def test_create_program_rejects_a_code_that_is_taken(program):
+    with pytest.raises(CommandError):
+        run("create_program", program.code, "--name", "Again")
+    assert Program.objects.filter(code=program.code).count() == 1
+
+
+# create_staff -----------------------------------------------------------------------------
+
+
+def test_create_staff_prints_a_token_that_authenticates(program):
+    _, payload = run(
+        "create_staff", "new.counselor", "--program", "riverside", "--role", "counselor"
+    )
+    staff = Staff.objects.get(username="new.counselor")
+    assert set(payload) == {"username", "id", "token"}
+    assert payload["username"] == "new.counselor"
+    assert payload["id"] == str(staff.pk)
+    assert staff.program == program
+    assert staff.role == "counselor"
+    assert list(staff.groups.values_list("name", flat=True)) == [role_group_name("counselor")]
+    assert not staff.has_usable_password()
+    response = me(payload["token"])
+    assert response.status_code == 200
+    assert response.json()["id"] == str(staff.pk)
+    assert response.json()["role"] == "counselor"
+
+
+def test_create_staff_sets_a_usable_password_from_the_environment(program, monkeypatch):
+    monkeypatch.setenv("NEW_STAFF_PASSWORD", "correct-horse-battery-1")
+    run(
+        "create_staff",
+        "pw.supervisor",
+        "--program",
+        "riverside",
+        "--role",
+        "supervisor",
+        "--password-from-env",
+        "NEW_STAFF_PASSWORD",
+    )
+    staff = Staff.objects.get(username="pw.supervisor")
+    assert staff.has_usable_password()
+    assert staff.check_password("correct-horse-battery-1")
+    client = APIClient()
+    assert client.login(username="pw.supervisor", password="correct-horse-battery-1")
+    assert client.get("/api/v1/me/").json()["username"] == "pw.supervisor"
+
+
+def test_create_staff_refuses_an_empty_password_variable(program, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_PASSWORD_VAR", raising=False)
+    with pytest.raises(CommandError, match="NO_SUCH_PASSWORD_VAR"):
+        run(
+            "create_staff",
+            "nopw",
+            "--program",
+            "riverside",
+            "--role",
+            "counselor",
+            "--password-from-env",
+            "NO_SUCH_PASSWORD_VAR",
+        )
+    assert not Staff.objects.filter(username="nopw").exists()
+
+
+@pytest.mark.django_db
+def test_create_staff_rejects_an_unknown_program():
+    with pytest.raises(CommandError, match="program"):
+        run("create_staff", "lost", "--program", "nowhere", "--role", "counselor")
+    assert not Staff.objects.filter(username="lost").exists()
+
+
+def test_create_staff_rejects_an_unknown_role(program):
+    with pytest.raises(CommandError, match="role"):
+        run("create_staff", "wizard", "--program", "riverside", "--role", "wizard")
+    assert not Staff.objects.filter(username="wizard").exists()
+
+
+def test_create_staff_rejects_a_taken_username(counselor):
+    with pytest.raises(CommandError, match="username"):
+        run("create_staff", "counselor", "--program", "riverside", "--role", "prescriber")
+    assert Staff.objects.get(username="counselor").role == "counselor"
+
+
+# assign_care_team -------------------------------------------------------------------------
+
+
+def test_assign_care_team_moves_access_to_the_new_team_and_audits_it(
+    as_user, patient, counselor, other_counselor, program
+):
+    new_prescriber = StaffFactory(username="new.prescriber", program=program, role="prescriber")
+    assert as_user(other_counselor).get(f"/api/v1/patients/{patient.pk}/").status_code == 404
+
+    _, payload = run(
+        "assign_care_team",
+        str(patient.pk),
+        "--counselor",
+        "other_counselor",
+        "--prescriber",
+        "new.prescriber",
+    )
+
+    assert payload["patient"] == str(patient.pk)
+    assert payload["counselor"] == "other_counselor"
+    assert payload["prescriber"] == "new.prescriber"
+    enrollment = Enrollment.objects.get(pk=payload["enrollment"])
+    assert (enrollment.counselor, enrollment.prescriber) == (other_counselor, new_prescriber)
+    for staff in (other_counselor, new_prescriber):
+        response = as_user(staff).get(f"/api/v1/patients/{patient.pk}/")
+        assert response.status_code == 200, staff.username
+        assert response.json()["id"] == str(patient.pk)
+    assert as_user(counselor).get(f"/api/v1/patients/{patient.pk}/").status_code == 404
+
+    events = AuditEvent.objects.filter(patient=patient, action__in=["grant", "revoke"])
+    granted = {e.detail["staff"] for e in events if e.action == "grant"}
+    revoked = {e.detail["staff"] for e in events if e.action == "revoke"}
+    assert {str(other_counselor.pk), str(new_prescriber.pk)} <= granted
+    assert str(counselor.pk) in revoked
+
+
+def test_assign_care_team_opens_an_enrollment_for_a_patient_without_one(
+    as_user, supervisor, counselor
+):
+    patient = PatientFactory(actor=supervisor)
+    assert as_user(counselor).get(f"/api/v1/patients/{patient.pk}/").status_code == 404
+    _, payload = run("assign_care_team", str(patient.pk), "--counselor", "counselor")
+    enrollment = Enrollment.objects.get(patient=patient)
+    assert payload["enrollment"] == str(enrollment.pk)
+    assert payload["prescriber"] is None
+    assert enrollment.counselor == counselor
+    assert as_user(counselor).get(f"/api/v1/patients/{patient.pk}/").status_code == 200
+    assert AuditEvent.objects.filter(
+        patient=patient, action="grant", detail__staff=str(counselor.pk)
+    ).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("patient_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_assign_care_team_rejects_an_unknown_patient(patient_id, counselor):
+    with pytest.raises(CommandError, match="patient"):
+        run("assign_care_team", patient_id, "--counselor", "counselor")
+
+
+def test_assign_care_team_rejects_an_unknown_counselor(patient, counselor):
+    with pytest.raises(CommandError, match="counselor"):
+        run("assign_care_team", str(patient.pk), "--counselor", "nobody")
+    assert Enrollment.objects.get(patient=patient).counselor == counselor
+
+
+def test_assign_care_team_rejects_a_counselor_of_another_program(
+    as_user, patient, counselor, other_program
+):
+    StaffFactory(username="foreign.counselor", program=other_program, role="counselor")
+    grants_before = AuditEvent.objects.filter(action__in=["grant", "revoke"]).count()
+    with pytest.raises(CommandError, match="counselor"):
+        run("assign_care_team", str(patient.pk), "--counselor", "foreign.counselor")
+    assert Enrollment.objects.get(patient=patient).counselor == counselor
+    assert AuditEvent.objects.filter(action__in=["grant", "revoke"]).count() == grants_before
+    assert as_user(counselor).get(f"/api/v1/patients/{patient.pk}/").status_code == 200
+
+
+def test_assign_care_team_rejects_a_counselor_without_the_counselor_role(
+    patient, counselor, prescriber
+):
+    with pytest.raises(CommandError, match="counselor"):
+        run("assign_care_team", str(patient.pk), "--counselor", "prescriber")
+    assert Enrollment.objects.get(patient=patient).counselor == counselor
+
+
+# seed_demo --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_safe_to_run_twice():
+    run("seed_demo")
+    counts = (Patient.objects.count(), Staff.objects.count(), Enrollment.objects.count())
+    assert counts[0] == len(seed_demo.PATIENTS)
+    assert counts[1] == len(seed_demo.STAFF)
+    run("seed_demo")
+    assert (Patient.objects.count(), Staff.objects.count(), Enrollment.objects.count()) == counts
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_a_counselor_token_that_works_over_http():
+    _, payload = run("seed_demo")
+    assert payload["program"] == "demo"
+    assert payload["users"] == sorted(username for username, *_ in seed_demo.STAFF)
+    response = me(payload["counselor_token"])
+    assert response.status_code == 200
+    assert response.json()["username"] == "demo.counselor"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {payload['counselor_token']}")
+    mrns = {row["mrn"] for row in client.get("/api/v1/patients/").json()["results"]}
+    assert mrns == {row[0] for row in seed_demo.PATIENTS if row[5] == "demo.counselor"}
+
+
+@pytest.mark.django_db
+def test_seed_demo_tokens_work_after_a_second_run():
+    run("seed_demo")
+    _, payload = run("seed_demo")
+    assert me(payload["counselor_token"]).json()["username"] == "demo.counselor"
+    assert me(payload["supervisor_token"]).json()["username"] == "demo.supervisor"
+
+
+@pytest.mark.django_db
+def test_seed_demo_patients_are_only_the_synthetic_ones():
+    run("seed_demo")
+    names = set(Patient.objects.values_list("mrn", "given_name", "family_name", "birth_date"))
+    assert names == {
+        (mrn, given, family, born) for mrn, given, family, born, *_ in seed_demo.PATIENTS
+    }
+
+
+# sync_roles -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_sync_roles_is_idempotent():
+    _, first = run("sync_roles")
+    snapshot = {
+        group.name: set(group.permissions.values_list("codename", flat=True))
+        for group in Group.objects.all()
+    }
+    _, second = run("sync_roles")
+    assert first == second
+    assert {
+        group.name: set(group.permissions.values_list("codename", flat=True))
+        for group in Group.objects.all()
+    } == snapshot
+    assert Group.objects.count() == len(ROLE_PERMISSIONS)
+    for role, codenames in ROLE_PERMISSIONS.items():
+        assert snapshot[role_group_name(role)] == codenames
+        assert first["roles"][str(role)] == len(codenames)
+
+
+@pytest.mark.django_db
+def test_sync_roles_restores_a_tampered_group():
+    run("sync_roles")
+    group = Group.objects.get(name=role_group_name("front_desk"))
+    group.permissions.clear()
+    run("sync_roles")
+    assert (
+        set(group.permissions.values_list("codename", flat=True)) == ROLE_PERMISSIONS["front_desk"]
+    )
