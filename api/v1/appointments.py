@@ -38,13 +38,8 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
+        immutable_fields = ("patient",)
         read_only_fields = ("id", "reminder_due_at", "version", "created_at", "updated_at")
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            fields["patient"].read_only = True
-        return fields
 
     def validate(self, attrs):
         start = attrs.get("start", getattr(self.instance, "start", None))

@@ -74,8 +74,16 @@ class StrictSerializerMixin:
 
     Read-only fields (ids, computed values) may be sent back as they were read and are ignored;
     on an update, a read-only field sent with a different value is refused, because the client
-    evidently expects a change that will not happen.
+    evidently expects a change that will not happen. `Meta.immutable_fields` are writable on
+    create and read-only afterwards (a record never moves to another patient).
     """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if isinstance(self.instance, models.Model):
+            for name in getattr(self.Meta, "immutable_fields", ()):
+                fields[name].read_only = True
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

@@ -36,14 +36,9 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
+        immutable_fields = ("patient",)
         read_only_fields = ("id", "version", "created_at", "updated_at")
         validators = []
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            fields["patient"].read_only = True  # an episode never moves to another patient
-        return fields
 
 
 class EnrollmentFilter(django_filters.FilterSet):

@@ -55,14 +55,8 @@ class MedicationSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
+        immutable_fields = ("patient", "medication")
         read_only_fields = ("id", "entered_in_error_reason", "version", "created_at", "updated_at")
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            fields["patient"].read_only = True
-            fields["medication"].read_only = True  # a different drug is a new record
-        return fields
 
     def get_causes_physical_dependence(self, record: MedicationRecord) -> bool:
         return facts_for(record.medication).causes_physical_dependence

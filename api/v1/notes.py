@@ -30,6 +30,7 @@ class CaseNoteSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
+        immutable_fields = ("patient",)
         read_only_fields = (
             "id",
             "author",
@@ -39,12 +40,6 @@ class CaseNoteSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            fields["patient"].read_only = True
-        return fields
 
 
 class CaseNoteFilter(django_filters.FilterSet):
