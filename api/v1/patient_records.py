@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -60,21 +62,32 @@ def require_clinical_access(user: Staff) -> None:
 
 def history_payload(*, user: Staff, patient: Patient, context: dict) -> dict:
     entries = patient_history(user=user, patient=patient)
+    records = _serialize_by_kind(entries, context)
     return {
         "patient": str(patient.pk),
         "count": len(entries),
-        "results": [_entry(entry, context) for entry in entries],
+        "results": [
+            {
+                "type": entry.kind,
+                "at": entry.at.isoformat(),
+                "record": records[entry.kind, entry.record.pk],
+                "changes": ChangeSerializer(entry.changes, many=True).data,
+            }
+            for entry in entries
+        ],
     }
 
 
-def _entry(entry: HistoryEntry, context: dict) -> dict:
-    record = RECORD_SERIALIZERS[entry.kind](entry.record, context=context).data
-    return {
-        "type": entry.kind,
-        "at": entry.at.isoformat(),
-        "record": record,
-        "changes": ChangeSerializer(entry.changes, many=True).data,
-    }
+def _serialize_by_kind(entries: list[HistoryEntry], context: dict) -> dict[tuple, dict]:
+    """One list serializer per record type: building a serializer per record is costly."""
+    by_kind: dict[str, list] = defaultdict(list)
+    for entry in entries:
+        by_kind[entry.kind].append(entry.record)
+    serialized = {}
+    for kind, records in by_kind.items():
+        data = RECORD_SERIALIZERS[kind](records, many=True, context=context).data
+        serialized |= {(kind, record.pk): row for record, row in zip(records, data, strict=True)}
+    return serialized
 
 
 def trend_payload(*, user: Staff, patient: Patient) -> dict:

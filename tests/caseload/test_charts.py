@@ -6,35 +6,19 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from caseload.charts import SeriesPoint, TrendSeries, render_withdrawal_trend_svg
+from tests.domain_reference import COWS_BANDS, SOWS_BANDS, band_of
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 START = datetime(2024, 11, 24, 6, 0, tzinfo=UTC)
-COWS_BANDS = (
-    {"severity": "none", "low": 0, "high": 4},
-    {"severity": "mild", "low": 5, "high": 12},
-    {"severity": "moderate", "low": 13, "high": 24},
-    {"severity": "moderately_severe", "low": 25, "high": 36},
-    {"severity": "severe", "low": 37, "high": 48},
-)
-SOWS_BANDS = (
-    {"severity": "none", "low": 0, "high": 0},
-    {"severity": "mild", "low": 1, "high": 10},
-    {"severity": "moderate", "low": 11, "high": 20},
-    {"severity": "severe", "low": 21, "high": 64},
-)
-
-
-def severity_of(bands: tuple[dict, ...], score: int) -> str:
-    return next(band["severity"] for band in bands if band["low"] <= score <= band["high"])
 
 
 def cows(*readings: tuple[datetime, int]) -> TrendSeries:
-    points = tuple(SeriesPoint(at, score, severity_of(COWS_BANDS, score)) for at, score in readings)
+    points = tuple(SeriesPoint(at, score, band_of(score, COWS_BANDS)) for at, score in readings)
     return TrendSeries("cows", "COWS", 48, COWS_BANDS, points)
 
 
 def sows(*readings: tuple[datetime, int]) -> TrendSeries:
-    points = tuple(SeriesPoint(at, score, severity_of(SOWS_BANDS, score)) for at, score in readings)
+    points = tuple(SeriesPoint(at, score, band_of(score, SOWS_BANDS)) for at, score in readings)
     return TrendSeries("sows", "SOWS", 64, SOWS_BANDS, points)
 
 

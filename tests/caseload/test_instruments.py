@@ -1,7 +1,8 @@
 """Scoring of COWS, SOWS and the DSM-5 withdrawal checklist.
 
-The tables below are the test's own copy of DOMAIN.md, so a wrong item, value set or band in the
-implementation fails here rather than being compared with itself.
+The expected tables come from tests/domain_reference.py, the tests' own transcription of DOMAIN.md,
+so a wrong item, value set or band in the implementation fails here rather than being compared
+with itself.
 """
 
 from collections.abc import Callable
@@ -20,103 +21,29 @@ from caseload.instruments import (
     item_keys,
     score,
 )
-
-COWS_ALLOWED = {
-    "resting_pulse": (0, 1, 2, 4),
-    "sweating": (0, 1, 2, 3, 4),
-    "restlessness": (0, 1, 3, 5),
-    "pupil_size": (0, 1, 2, 5),
-    "bone_joint_aches": (0, 1, 2, 4),
-    "runny_nose_tearing": (0, 1, 2, 4),
-    "gi_upset": (0, 1, 2, 3, 5),
-    "tremor": (0, 1, 2, 4),
-    "yawning": (0, 1, 2, 4),
-    "anxiety_irritability": (0, 1, 2, 4),
-    "gooseflesh": (0, 3, 5),
-}
-COWS_BANDS = (
-    {"severity": "none", "low": 0, "high": 4},
-    {"severity": "mild", "low": 5, "high": 12},
-    {"severity": "moderate", "low": 13, "high": 24},
-    {"severity": "moderately_severe", "low": 25, "high": 36},
-    {"severity": "severe", "low": 37, "high": 48},
+from tests.domain_reference import (
+    ALL_KEYS,
+    CHECKLIST_SIGNS,
+    COWS_ALLOWED,
+    COWS_BANDS,
+    COWS_BOUNDARIES,
+    ONE_CRITERION_SIGNS,
+    SEPARATE_SIGNS,
+    SOWS_BANDS,
+    SOWS_KEYS,
+    band_of,
+    checklist_items,
+    cows_items,
+    sows_items,
 )
-SOWS_KEYS = (
-    "anxious",
-    "yawning",
-    "perspiring",
-    "eyes_tearing",
-    "nose_running",
-    "goosebumps",
-    "shaking",
-    "hot_flushes",
-    "cold_flushes",
-    "bones_muscles_ache",
-    "restless",
-    "nauseous",
-    "feel_like_vomiting",
-    "muscles_twitch",
-    "stomach_cramps",
-    "feel_like_using",
-)
-SOWS_BANDS = (
-    {"severity": "none", "low": 0, "high": 0},
-    {"severity": "mild", "low": 1, "high": 10},
-    {"severity": "moderate", "low": 11, "high": 20},
-    {"severity": "severe", "low": 21, "high": 64},
-)
-CHECKLIST_SIGNS = (
-    "fever",
-    "nausea_vomiting",
-    "diarrhea",
-    "mood_changes",
-    "trouble_sleeping",
-    "body_muscle_aches",
-    "runny_nose_tearing",
-    "piloerection",
-    "dilated_pupils",
-    "sweating",
-    "yawning",
-)
-ONE_CRITERION_SIGNS = ("dilated_pupils", "piloerection", "sweating")
-SEPARATE_SIGNS = tuple(sign for sign in CHECKLIST_SIGNS if sign not in ONE_CRITERION_SIGNS)
-ALL_KEYS = {"cows": tuple(COWS_ALLOWED), "sows": SOWS_KEYS, "withdrawal_checklist": CHECKLIST_SIGNS}
-
-
-def cows_items_totalling(total: int) -> dict[str, int]:
-    """A legal COWS answer set summing to ``total`` (gooseflesh first: its set is the sparsest)."""
-    items, remaining = {}, total
-    for key in ("gooseflesh", *(key for key in COWS_ALLOWED if key != "gooseflesh")):
-        items[key] = max(value for value in COWS_ALLOWED[key] if value <= remaining)
-        remaining -= items[key]
-    assert remaining == 0, f"could not build a COWS total of {total}"
-    return items
-
-
-def sows_items_totalling(total: int) -> dict[str, int]:
-    items, remaining = {}, total
-    for key in SOWS_KEYS:
-        items[key] = min(4, remaining)
-        remaining -= items[key]
-    assert remaining == 0, f"could not build a SOWS total of {total}"
-    return items
-
-
-def checklist(*present: str) -> dict[str, bool]:
-    return {sign: sign in present for sign in CHECKLIST_SIGNS}
 
 
 def legal_items(instrument: str) -> dict[str, object]:
     if instrument == "cows":
-        return cows_items_totalling(20)
+        return cows_items(20)
     if instrument == "sows":
-        return sows_items_totalling(20)
-    return checklist("fever")
-
-
-def band_of(total: int, bands: tuple[dict, ...]) -> str:
-    (match,) = [band["severity"] for band in bands if band["low"] <= total <= band["high"]]
-    return match
+        return sows_items(20)
+    return checklist_items("fever")
 
 
 def assert_only_error(excinfo: pytest.ExceptionInfo[ItemsError], key: str, code: str) -> None:
@@ -151,8 +78,8 @@ def test_it_gives_no_bands_for_the_checklist() -> None:
 def test_changing_returned_bands_does_not_change_later_scores() -> None:
     bands_for("cows")[0]["high"] = 40
     bands_for("sows")[0]["high"] = 40
-    assert score("cows", cows_items_totalling(5)).severity == "mild"
-    assert score("sows", sows_items_totalling(1)).severity == "mild"
+    assert score("cows", cows_items(5)).severity == "mild"
+    assert score("sows", sows_items(1)).severity == "mild"
 
 
 @pytest.mark.parametrize("call", [item_keys, bands_for, lambda code: score(code, {})])
@@ -167,26 +94,15 @@ def test_it_rejects_an_unknown_instrument(call: Callable[[str], object]) -> None
 
 @pytest.mark.parametrize(
     ("total", "severity"),
-    [
-        (0, "none"),
-        (4, "none"),
-        (5, "mild"),
-        (12, "mild"),
-        (13, "moderate"),
-        (24, "moderate"),
-        (25, "moderately_severe"),
-        (36, "moderately_severe"),
-        (37, "severe"),
-        (48, "severe"),
-    ],
+    COWS_BOUNDARIES,
 )
 def test_cows_total_falls_in_its_band(total: int, severity: str) -> None:
-    result = score("cows", cows_items_totalling(total))
+    result = score("cows", cows_items(total))
     assert (result.total_score, result.severity) == (total, severity)
 
 
 def test_cows_result_carries_version_and_bands_but_no_checklist_fields() -> None:
-    assert score("cows", cows_items_totalling(7)) == Score(
+    assert score("cows", cows_items(7)) == Score(
         instrument="cows",
         instrument_version="COWS (Wesson & Ling 2003)",
         total_score=7,
@@ -200,14 +116,14 @@ def test_cows_result_carries_version_and_bands_but_no_checklist_fields() -> None
 
 def test_it_rejects_restlessness_score_of_two() -> None:
     with pytest.raises(ItemsError) as excinfo:
-        score("cows", {**cows_items_totalling(0), "restlessness": 2})
+        score("cows", {**cows_items(0), "restlessness": 2})
     assert_only_error(excinfo, "restlessness", "invalid_choice")
     assert "0, 1, 3, 5" in excinfo.value.errors["restlessness"][0][1]
 
 
 def test_it_rejects_gooseflesh_score_of_one() -> None:
     with pytest.raises(ItemsError) as excinfo:
-        score("cows", {**cows_items_totalling(0), "gooseflesh": 1})
+        score("cows", {**cows_items(0), "gooseflesh": 1})
     assert_only_error(excinfo, "gooseflesh", "invalid_choice")
     assert "0, 3, 5" in excinfo.value.errors["gooseflesh"][0][1]
 
@@ -225,7 +141,7 @@ def test_every_illegal_cows_integer_is_rejected_naming_its_item(data: st.DataObj
     key = data.draw(st.sampled_from(tuple(COWS_ALLOWED)))
     value = data.draw(st.integers().filter(lambda n: n not in COWS_ALLOWED[key]))
     with pytest.raises(ItemsError) as excinfo:
-        score("cows", {**cows_items_totalling(0), key: value})
+        score("cows", {**cows_items(0), key: value})
     assert_only_error(excinfo, key, "invalid_choice")
 
 
@@ -233,7 +149,7 @@ def test_every_illegal_cows_integer_is_rejected_naming_its_item(data: st.DataObj
 @pytest.mark.parametrize("value", [-1, 6])
 def test_it_rejects_cows_values_outside_zero_to_five(key: str, value: int) -> None:
     with pytest.raises(ItemsError) as excinfo:
-        score("cows", {**cows_items_totalling(0), key: value})
+        score("cows", {**cows_items(0), key: value})
     assert_only_error(excinfo, key, "invalid_choice")
 
 
@@ -246,13 +162,13 @@ def test_it_rejects_cows_values_outside_zero_to_five(key: str, value: int) -> No
      (64, "severe")],
 )  # fmt: skip
 def test_sows_total_falls_in_its_default_band(total: int, severity: str) -> None:
-    result = score("sows", sows_items_totalling(total))
+    result = score("sows", sows_items(total))
     assert (result.total_score, result.severity) == (total, severity)
 
 
 def test_sows_result_carries_version_bands_and_label(settings: Settings) -> None:
     settings.CASELOAD_SOWS_BANDS_LABEL = "Our program's reading of SOWS."
-    assert score("sows", sows_items_totalling(3)) == Score(
+    assert score("sows", sows_items(3)) == Score(
         instrument="sows",
         instrument_version="SOWS 16-item (Handelsman 1987)",
         total_score=3,
@@ -269,15 +185,15 @@ def test_sows_bands_follow_settings_at_call_time(settings: Settings) -> None:
         {"severity": "low", "low": 0, "high": 30},
         {"severity": "high", "low": 31, "high": 64},
     ]
-    assert score("sows", sows_items_totalling(30)).severity == "low"
-    assert score("sows", sows_items_totalling(31)).severity == "high"
+    assert score("sows", sows_items(30)).severity == "low"
+    assert score("sows", sows_items(31)).severity == "high"
     assert bands_for("sows") == tuple(settings.CASELOAD_SOWS_BANDS)
 
 
 def test_sows_bands_leaving_a_total_uncovered_are_misconfigured(settings: Settings) -> None:
     settings.CASELOAD_SOWS_BANDS = [{"severity": "mild", "low": 1, "high": 64}]
     with pytest.raises(ImproperlyConfigured):
-        score("sows", sows_items_totalling(0))
+        score("sows", sows_items(0))
 
 
 @given(items=st.fixed_dictionaries({k: st.integers(0, 4) for k in SOWS_KEYS}))
@@ -293,7 +209,7 @@ def test_every_illegal_sows_integer_is_rejected_naming_its_item(data: st.DataObj
     key = data.draw(st.sampled_from(SOWS_KEYS))
     value = data.draw(st.integers().filter(lambda n: not 0 <= n <= 4))
     with pytest.raises(ItemsError) as excinfo:
-        score("sows", {**sows_items_totalling(0), key: value})
+        score("sows", {**sows_items(0), key: value})
     assert_only_error(excinfo, key, "invalid_choice")
     assert "0, 1, 2, 3, 4" in excinfo.value.errors[key][0][1]
 
@@ -312,26 +228,26 @@ def test_every_illegal_sows_integer_is_rejected_naming_its_item(data: st.DataObj
     ],
 )
 def test_pupils_piloerection_and_sweating_count_as_one_criterion(present: tuple[str]) -> None:
-    assert score("withdrawal_checklist", checklist(*present)).criteria_met == 1
+    assert score("withdrawal_checklist", checklist_items(*present)).criteria_met == 1
 
 
 def test_all_three_combined_signs_with_one_other_do_not_meet_criteria() -> None:
-    result = score("withdrawal_checklist", checklist(*ONE_CRITERION_SIGNS, "fever"))
+    result = score("withdrawal_checklist", checklist_items(*ONE_CRITERION_SIGNS, "fever"))
     assert (result.criteria_met, result.meets_withdrawal_criteria) == (2, False)
 
 
 def test_two_criteria_do_not_meet_withdrawal_criteria() -> None:
-    result = score("withdrawal_checklist", checklist("fever", "yawning"))
+    result = score("withdrawal_checklist", checklist_items("fever", "yawning"))
     assert (result.criteria_met, result.meets_withdrawal_criteria) == (2, False)
 
 
 def test_three_criteria_meet_withdrawal_criteria() -> None:
-    result = score("withdrawal_checklist", checklist("fever", "yawning", "sweating"))
+    result = score("withdrawal_checklist", checklist_items("fever", "yawning", "sweating"))
     assert (result.criteria_met, result.meets_withdrawal_criteria) == (3, True)
 
 
 def test_no_signs_meet_no_criteria() -> None:
-    assert score("withdrawal_checklist", checklist()) == Score(
+    assert score("withdrawal_checklist", checklist_items()) == Score(
         instrument="withdrawal_checklist",
         instrument_version="DSM-5 opioid withdrawal criterion B",
         total_score=None,
@@ -344,7 +260,7 @@ def test_no_signs_meet_no_criteria() -> None:
 
 
 def test_all_eleven_signs_meet_nine_criteria() -> None:
-    result = score("withdrawal_checklist", checklist(*CHECKLIST_SIGNS))
+    result = score("withdrawal_checklist", checklist_items(*CHECKLIST_SIGNS))
     assert (result.criteria_met, result.meets_withdrawal_criteria) == (9, True)
 
 
@@ -401,7 +317,7 @@ def test_it_rejects_a_score_that_is_not_an_integer(instrument: str, value: objec
 @pytest.mark.parametrize("value", [0, 1, "true", "false", None, 1.0])
 def test_it_rejects_a_checklist_sign_that_is_not_a_boolean(value: object) -> None:
     with pytest.raises(ItemsError) as excinfo:
-        score("withdrawal_checklist", {**checklist(), "sweating": value})
+        score("withdrawal_checklist", {**checklist_items(), "sweating": value})
     assert_only_error(excinfo, "sweating", "invalid_type")
 
 
@@ -414,7 +330,7 @@ def test_it_rejects_items_that_are_not_an_object(instrument: str, items: object)
 
 
 def test_it_reports_every_problem_at_once() -> None:
-    items = {**cows_items_totalling(0), "restlessness": 2, "tremor": "1", "mood": 0}
+    items = {**cows_items(0), "restlessness": 2, "tremor": "1", "mood": 0}
     del items["yawning"]
     with pytest.raises(ItemsError) as excinfo:
         score("cows", items)

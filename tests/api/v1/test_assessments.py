@@ -4,78 +4,17 @@ import pytest
 from django.utils import timezone
 
 from caseload.models import Assessment, AuditEvent
+from tests.domain_reference import (
+    CHECKLIST_SIGNS,
+    COWS_BANDS,
+    COWS_BOUNDARIES,
+    checklist_items,
+    cows_items,
+    sows_items,
+)
 from tests.factories import AssessmentFactory
 
 URL = "/api/v1/assessments/"
-
-# Allowed answers copied from DOMAIN.md, not from the implementation under test.
-COWS_ALLOWED = {
-    "resting_pulse": (0, 1, 2, 4),
-    "sweating": (0, 1, 2, 3, 4),
-    "restlessness": (0, 1, 3, 5),
-    "pupil_size": (0, 1, 2, 5),
-    "bone_joint_aches": (0, 1, 2, 4),
-    "runny_nose_tearing": (0, 1, 2, 4),
-    "gi_upset": (0, 1, 2, 3, 5),
-    "tremor": (0, 1, 2, 4),
-    "yawning": (0, 1, 2, 4),
-    "anxiety_irritability": (0, 1, 2, 4),
-    "gooseflesh": (0, 3, 5),
-}
-SOWS_KEYS = (
-    "anxious",
-    "yawning",
-    "perspiring",
-    "eyes_tearing",
-    "nose_running",
-    "goosebumps",
-    "shaking",
-    "hot_flushes",
-    "cold_flushes",
-    "bones_muscles_ache",
-    "restless",
-    "nauseous",
-    "feel_like_vomiting",
-    "muscles_twitch",
-    "stomach_cramps",
-    "feel_like_using",
-)
-CHECKLIST_SIGNS = (
-    "fever",
-    "nausea_vomiting",
-    "diarrhea",
-    "mood_changes",
-    "trouble_sleeping",
-    "body_muscle_aches",
-    "runny_nose_tearing",
-    "piloerection",
-    "dilated_pupils",
-    "sweating",
-    "yawning",
-)
-
-
-def cows_items(total: int) -> dict[str, int]:
-    """Legal COWS answers summing to `total`, each the largest allowed value that still fits."""
-    items, remaining = {}, total
-    for key, allowed in COWS_ALLOWED.items():
-        items[key] = max(value for value in allowed if value <= remaining)
-        remaining -= items[key]
-    assert remaining == 0, f"cannot build a COWS total of {total}"
-    return items
-
-
-def sows_items(total: int) -> dict[str, int]:
-    items, remaining = {}, total
-    for key in SOWS_KEYS:
-        items[key] = min(4, remaining)
-        remaining -= items[key]
-    assert remaining == 0
-    return items
-
-
-def checklist_items(*present: str) -> dict[str, bool]:
-    return {sign: sign in present for sign in CHECKLIST_SIGNS}
 
 
 def an_hour_ago() -> str:
@@ -99,18 +38,7 @@ def error_fields(response) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     ("total", "severity"),
-    [
-        (0, "none"),
-        (4, "none"),
-        (5, "mild"),
-        (12, "mild"),
-        (13, "moderate"),
-        (24, "moderate"),
-        (25, "moderately_severe"),
-        (36, "moderately_severe"),
-        (37, "severe"),
-        (48, "severe"),
-    ],
+    COWS_BOUNDARIES,
 )
 def test_server_scores_cows_at_every_band_boundary(as_user, counselor, patient, total, severity):
     response = post(as_user(counselor), patient, "cows", cows_items(total))
@@ -127,13 +55,7 @@ def test_cows_stores_instrument_version_and_bands_used(as_user, counselor, patie
     stored = Assessment.objects.get(pk=body["id"])
     assert "COWS" in stored.instrument_version
     assert body["instrument_version"] == stored.instrument_version
-    assert stored.bands == [
-        {"severity": "none", "low": 0, "high": 4},
-        {"severity": "mild", "low": 5, "high": 12},
-        {"severity": "moderate", "low": 13, "high": 24},
-        {"severity": "moderately_severe", "low": 25, "high": 36},
-        {"severity": "severe", "low": 37, "high": 48},
-    ]
+    assert stored.bands == list(COWS_BANDS)
     assert body["bands"] == stored.bands
 
 

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from caseload.models import AuditEvent
+from tests.domain_reference import cows_items
 from tests.factories import (
     AppointmentFactory,
     AssessmentFactory,
@@ -15,23 +16,6 @@ from tests.factories import (
     MedicationRecordFactory,
     PatientFactory,
     ReferralFactory,
-)
-
-COWS_ZERO = dict.fromkeys(
-    (
-        "resting_pulse",
-        "sweating",
-        "restlessness",
-        "pupil_size",
-        "bone_joint_aches",
-        "runny_nose_tearing",
-        "gi_upset",
-        "tremor",
-        "yawning",
-        "anxiety_irritability",
-        "gooseflesh",
-    ),
-    0,
 )
 
 
@@ -92,7 +76,7 @@ def recorded(as_user, counselor, prescriber, patient):
             {
                 "patient": pid,
                 "instrument": "cows",
-                "items": COWS_ZERO,
+                "items": cows_items(0),
                 "administered_at": ago(hours=5),
             },
         ),

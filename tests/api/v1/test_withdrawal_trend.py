@@ -6,75 +6,10 @@ from django.utils import timezone
 
 from caseload.models import AuditEvent
 from caseload.services.records import record_mark_entered_in_error
+from tests.domain_reference import CHECKLIST_SIGNS, checklist_items, cows_items, sows_items
 from tests.factories import AssessmentFactory
 
 SVG_CIRCLE = "{http://www.w3.org/2000/svg}circle"
-
-# Allowed answers from DOMAIN.md.
-COWS_ALLOWED = {
-    "resting_pulse": (0, 1, 2, 4),
-    "sweating": (0, 1, 2, 3, 4),
-    "restlessness": (0, 1, 3, 5),
-    "pupil_size": (0, 1, 2, 5),
-    "bone_joint_aches": (0, 1, 2, 4),
-    "runny_nose_tearing": (0, 1, 2, 4),
-    "gi_upset": (0, 1, 2, 3, 5),
-    "tremor": (0, 1, 2, 4),
-    "yawning": (0, 1, 2, 4),
-    "anxiety_irritability": (0, 1, 2, 4),
-    "gooseflesh": (0, 3, 5),
-}
-SOWS_KEYS = (
-    "anxious",
-    "yawning",
-    "perspiring",
-    "eyes_tearing",
-    "nose_running",
-    "goosebumps",
-    "shaking",
-    "hot_flushes",
-    "cold_flushes",
-    "bones_muscles_ache",
-    "restless",
-    "nauseous",
-    "feel_like_vomiting",
-    "muscles_twitch",
-    "stomach_cramps",
-    "feel_like_using",
-)
-CHECKLIST_ALL = dict.fromkeys(
-    (
-        "fever",
-        "nausea_vomiting",
-        "diarrhea",
-        "mood_changes",
-        "trouble_sleeping",
-        "body_muscle_aches",
-        "runny_nose_tearing",
-        "piloerection",
-        "dilated_pupils",
-        "sweating",
-        "yawning",
-    ),
-    True,
-)
-
-
-def cows_items(total: int) -> dict[str, int]:
-    items, remaining = {}, total
-    for key, allowed in COWS_ALLOWED.items():
-        items[key] = max(value for value in allowed if value <= remaining)
-        remaining -= items[key]
-    assert remaining == 0
-    return items
-
-
-def sows_items(total: int) -> dict[str, int]:
-    items, remaining = {}, total
-    for key in SOWS_KEYS:
-        items[key] = min(4, remaining)
-        remaining -= items[key]
-    return items
 
 
 def url(patient) -> str:
@@ -116,7 +51,7 @@ def series(counselor, patient):
             actor=counselor,
             patient=patient,
             instrument="withdrawal_checklist",
-            items=CHECKLIST_ALL,
+            items=checklist_items(*CHECKLIST_SIGNS),
             administered_at=hours_ago(5),
         ),
     }
