@@ -171,6 +171,30 @@ def item_keys(instrument: str) -> tuple[str, ...]:
     raise _unknown_instrument()
 
 
+def describe(instrument: str) -> dict:
+    """What a client needs to build a form for ``instrument``: items, legal answers, bands."""
+    if instrument == WITHDRAWAL_CHECKLIST:
+        return {
+            "instrument": instrument,
+            "instrument_version": _CHECKLIST_VERSION,
+            "items": [{"key": key, "allowed": [False, True]} for key in _CHECKLIST_SIGNS],
+            "combined_criterion": sorted(_COMBINED_CRITERION_SIGNS),
+            "criteria_threshold": _CRITERIA_THRESHOLD,
+            "bands": [],
+            "bands_label": "",
+        }
+    scale = _SCALES.get(instrument)
+    if scale is None:
+        raise _unknown_instrument()
+    return {
+        "instrument": instrument,
+        "instrument_version": scale.version,
+        "items": [{"key": key, "allowed": list(values)} for key, values in scale.choices.items()],
+        "bands": list(scale.bands()),
+        "bands_label": scale.bands_label(),
+    }
+
+
 def allowed_values(instrument: str) -> dict[str, tuple[int, ...]]:
     """Legal answers per item of a summed scale (COWS, SOWS)."""
     if instrument in _SCALES:

@@ -9,7 +9,9 @@ from .me import MeView
 from .medications import MedicationViewSet
 from .notes import CaseNoteViewSet
 from .patients import PatientViewSet
+from .reference import InstrumentsView, StaffViewSet
 from .referrals import ReferralViewSet
+from .tokens import TokenViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -21,5 +23,11 @@ router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("medications", MedicationViewSet, basename="medicationrecord")
 router.register("drug-screens", DrugScreenViewSet, basename="drugscreen")
 router.register("referrals", ReferralViewSet, basename="referral")
+router.register("staff", StaffViewSet, basename="staff")
+router.register("tokens", TokenViewSet, basename="apitoken")
 
-urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("instruments/", InstrumentsView.as_view(), name="instruments"),
+    *router.urls,
+]

@@ -22,6 +22,7 @@ from caseload.services.assessments import assessment_record
 from caseload.services.drug_screens import drug_screen_record
 from caseload.services.medications import medication_record
 from caseload.services.referrals import referral_create, referral_transition
+from caseload.services.tokens import token_issue
 from tests.conftest import api_for
 from tests.factories import (
     AppointmentFactory,
@@ -46,6 +47,14 @@ NOT_ALLOWED = (405, 405, 405, 405, 405, 405, 401)
 #                                       C    OC   P    S    FD   OP   anon
 TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("me", "GET"):                      (200, 200, 200, 200, 200, 200, 401),
+    ("instruments", "GET"):             (200, 200, 200, 200, 200, 200, 401),
+    ("staff-list", "GET"):              (200, 200, 200, 200, 200, 200, 401),
+    ("staff-detail", "GET"):            (200, 200, 200, 200, 200, 404, 401),
+    # Tokens are each caller's own: the target is the counselor's token.
+    ("apitoken-list", "GET"):           (200, 200, 200, 200, 200, 200, 401),
+    ("apitoken-list", "POST"):          (201, 201, 201, 201, 201, 201, 401),
+    ("apitoken-detail", "GET"):         (200, 404, 404, 404, 404, 404, 401),
+    ("apitoken-revoke", "POST"):        (200, 404, 404, 404, 404, 404, 401),
     ("patient-list", "GET"):            (200, 200, 200, 200, 200, 200, 401),
     ("patient-list", "POST"):           (403, 403, 403, 201, 403, 201, 401),
     ("patient-detail", "GET"):          (200, 404, 200, 200, 200, 404, 401),
@@ -292,6 +301,18 @@ def _referral_scenario(ctx, route: str) -> Scenario:
     )
 
 
+def _staff_scenario(ctx) -> Scenario:
+    return Scenario(target=lambda: ctx.counselor, create=dict, update=dict)
+
+
+def _token_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: token_issue(staff=ctx.counselor, name="matrix")[0],
+        create=lambda: {"name": "laptop", "expires_in_days": 30},
+        update=dict,
+    )
+
+
 SCENARIOS = {
     "patient": _patient_scenario,
     "enrollment": _enrollment_scenario,
@@ -300,11 +321,14 @@ SCENARIOS = {
     "assessment": _assessment_scenario,
     "medicationrecord": _medication_scenario,
     "drugscreen": _screen_scenario,
+    "staff": _staff_scenario,
+    "apitoken": _token_scenario,
 }
+URL_WITHOUT_ID = {"me", "instruments"}
 
 
 def scenario_for(route: str, ctx) -> Scenario | None:
-    if route == "me":
+    if route in URL_WITHOUT_ID:
         return None
     basename = route.split("-", 1)[0]
     if basename == "referral":
@@ -314,7 +338,7 @@ def scenario_for(route: str, ctx) -> Scenario | None:
 
 def _request(route: str, method: str, persona: str, ctx) -> int:
     scenario = scenario_for(route, ctx)
-    if route == "me" or route.endswith("-list"):
+    if route in URL_WITHOUT_ID or route.endswith("-list"):
         url = reverse(route)
     else:
         url = reverse(route, kwargs={"pk": scenario.target().pk})

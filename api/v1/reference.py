@@ -1,0 +1,59 @@
+"""Reference data for clients: the instruments' items and bands, and the program's staff."""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from caseload import instruments
+from caseload.models import Staff
+from caseload.permissions import is_staff_member
+
+
+class IsProgramStaff(permissions.BasePermission):
+    def has_permission(self, request: Request, view) -> bool:
+        return is_staff_member(request.user)
+
+
+class InstrumentsView(APIView):
+    """Items, legal answers and severity bands of each withdrawal instrument.
+
+    Build assessment forms from this rather than hard-coding the scales; SOWS bands reflect the
+    program's configuration.
+    """
+
+    permission_classes = [IsProgramStaff]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        results = [instruments.describe(code) for code in instruments.INSTRUMENT_CODES]
+        return Response({"count": len(results), "next": None, "previous": None, "results": results})
+
+
+class StaffSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Staff
+        fields = ("id", "username", "first_name", "last_name", "role", "is_active")
+        read_only_fields = fields
+
+
+class StaffFilter(django_filters.FilterSet):
+    class Meta:
+        model = Staff
+        fields = ("role", "is_active")
+
+
+class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Staff of the caller's program, to pick a counselor, prescriber or appointment staff."""
+
+    permission_classes = [IsProgramStaff]
+    serializer_class = StaffSerializer
+    filterset_class = StaffFilter
+
+    def get_queryset(self):
+        return Staff.objects.filter(program_id=self.request.user.program_id).order_by("username")
