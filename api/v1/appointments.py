@@ -7,7 +7,7 @@ from caseload.models import Appointment
 from caseload.selectors.records import appointment_list
 from caseload.services.appointments import appointment_create, appointment_update
 
-from .base import RecordViewSet, StrictSerializerMixin
+from .base import RECORD_META, PatientRecordFilter, RecordViewSet, StrictSerializerMixin
 from .fields import (
     PlausibleDateTimeFilter,
     ProgramStaffField,
@@ -34,12 +34,14 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "end",
             "location",
             "reminder_due_at",
-            "version",
-            "created_at",
-            "updated_at",
+            *RECORD_META,
         )
         immutable_fields = ("patient",)
-        read_only_fields = ("id", "reminder_due_at", "version", "created_at", "updated_at")
+        read_only_fields = (
+            "id",
+            "reminder_due_at",
+            *RECORD_META,
+        )
 
     def validate(self, attrs):
         start = attrs.get("start", getattr(self.instance, "start", None))
@@ -55,8 +57,7 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         return attrs
 
 
-class AppointmentFilter(django_filters.FilterSet):
-    patient = django_filters.UUIDFilter()
+class AppointmentFilter(PatientRecordFilter):
     staff = django_filters.UUIDFilter()
     start_after = PlausibleDateTimeFilter(field_name="start", lookup_expr="gte")
     start_before = PlausibleDateTimeFilter(field_name="start", lookup_expr="lt")

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
-import django_filters
 from rest_framework import serializers
 
 from caseload.models import Assessment, Instrument
 from caseload.selectors.records import assessment_list
 from caseload.services.assessments import assessment_record
 
-from .base import RecordViewSet, StrictSerializerMixin
+from .base import (
+    APPEND_ONLY_METHODS,
+    CORRECTION_FIELDS,
+    RECORD_META,
+    PatientRecordFilter,
+    RecordViewSet,
+    StrictSerializerMixin,
+)
 from .corrections import EnteredInErrorMixin
 from .fields import PlausibleDateTimeFilter, VisiblePatientField, validate_past_datetime
 
@@ -37,11 +43,8 @@ class AssessmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "instrument_version",
             "bands",
             "bands_label",
-            "status",
-            "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *CORRECTION_FIELDS,
+            *RECORD_META,
         )
         read_only_fields = (
             "id",
@@ -52,16 +55,12 @@ class AssessmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "instrument_version",
             "bands",
             "bands_label",
-            "status",
-            "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *CORRECTION_FIELDS,
+            *RECORD_META,
         )
 
 
-class AssessmentFilter(django_filters.FilterSet):
-    patient = django_filters.UUIDFilter()
+class AssessmentFilter(PatientRecordFilter):
     administered_after = PlausibleDateTimeFilter(field_name="administered_at", lookup_expr="gte")
     administered_before = PlausibleDateTimeFilter(field_name="administered_at", lookup_expr="lt")
 
@@ -77,7 +76,7 @@ class AssessmentViewSet(EnteredInErrorMixin, RecordViewSet):
     selector = staticmethod(assessment_list)
     serializer_class = AssessmentSerializer
     filterset_class = AssessmentFilter
-    http_method_names = ("get", "post", "head", "options")
+    http_method_names = APPEND_ONLY_METHODS
 
     def create_record(self, *, actor, data):
         return assessment_record(actor=actor, **data)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import django_filters
 from django.db import models
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.request import Request
@@ -18,6 +19,13 @@ from rest_framework.response import Response
 
 from caseload.permissions import ADD, CHANGE, VIEW, has_role_permission
 from caseload.services.audit import audit_read
+
+# Fields every record shows and no client writes.
+RECORD_META = ("version", "created_at", "updated_at")
+# How a clinical record is corrected: status entered_in_error, with the reason.
+CORRECTION_FIELDS = ("status", "entered_in_error_reason")
+# Records that are never edited, only corrected by marking them entered in error.
+APPEND_ONLY_METHODS = ("get", "post", "head", "options")
 
 _METHOD_ACTIONS = {
     "GET": VIEW,
@@ -112,6 +120,12 @@ _MESSAGES = {
     "unknown_field": "Unknown field.",
     "read_only": "This field cannot be changed here.",
 }
+
+
+class PatientRecordFilter(django_filters.FilterSet):
+    """Every collection of patient records filters by `patient`."""
+
+    patient = django_filters.UUIDFilter()
 
 
 class RecordViewSet(

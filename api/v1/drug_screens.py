@@ -1,13 +1,19 @@
 from __future__ import annotations
 
-import django_filters
 from rest_framework import serializers
 
 from caseload.models import DrugScreen, DrugScreenResult, ScreenResult, Substance
 from caseload.selectors.records import drug_screen_list
 from caseload.services.drug_screens import drug_screen_record
 
-from .base import RecordViewSet, StrictSerializerMixin
+from .base import (
+    APPEND_ONLY_METHODS,
+    CORRECTION_FIELDS,
+    RECORD_META,
+    PatientRecordFilter,
+    RecordViewSet,
+    StrictSerializerMixin,
+)
 from .corrections import EnteredInErrorMixin
 from .fields import VisiblePatientField, validate_past_datetime
 
@@ -35,26 +41,18 @@ class DrugScreenSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "collected_by",
             "method",
             "results",
-            "status",
-            "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *CORRECTION_FIELDS,
+            *RECORD_META,
         )
         read_only_fields = (
             "id",
             "collected_by",
-            "status",
-            "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *CORRECTION_FIELDS,
+            *RECORD_META,
         )
 
 
-class DrugScreenFilter(django_filters.FilterSet):
-    patient = django_filters.UUIDFilter()
-
+class DrugScreenFilter(PatientRecordFilter):
     class Meta:
         model = DrugScreen
         fields = ("patient", "method", "status")
@@ -67,7 +65,7 @@ class DrugScreenViewSet(EnteredInErrorMixin, RecordViewSet):
     selector = staticmethod(drug_screen_list)
     serializer_class = DrugScreenSerializer
     filterset_class = DrugScreenFilter
-    http_method_names = ("get", "post", "head", "options")
+    http_method_names = APPEND_ONLY_METHODS
 
     def create_record(self, *, actor, data):
         results = [dict(row) for row in data.pop("results")]

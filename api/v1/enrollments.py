@@ -7,7 +7,7 @@ from caseload.models import Enrollment
 from caseload.selectors.records import enrollment_list
 from caseload.services.enrollments import enrollment_create, enrollment_update
 
-from .base import RecordViewSet, StrictSerializerMixin
+from .base import RECORD_META, PatientRecordFilter, RecordViewSet, StrictSerializerMixin
 from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_date
 
 
@@ -32,17 +32,17 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "admitted_on",
             "discharged_on",
             "discharge_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *RECORD_META,
         )
         immutable_fields = ("patient",)
-        read_only_fields = ("id", "version", "created_at", "updated_at")
+        read_only_fields = (
+            "id",
+            *RECORD_META,
+        )
         validators = []
 
 
-class EnrollmentFilter(django_filters.FilterSet):
-    patient = django_filters.UUIDFilter()
+class EnrollmentFilter(PatientRecordFilter):
     counselor = django_filters.UUIDFilter()
     prescriber = django_filters.UUIDFilter()
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import django_filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,7 +10,7 @@ from caseload.models import MedicationRecord, MedicationStatus
 from caseload.selectors.records import medication_list
 from caseload.services.medications import medication_record, medication_update
 
-from .base import RecordViewSet, StrictSerializerMixin
+from .base import RECORD_META, PatientRecordFilter, RecordViewSet, StrictSerializerMixin
 from .corrections import EnteredInErrorMixin
 from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_date
 
@@ -51,12 +50,14 @@ class MedicationSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "causes_physical_dependence",
             "rxnorm_ingredient",
             "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *RECORD_META,
         )
         immutable_fields = ("patient", "medication")
-        read_only_fields = ("id", "entered_in_error_reason", "version", "created_at", "updated_at")
+        read_only_fields = (
+            "id",
+            "entered_in_error_reason",
+            *RECORD_META,
+        )
 
     def get_causes_physical_dependence(self, record: MedicationRecord) -> bool:
         return facts_for(record.medication).causes_physical_dependence
@@ -83,9 +84,7 @@ class MedicationSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         }
 
 
-class MedicationFilter(django_filters.FilterSet):
-    patient = django_filters.UUIDFilter()
-
+class MedicationFilter(PatientRecordFilter):
     class Meta:
         model = MedicationRecord
         fields = ("patient", "medication", "status")

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
-import django_filters
 from rest_framework import serializers
 
 from caseload.models import CaseNote
 from caseload.selectors.records import note_list
 from caseload.services.notes import note_create, note_update
 
-from .base import RecordViewSet, StrictSerializerMixin
+from .base import (
+    CORRECTION_FIELDS,
+    RECORD_META,
+    PatientRecordFilter,
+    RecordViewSet,
+    StrictSerializerMixin,
+)
 from .corrections import EnteredInErrorMixin
 from .fields import VisiblePatientField, validate_past_datetime
 
@@ -24,27 +29,19 @@ class CaseNoteSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "author",
             "written_at",
             "body",
-            "status",
-            "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *CORRECTION_FIELDS,
+            *RECORD_META,
         )
         immutable_fields = ("patient",)
         read_only_fields = (
             "id",
             "author",
-            "status",
-            "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *CORRECTION_FIELDS,
+            *RECORD_META,
         )
 
 
-class CaseNoteFilter(django_filters.FilterSet):
-    patient = django_filters.UUIDFilter()
-
+class CaseNoteFilter(PatientRecordFilter):
     class Meta:
         model = CaseNote
         fields = ("patient", "status")

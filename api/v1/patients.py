@@ -15,7 +15,7 @@ from caseload.services.audit import audit_read
 from caseload.services.patients import patient_create, patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
-from .base import RecordViewSet, StrictSerializerMixin
+from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
 from .fields import validate_past_date, validate_past_datetime
 from .patient_records import (
     HISTORY_SCHEMA,
@@ -60,11 +60,12 @@ class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "last_use_at",
             "withdrawal_phase",
             "withdrawal_phase_label",
-            "version",
-            "created_at",
-            "updated_at",
+            *RECORD_META,
         )
-        read_only_fields = ("id", "version", "created_at", "updated_at")
+        read_only_fields = (
+            "id",
+            *RECORD_META,
+        )
         validators = []  # MRN uniqueness is checked by the service, within the program
 
     def get_fields(self):

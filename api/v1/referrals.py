@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -12,7 +11,14 @@ from caseload.permissions import CHANGE
 from caseload.selectors.records import referral_list
 from caseload.services.referrals import referral_create, referral_transition
 
-from .base import RecordViewSet, StrictSerializerMixin, expected_version
+from .base import (
+    APPEND_ONLY_METHODS,
+    RECORD_META,
+    PatientRecordFilter,
+    RecordViewSet,
+    StrictSerializerMixin,
+    expected_version,
+)
 from .corrections import EnteredInErrorMixin
 from .fields import VisiblePatientField, validate_plausible_date
 
@@ -33,24 +39,18 @@ class ReferralSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "status_changed_at",
             "notes",
             "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *RECORD_META,
         )
         read_only_fields = (
             "id",
             "status",
             "status_changed_at",
             "entered_in_error_reason",
-            "version",
-            "created_at",
-            "updated_at",
+            *RECORD_META,
         )
 
 
-class ReferralFilter(django_filters.FilterSet):
-    patient = django_filters.UUIDFilter()
-
+class ReferralFilter(PatientRecordFilter):
     class Meta:
         model = Referral
         fields = ("patient", "group", "status")
@@ -82,7 +82,7 @@ class ReferralViewSet(EnteredInErrorMixin, RecordViewSet):
     selector = staticmethod(referral_list)
     serializer_class = ReferralSerializer
     filterset_class = ReferralFilter
-    http_method_names = ("get", "post", "head", "options")
+    http_method_names = APPEND_ONLY_METHODS
     action_permissions = {
         "entered_in_error": CHANGE,
         "attending": CHANGE,
