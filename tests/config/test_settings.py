@@ -1,0 +1,77 @@
+"""Settings come from the environment; production refuses to start without its required values."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "from django.conf import settings; import django; django.setup(); "
+    "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_TASK_ALWAYS_EAGER, "
+    "settings.CELERY_BROKER_URL)"
+)
+
+
+def run_settings(module: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+    }
+    return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-c", PROBE],
+        env=clean | {"DJANGO_SETTINGS_MODULE": module} | env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_with_nothing_set_it_uses_sqlite_and_eager_celery():
+    result = run_settings("config.settings.local")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "True", "memory://"]
+
+
+def test_database_and_broker_urls_switch_to_postgresql_and_redis():
+    result = run_settings(
+        "config.settings.local",
+        DATABASE_URL="postgres://u@db.example:5432/caseload",
+        REDIS_URL="redis://broker.example:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        "False",
+        "redis://broker.example:6379/0",
+    ]
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_settings("config.settings.production", DJANGO_ALLOWED_HOSTS="x.example.org")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = run_settings("config.settings.production", DJANGO_SECRET_KEY="k" * 60)
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_production_starts_with_its_required_values():
+    result = run_settings(
+        "config.settings.production",
+        DJANGO_SECRET_KEY="k" * 60,
+        DJANGO_ALLOWED_HOSTS="x.example.org",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_argon2_is_the_first_password_hasher():
+    from config.settings import base
+
+    assert base.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
