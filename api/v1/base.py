@@ -58,6 +58,11 @@ def etag_for(instance: models.Model) -> str:
     return f'"v{instance.version}"'
 
 
+def _etags(header: str) -> set[str]:
+    """The entity tags listed in an If-None-Match header, weak or strong."""
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
 def expected_version(request: Request) -> int | None:
     """The version named by If-Match, None when absent. A malformed header is a 400."""
     header = request.headers.get("If-Match")
@@ -154,6 +159,10 @@ class RecordViewSet(
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         instance = self.get_object()
         audit_read(actor=request.user, model=self.model, objects=[instance], action="read")
+        if etag_for(instance) in _etags(request.headers.get("If-None-Match", "")):
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)
+            response["ETag"] = etag_for(instance)
+            return response
         return self.respond(instance)
 
     def respond(self, instance: models.Model, status_code: int = status.HTTP_200_OK) -> Response:

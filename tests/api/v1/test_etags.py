@@ -61,3 +61,13 @@ def test_two_concurrent_updates_with_the_same_etag_cannot_both_win(as_user, coun
         thread.join()
     assert sorted(statuses) == [200, 412]
     assert Patient.objects.get(pk=patient.pk).version == 2
+
+
+def test_a_conditional_read_of_an_unchanged_record_answers_304(as_user, counselor, patient):
+    api = as_user(counselor)
+    etag = api.get(detail(patient))["ETag"]
+    unchanged = api.get(detail(patient), HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304
+    assert unchanged["ETag"] == etag
+    api.patch(detail(patient), {"phone": "555-0109"})
+    assert api.get(detail(patient), HTTP_IF_NONE_MATCH=etag).status_code == 200
