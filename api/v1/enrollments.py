@@ -1,13 +1,29 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from caseload.models import Enrollment
+from caseload.permissions import CHANGE
 from caseload.selectors.records import enrollment_list
-from caseload.services.enrollments import enrollment_create, enrollment_update
+from caseload.services.enrollments import (
+    enrollment_create,
+    enrollment_discharge,
+    enrollment_update,
+)
 
-from .base import RECORD_META, PatientRecordFilter, RecordViewSet, StrictSerializerMixin
+from .base import (
+    RECORD_META,
+    PatientRecordFilter,
+    RecordViewSet,
+    StrictSerializerMixin,
+    expected_version,
+)
 from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_date
 
 
@@ -51,11 +67,37 @@ class EnrollmentFilter(PatientRecordFilter):
         fields = ("patient", "status", "level_of_care", "counselor", "prescriber")
 
 
+class DischargeSerializer(StrictSerializerMixin, serializers.Serializer):
+    discharged_on = serializers.DateField(
+        required=False, validators=[validate_plausible_date], help_text="Defaults to today."
+    )
+    discharge_reason = serializers.CharField(max_length=500)
+
+
 class EnrollmentViewSet(RecordViewSet):
     model = Enrollment
     selector = staticmethod(enrollment_list)
     serializer_class = EnrollmentSerializer
     filterset_class = EnrollmentFilter
+
+    action_permissions = {"discharge": CHANGE}
+
+    @extend_schema(request=DischargeSerializer, responses=EnrollmentSerializer)
+    @action(detail=True, methods=["post"])
+    def discharge(self, request: Request, pk=None) -> Response:
+        """Discharge the episode of care; 409 if it is already discharged."""
+        enrollment = self.get_object()
+        version = expected_version(request)
+        payload = DischargeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        updated = enrollment_discharge(
+            enrollment=enrollment,
+            actor=request.user,
+            discharged_on=payload.validated_data.get("discharged_on", timezone.localdate()),
+            reason=payload.validated_data["discharge_reason"],
+            expected_version=version,
+        )
+        return self.respond(self.reload(updated))
 
     def create_record(self, *, actor, data):
         patient = data.pop("patient")

@@ -60,6 +60,31 @@ def enrollment_update(
     return updated
 
 
+def enrollment_discharge(
+    *,
+    enrollment: Enrollment,
+    actor: Staff,
+    discharged_on,
+    reason: str,
+    expected_version: int | None = None,
+) -> Enrollment:
+    """Close the episode. The care team keeps access to what was recorded during it."""
+    if enrollment.status == EnrollmentStatus.DISCHARGED:
+        raise Conflict(
+            "The enrollment is already discharged.", code="already_discharged", field="status"
+        )
+    return enrollment_update(
+        enrollment=enrollment,
+        actor=actor,
+        expected_version=expected_version,
+        changes={
+            "status": EnrollmentStatus.DISCHARGED,
+            "discharged_on": discharged_on,
+            "discharge_reason": reason,
+        },
+    )
+
+
 def care_team_assign(
     *,
     enrollment: Enrollment,

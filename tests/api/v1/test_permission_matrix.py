@@ -67,6 +67,7 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("enrollment-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
     ("enrollment-detail", "PUT"):       (403, 403, 403, 200, 403, 404, 401),
     ("enrollment-detail", "PATCH"):     (403, 403, 403, 200, 403, 404, 401),
+    ("enrollment-discharge", "POST"):   (403, 403, 403, 200, 403, 404, 401),
     ("casenote-list", "GET"):           (200, 200, 200, 200, 403, 200, 401),
     ("casenote-list", "POST"):          (201, 400, 403, 201, 403, 400, 401),
     ("casenote-detail", "GET"):         (200, 404, 200, 200, 403, 404, 401),
@@ -325,6 +326,8 @@ SCENARIOS = {
     "apitoken": _token_scenario,
 }
 URL_WITHOUT_ID = {"me", "instruments"}
+CORRECTION = {"reason": "Wrong patient."}
+ACTION_BODIES = {"enrollment-discharge": {"discharge_reason": "Completed the program."}}
 
 
 def scenario_for(route: str, ctx) -> Scenario | None:
@@ -344,7 +347,9 @@ def _request(route: str, method: str, persona: str, ctx) -> int:
         url = reverse(route, kwargs={"pk": scenario.target().pk})
     body = None
     if method == "POST":
-        body = scenario.create() if route.endswith("-list") else {"reason": "Wrong patient."}
+        body = (
+            scenario.create() if route.endswith("-list") else ACTION_BODIES.get(route, CORRECTION)
+        )
     elif method == "PATCH" and scenario is not None:
         body = scenario.update()
     elif method == "PUT" and scenario is not None:
