@@ -1,9 +1,9 @@
 """The clinical reference tables the tests check the code against, held once.
 
-Everything here is transcribed from the shared DOMAIN.md (the clinical reference) by hand, independently of
-caseload/instruments.py, and must never be imported from (or derived from) the code under test:
-a wrong item, allowed value set, band or sign in the implementation then fails the tests instead
-of passing by being compared with itself.
+Everything here is transcribed by hand from the shared DOMAIN.md (the clinical reference),
+independently of caseload/instruments.py, and must never be imported from (or derived from)
+the code under test: a wrong item, allowed value set, band or sign in the implementation then
+fails the tests instead of passing by being compared with itself.
 """
 
 # --- COWS: Clinical Opiate Withdrawal Scale (Wesson & Ling, 2003) --------------------------
