@@ -16,6 +16,14 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from caseload.errors import DomainError
 
 
+class FieldNotFound(exceptions.NotFound):
+    """A 404 caused by one query parameter, e.g. a page past the end."""
+
+    def __init__(self, detail: str, *, field: str, code: str):
+        super().__init__(detail, code=code)
+        self.field = field
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         errors = [_error(field, code, message) for field, code, message in exc.field_errors()]
@@ -35,18 +43,27 @@ def exception_handler(exc, context):
         errors = list(_flatten(exc.detail, ""))
         response.data = {"code": "validation_error", "detail": "Invalid input.", "errors": errors}
         return response
-    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-    code = getattr(detail, "code", None) or "error"
-    response.data = {"code": code, "detail": str(detail), "errors": []}
+    code = getattr(exc.detail, "code", None) or "error"
+    field = getattr(exc, "field", None) or _HEADER_FIELDS.get(type(exc))
+    errors = [_error(field, code, str(exc.detail))] if field else []
+    response.data = {"code": code, "detail": _clean(str(exc.detail)), "errors": errors}
     return response
 
 
+_HEADER_FIELDS = {exceptions.UnsupportedMediaType: "Content-Type"}
+
+
 def _response(status_code: int, code: str, detail: str, errors: list[dict]) -> Response:
-    return Response({"code": code, "detail": detail, "errors": errors}, status=status_code)
+    return Response({"code": code, "detail": _clean(detail), "errors": errors}, status=status_code)
 
 
 def _error(field: str | None, code: str, detail: str) -> dict:
-    return {"field": field, "code": code, "detail": detail}
+    return {"field": _clean(field) if field else field, "code": code, "detail": _clean(detail)}
+
+
+def _clean(text: str) -> str:
+    """Error messages may echo client input; lone surrogates in it must not break the JSON."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _flatten(detail, prefix: str):

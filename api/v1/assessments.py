@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from caseload import instruments
 from caseload.models import Assessment, Instrument
 from caseload.selectors.records import assessment_list
 from caseload.services.assessments import assessment_record
@@ -18,11 +20,40 @@ from .corrections import EnteredInErrorMixin
 from .fields import PlausibleDateTimeFilter, VisiblePatientField, validate_past_datetime
 
 
+def _items_schema() -> dict:
+    """One object shape per instrument, so clients can validate answers before sending them."""
+    shapes = []
+    for code in instruments.INSTRUMENT_CODES:
+        described = instruments.describe(code)
+        properties = {
+            item["key"]: {"type": "boolean"}
+            if code == instruments.WITHDRAWAL_CHECKLIST
+            else {"type": "integer", "enum": item["allowed"]}
+            for item in described["items"]
+        }
+        shapes.append(
+            {
+                "title": code,
+                "type": "object",
+                "properties": properties,
+                "required": list(properties),
+                "additionalProperties": False,
+            }
+        )
+    return {"oneOf": shapes}
+
+
+@extend_schema_field(_items_schema())
+class ItemsField(serializers.JSONField):
+    """Raw answers keyed by item; the server validates them per instrument and scores them."""
+
+
 class AssessmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     patient = VisiblePatientField()
     instrument = serializers.ChoiceField(choices=Instrument.choices)
-    items = serializers.JSONField(
-        help_text="Raw answers keyed by item (see the README); the server computes every result."
+    items = ItemsField(
+        help_text="Raw answers keyed by item (see /api/v1/instruments/); the server computes "
+        "every result."
     )
     administered_at = serializers.DateTimeField(validators=[validate_past_datetime])
     severity = serializers.CharField(read_only=True, allow_null=True, source="severity_or_none")

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 
 from caseload.charts import render_withdrawal_trend_svg
@@ -128,9 +128,20 @@ def trend_svg(*, user: Staff, patient: Patient) -> str:
 
 HISTORY_SCHEMA = extend_schema(responses=HistorySerializer)
 TREND_SCHEMA = extend_schema(
-    responses={
-        200: OpenApiResponse(
-            OpenApiTypes.OBJECT, description="JSON series, or an SVG chart with ?format=svg"
+    parameters=[
+        OpenApiParameter(
+            "format",
+            str,
+            enum=["json", "svg"],
+            description="`svg` for the chart (or send `Accept: image/svg+xml`).",
         )
-    }
+    ],
+    responses={
+        (200, "application/json"): OpenApiResponse(
+            OpenApiTypes.OBJECT, description="COWS and SOWS series with bands and last use."
+        ),
+        (200, "image/svg+xml"): OpenApiResponse(
+            OpenApiTypes.STR, description="The chart: bands shaded, last use marked."
+        ),
+    },
 )

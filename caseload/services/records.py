@@ -35,9 +35,7 @@ def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **
                 detail=audit_detail,
             )
     except IntegrityError as exc:
-        raise Conflict(
-            "The record conflicts with an existing one.", code="integrity_conflict"
-        ) from exc
+        raise _conflict(exc) from exc
     return instance
 
 
@@ -79,9 +77,7 @@ def record_update(
                 detail={"fields": sorted(changes)},
             )
     except IntegrityError as exc:
-        raise Conflict(
-            "The change conflicts with an existing record.", code="integrity_conflict"
-        ) from exc
+        raise _conflict(exc) from exc
     return fresh
 
 
@@ -108,3 +104,22 @@ def _attribute_history(instance: models.Model, actor) -> None:
     """Name the actor on the change-history row, inside or outside an HTTP request."""
     if getattr(actor, "pk", None):
         instance._history_user = actor
+
+
+# A uniqueness rule the services check first can still be broken by a concurrent request; the
+# database then refuses, and the field is named from the constraint (PostgreSQL names it,
+# SQLite names the columns).
+_CONSTRAINT_FIELDS = {
+    "patient_mrn_unique_in_program": ("mrn", "unique"),
+    "caseload_patient.mrn": ("mrn", "unique"),
+    "enrollment_one_open_per_patient": ("patient", "open_enrollment_exists"),
+    "caseload_enrollment.patient_id": ("patient", "open_enrollment_exists"),
+}
+
+
+def _conflict(exc: IntegrityError) -> Conflict:
+    message = str(exc)
+    for marker, (field, code) in _CONSTRAINT_FIELDS.items():
+        if marker in message:
+            return Conflict("The record conflicts with an existing one.", code=code, field=field)
+    return Conflict("The record conflicts with an existing one.", code="integrity_conflict")

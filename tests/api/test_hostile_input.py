@@ -1,0 +1,105 @@
+"""Inputs found by fuzzing the API against its own schema: each once answered 500."""
+
+from datetime import date
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+from caseload.errors import Conflict
+from caseload.models import Patient
+from caseload.services.records import record_create
+
+
+def call_wsgi(app, **environ) -> tuple[str, bytes]:
+    setup_testing_defaults(environ)
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"] = status
+
+    body = b"".join(app(environ, start_response))
+    return seen["status"], body
+
+
+@pytest.mark.parametrize("charset", ["hex", "zlib", "base64", "rot13"])
+def test_a_binary_codec_named_as_charset_answers_415_before_django_decodes(db, charset):
+    from config.wsgi import application
+
+    status, body = call_wsgi(
+        application,
+        PATH_INFO="/api/v1/me/",
+        QUERY_STRING="x=1",
+        CONTENT_TYPE=f"text/plain; charset={charset}",
+        HTTP_HOST="testserver",
+    )
+    assert status.startswith("415")
+    assert b'"field": "Content-Type"' in body
+
+
+def test_an_ordinary_request_passes_the_charset_guard(db):
+    from config.wsgi import application
+
+    status, _ = call_wsgi(
+        application,
+        PATH_INFO="/healthz",
+        HTTP_HOST="testserver",
+        CONTENT_TYPE="application/json; charset=utf-8",
+    )
+    assert status.startswith("200")
+
+
+@pytest.mark.parametrize("charset", ["zlib", "bz2", "rot13", "latin-1"])
+def test_json_in_another_charset_answers_415_naming_the_header(as_user, counselor, charset):
+    response = as_user(counselor).client.generic(
+        "POST",
+        "/api/v1/tokens/",
+        b'{"name": "x"}',
+        content_type=f"application/json; charset={charset}",
+    )
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["field"] == "Content-Type"
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/v1/tokens/", b'{"\\ud800": 1}'),
+        ("/api/v1/appointments/", b'{"kind": "\\ud800"}'),
+        ("/api/v1/assessments/", b'{"instrument": "\\ud800"}'),
+    ],
+)
+def test_a_lone_surrogate_echoed_in_an_error_is_a_400(as_user, supervisor, url, body):
+    response = as_user(supervisor).client.generic(
+        "POST", url, body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("page", ["0", "999", "abc"])
+def test_an_invalid_page_names_the_page_parameter(as_user, supervisor, page):
+    response = as_user(supervisor).get(f"/api/v1/patients/?page={page}")
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["field"] == "page"
+
+
+@pytest.mark.parametrize("page_size", ["0", "-1", "ten", "%00"])
+def test_a_malformed_page_size_is_a_400(as_user, supervisor, page_size):
+    response = as_user(supervisor).get(f"/api/v1/patients/?page_size={page_size}")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "page_size"
+
+
+def test_a_duplicate_mrn_that_slips_past_the_check_is_named_by_the_database(supervisor, patient):
+    """Two requests racing: the service check passed for both, the constraint stops one."""
+    with pytest.raises(Conflict) as caught:
+        record_create(
+            model=Patient,
+            actor=supervisor,
+            program_id=patient.program_id,
+            mrn=patient.mrn,
+            given_name="Race",
+            family_name="Synthetic",
+            birth_date=date(1990, 1, 1),
+        )
+    assert (caught.value.field, caught.value.code) == ("mrn", "unique")
