@@ -4,10 +4,22 @@ from datetime import date
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 
 from caseload.errors import Conflict
 from caseload.models import Patient
 from caseload.services.records import record_create
+
+
+@pytest.fixture
+def wsgi_without_connection_cycling():
+    """Like Django's test client: keep the test's database connection across the request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 def call_wsgi(app, **environ) -> tuple[str, bytes]:
@@ -22,7 +34,7 @@ def call_wsgi(app, **environ) -> tuple[str, bytes]:
 
 
 @pytest.mark.parametrize("charset", ["hex", "zlib", "base64", "rot13"])
-def test_a_binary_codec_named_as_charset_answers_415_before_django_decodes(db, charset):
+def test_a_binary_codec_named_as_charset_answers_415_before_django_decodes(charset):
     from config.wsgi import application
 
     status, body = call_wsgi(
@@ -36,16 +48,18 @@ def test_a_binary_codec_named_as_charset_answers_415_before_django_decodes(db, c
     assert b'"field": "Content-Type"' in body
 
 
-def test_an_ordinary_request_passes_the_charset_guard(db):
+def test_an_ordinary_request_passes_the_charset_guard(db, wsgi_without_connection_cycling):
     from config.wsgi import application
 
-    status, _ = call_wsgi(
+    status, body = call_wsgi(
         application,
-        PATH_INFO="/healthz",
+        PATH_INFO="/api/v1/me/",
+        QUERY_STRING="x=1",
         HTTP_HOST="testserver",
         CONTENT_TYPE="application/json; charset=utf-8",
     )
-    assert status.startswith("200")
+    assert status.startswith("401")
+    assert b"not_authenticated" in body
 
 
 @pytest.mark.parametrize("charset", ["zlib", "bz2", "rot13", "latin-1"])
