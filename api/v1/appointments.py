@@ -43,19 +43,6 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             *RECORD_META,
         )
 
-    def validate(self, attrs):
-        start = attrs.get("start", getattr(self.instance, "start", None))
-        end = attrs.get("end", getattr(self.instance, "end", None))
-        if start and end and end <= start:
-            raise serializers.ValidationError(
-                {
-                    "end": [
-                        serializers.ErrorDetail("end must be after start.", code="end_before_start")
-                    ]
-                }
-            )
-        return attrs
-
 
 class AppointmentFilter(PatientRecordFilter):
     staff = django_filters.UUIDFilter()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from caseload.errors import Conflict, InvalidInput
-from caseload.models import MedicationRecord, MedicationStatus, Patient, Role, Staff
+from caseload.errors import InvalidInput
+from caseload.models import MedicationRecord, Patient, Role, Staff
 
 from .records import record_create, record_update
 
@@ -31,10 +31,6 @@ def medication_update(
     changes: dict[str, Any],
     expected_version: int | None,
 ) -> MedicationRecord:
-    if record.status == MedicationStatus.ENTERED_IN_ERROR:
-        raise Conflict(
-            "A record entered in error cannot be changed.", code="entered_in_error", field="status"
-        )
     if "prescriber" in changes:
         _check_prescriber(record.patient, changes["prescriber"])
     _check_dates(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caseload.errors import Conflict
-from caseload.models import CaseNote, Patient, RecordStatus, Staff
+from caseload.models import CaseNote, Patient, Staff
 
 from .records import record_create, record_update
 
@@ -17,10 +16,6 @@ def note_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]) -> Ca
 def note_update(
     *, note: CaseNote, actor: Staff, changes: dict[str, Any], expected_version: int | None
 ) -> CaseNote:
-    if note.status == RecordStatus.ENTERED_IN_ERROR:
-        raise Conflict(
-            "A note entered in error cannot be edited.", code="entered_in_error", field="status"
-        )
     return record_update(
         instance=note, actor=actor, changes=changes, expected_version=expected_version
     )

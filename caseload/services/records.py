@@ -8,15 +8,14 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
 from caseload.errors import Conflict, PreconditionFailed
+from caseload.models import Patient, RecordStatus
 
 from .audit import audit_record
 
 M = TypeVar("M", bound=models.Model)
 
 
-def _patient_of(instance: models.Model):
-    from caseload.models import Patient
-
+def _patient_of(instance: models.Model) -> Patient | None:
     return instance if isinstance(instance, Patient) else getattr(instance, "patient", None)
 
 
@@ -64,6 +63,13 @@ def record_update(
                     code="stale_etag",
                 )
             fresh = model._default_manager.get(pk=instance.pk)
+            if getattr(fresh, "status", None) == RecordStatus.ENTERED_IN_ERROR:
+                # Checked on the locked row, so a concurrent correction cannot be edited over.
+                raise Conflict(
+                    "A record entered in error cannot be changed.",
+                    code="entered_in_error",
+                    field="status",
+                )
             for name, value in changes.items():
                 setattr(fresh, name, value)
             fresh.updated_by = actor
