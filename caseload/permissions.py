@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from caseload.models import Staff
 
 VIEW, ADD, CHANGE = "view", "add", "change"
-CARE_TEAM_PERMISSION = "caseload.view_patient"
+CARE_TEAM_CODENAME = "view_patient"
+CARE_TEAM_PERMISSION = f"caseload.{CARE_TEAM_CODENAME}"
 
 
 def _perms(model: str, *actions: str) -> set[str]:

@@ -12,6 +12,7 @@ from caseload.models import Enrollment
 from caseload.permissions import CHANGE
 from caseload.selectors.records import enrollment_list
 from caseload.services.enrollments import (
+    enrollment_activate,
     enrollment_create,
     enrollment_discharge,
     enrollment_update,
@@ -31,10 +32,13 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     patient = VisiblePatientField()
     counselor = ProgramStaffField()
     prescriber = ProgramStaffField(required=False, allow_null=True)
-    admitted_on = serializers.DateField(validators=[validate_plausible_date])
-    discharged_on = serializers.DateField(
-        required=False, allow_null=True, validators=[validate_plausible_date]
+    status = serializers.ChoiceField(
+        choices=[("intake", "Intake"), ("active", "Active")],
+        required=False,
+        help_text="intake (default) or active when created; afterwards it moves only through "
+        "`activate` and `discharge`.",
     )
+    admitted_on = serializers.DateField(validators=[validate_plausible_date])
 
     class Meta:
         model = Enrollment
@@ -50,9 +54,11 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "discharge_reason",
             *RECORD_META,
         )
-        immutable_fields = ("patient",)
+        immutable_fields = ("patient", "status")
         read_only_fields = (
             "id",
+            "discharged_on",
+            "discharge_reason",
             *RECORD_META,
         )
         validators = []
@@ -80,7 +86,17 @@ class EnrollmentViewSet(RecordViewSet):
     serializer_class = EnrollmentSerializer
     filterset_class = EnrollmentFilter
 
-    action_permissions = {"discharge": CHANGE}
+    action_permissions = {"discharge": CHANGE, "activate": CHANGE}
+
+    @extend_schema(request=None, responses=EnrollmentSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk=None) -> Response:
+        """Move an intake to active care; 409 `illegal_transition` from any other status."""
+        enrollment = self.get_object()
+        updated = enrollment_activate(
+            enrollment=enrollment, actor=request.user, expected_version=expected_version(request)
+        )
+        return self.respond(self.reload(updated))
 
     @extend_schema(request=DischargeSerializer, responses=EnrollmentSerializer)
     @action(detail=True, methods=["post"])

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from caseload.models import Enrollment, Patient, PatientUserObjectPermission, Staff
-from caseload.permissions import CARE_TEAM_PERMISSION
+from caseload.permissions import CARE_TEAM_CODENAME, CARE_TEAM_PERMISSION
 
 from .audit import audit_record
+
+
+def patient_lock(patient: Patient) -> None:
+    """Lock the patient row until the transaction ends: writes to one patient's care team
+    run one at a time (SELECT ... FOR UPDATE on PostgreSQL; SQLite serializes all writes)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("patient_lock must run inside a transaction")
+    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").get()
 
 
 def care_team_sync(*, patient: Patient, actor: Staff | None) -> None:
     """Make the patient's grants match its enrollments, auditing each grant and revocation.
 
     A staff member keeps access while any enrollment of the patient, open or discharged, names
-    them as counselor or prescriber. Call inside the transaction that changed the enrollment.
+    them as counselor or prescriber. Call inside the transaction that changed the enrollment;
+    the patient row is locked first, so the enrollments and grants read here cannot change
+    under a concurrent writer before this transaction commits.
     """
+    patient_lock(patient)
     members = _members(patient)
     granted = set(
         Staff.objects.filter(
             pk__in=PatientUserObjectPermission.objects.filter(
-                content_object=patient, permission__codename="view_patient"
+                content_object=patient, permission__codename=CARE_TEAM_CODENAME
             ).values("user_id")
         )
     )

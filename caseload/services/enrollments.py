@@ -1,7 +1,14 @@
-"""Episodes of care and the care-team assignment they carry."""
+"""Episodes of care and the care-team assignment they carry.
+
+Status moves only through its own services (`enrollment_activate`, `enrollment_discharge`), each
+checked on the locked row. Every write here first locks the patient row, so writes to one
+patient's enrollments and grants run one at a time: after any interleaving of concurrent
+requests, the grants equal what the enrollments say.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db import transaction
@@ -9,24 +16,37 @@ from django.db import transaction
 from caseload.errors import Conflict, InvalidInput
 from caseload.models import Enrollment, EnrollmentStatus, Patient, Role, Staff
 
-from .care_team import care_team_sync
-from .records import record_create, record_update
+from .care_team import care_team_sync, patient_lock
+from .records import ExpectedVersion, record_create, record_update
+
+S = EnrollmentStatus
+# A new episode starts at intake, or active when the patient is admitted on the spot.
+CREATABLE_STATUSES = {S.INTAKE, S.ACTIVE}
+# Fields an update may change; status, discharge date and reason have endpoints of their own.
+EDITABLE_FIELDS = {"level_of_care", "counselor", "prescriber", "admitted_on"}
 
 
-def enrollment_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]) -> Enrollment:
+def enrollment_create(
+    *, actor: Staff | None, patient: Patient, fields: dict[str, Any]
+) -> Enrollment:
     """Open an episode of care; its counselor and prescriber gain access to the patient."""
-    _validate(patient=patient, fields=fields)
-    if fields.get("status", EnrollmentStatus.INTAKE) != EnrollmentStatus.DISCHARGED and (
-        Enrollment.objects.filter(patient=patient)
-        .exclude(status=EnrollmentStatus.DISCHARGED)
-        .exists()
-    ):
-        raise Conflict(
-            "The patient already has an open enrollment.",
-            code="open_enrollment_exists",
-            field="patient",
+    fields = dict(fields)
+    status = fields.setdefault("status", S.INTAKE)
+    if status not in CREATABLE_STATUSES:
+        raise InvalidInput(
+            "A new enrollment starts as intake or active; discharge it afterwards.",
+            field="status",
+            code="invalid_choice",
         )
+    _check_care_team(patient, fields)
     with transaction.atomic():
+        patient_lock(patient)
+        if Enrollment.objects.filter(patient=patient).exclude(status=S.DISCHARGED).exists():
+            raise Conflict(
+                "The patient already has an open enrollment.",
+                code="open_enrollment_exists",
+                field="patient",
+            )
         enrollment = record_create(model=Enrollment, actor=actor, patient=patient, **fields)
         care_team_sync(patient=patient, actor=actor)
     return enrollment
@@ -35,53 +55,88 @@ def enrollment_create(*, actor: Staff, patient: Patient, fields: dict[str, Any])
 def enrollment_update(
     *,
     enrollment: Enrollment,
-    actor: Staff,
+    actor: Staff | None,
     changes: dict[str, Any],
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
 ) -> Enrollment:
-    """Change an episode: status, level of care, dates, or its care team."""
-    if (
-        enrollment.status == EnrollmentStatus.DISCHARGED
-        and changes.get("status", EnrollmentStatus.DISCHARGED) != EnrollmentStatus.DISCHARGED
-    ):
-        raise Conflict(
-            "A discharged enrollment cannot be reopened; open a new one.",
-            code="enrollment_discharged",
-            field="status",
+    """Change an episode's level of care, admission date or care team.
+
+    A discharged episode keeps these editable so who held the case can be corrected; its status
+    and discharge details change only through the transition services.
+    """
+    refused = sorted(set(changes) - EDITABLE_FIELDS)
+    if refused:
+        raise InvalidInput(
+            "Status, discharge date and reason change through their own endpoints.",
+            field=refused[0],
+            code="read_only",
         )
-    merged = {f: getattr(enrollment, f) for f in _EDITABLE} | changes
-    _validate(patient=enrollment.patient, fields=merged)
-    with transaction.atomic():
-        updated = record_update(
-            instance=enrollment, actor=actor, changes=changes, expected_version=expected_version
-        )
-        if {"counselor", "prescriber"} & set(changes):
-            care_team_sync(patient=enrollment.patient, actor=actor)
-    return updated
+    _check_care_team(enrollment.patient, changes)
+
+    def guard(current: Enrollment) -> None:
+        _check_dates(changes.get("admitted_on", current.admitted_on), current.discharged_on)
+
+    return _write(
+        enrollment=enrollment,
+        actor=actor,
+        changes=changes,
+        expected_version=expected_version,
+        guard=guard,
+        action="update",
+    )
+
+
+def enrollment_activate(
+    *, enrollment: Enrollment, actor: Staff, expected_version: ExpectedVersion = None
+) -> Enrollment:
+    """Intake becomes active care; 409 from any other status."""
+
+    def guard(current: Enrollment) -> None:
+        if current.status != S.INTAKE:
+            raise Conflict(
+                f"An enrollment that is {current.status} cannot become active.",
+                code="illegal_transition",
+                field="status",
+            )
+
+    return _write(
+        enrollment=enrollment,
+        actor=actor,
+        changes={"status": S.ACTIVE},
+        expected_version=expected_version,
+        guard=guard,
+        action="transition",
+    )
 
 
 def enrollment_discharge(
     *,
     enrollment: Enrollment,
     actor: Staff,
-    discharged_on,
+    discharged_on: date,
     reason: str,
-    expected_version: int | None = None,
+    expected_version: ExpectedVersion = None,
 ) -> Enrollment:
     """Close the episode. The care team keeps access to what was recorded during it."""
-    if enrollment.status == EnrollmentStatus.DISCHARGED:
-        raise Conflict(
-            "The enrollment is already discharged.", code="already_discharged", field="status"
-        )
-    return enrollment_update(
+
+    def guard(current: Enrollment) -> None:
+        if current.status == S.DISCHARGED:
+            raise Conflict(
+                "The enrollment is already discharged.", code="already_discharged", field="status"
+            )
+        _check_dates(current.admitted_on, discharged_on)
+
+    return _write(
         enrollment=enrollment,
         actor=actor,
-        expected_version=expected_version,
         changes={
-            "status": EnrollmentStatus.DISCHARGED,
+            "status": S.DISCHARGED,
             "discharged_on": discharged_on,
             "discharge_reason": reason,
         },
+        expected_version=expected_version,
+        guard=guard,
+        action="transition",
     )
 
 
@@ -100,30 +155,38 @@ def care_team_assign(
     )
 
 
-_EDITABLE = (
-    "status",
-    "level_of_care",
-    "counselor",
-    "prescriber",
-    "admitted_on",
-    "discharged_on",
-    "discharge_reason",
-)
+def _write(
+    *,
+    enrollment: Enrollment,
+    actor: Staff | None,
+    changes: dict[str, Any],
+    expected_version: ExpectedVersion,
+    guard,
+    action: str,
+) -> Enrollment:
+    with transaction.atomic():
+        patient_lock(enrollment.patient)
+        updated = record_update(
+            instance=enrollment,
+            actor=actor,
+            changes=changes,
+            expected_version=expected_version,
+            guard=guard,
+            action=action,
+        )
+        if {"counselor", "prescriber"} & set(changes):
+            care_team_sync(patient=enrollment.patient, actor=actor)
+    return updated
 
 
-def _validate(*, patient: Patient, fields: dict[str, Any]) -> None:
+def _check_dates(admitted_on: date | None, discharged_on: date | None) -> None:
+    if admitted_on and discharged_on and discharged_on < admitted_on:
+        raise InvalidInput("discharged_on is before admitted_on.", field="discharged_on")
+
+
+def _check_care_team(patient: Patient, fields: dict[str, Any]) -> None:
     _check_member(patient, fields.get("counselor"), Role.COUNSELOR, "counselor")
     _check_member(patient, fields.get("prescriber"), Role.PRESCRIBER, "prescriber")
-    discharged = fields.get("status") == EnrollmentStatus.DISCHARGED
-    if discharged and not fields.get("discharged_on"):
-        raise InvalidInput(
-            "A discharged enrollment needs discharged_on.", field="discharged_on", code="required"
-        )
-    if not discharged and fields.get("discharged_on"):
-        raise InvalidInput("Only a discharged enrollment has discharged_on.", field="discharged_on")
-    admitted, discharged_on = fields.get("admitted_on"), fields.get("discharged_on")
-    if admitted and discharged_on and discharged_on < admitted:
-        raise InvalidInput("discharged_on is before admitted_on.", field="discharged_on")
 
 
 def _check_member(patient: Patient, staff: Staff | None, role: str, field: str) -> None:

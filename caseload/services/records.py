@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, models, transaction
@@ -13,6 +14,11 @@ from caseload.models import Patient, RecordStatus
 from .audit import audit_record
 
 M = TypeVar("M", bound=models.Model)
+# What an `If-Match` asked for: None (no precondition, or `*`), or the versions any of whose
+# ETags the client listed. An empty set matches nothing, so the write answers 412.
+ExpectedVersion = int | Collection[int] | None
+# A state rule checked on the locked, current row; raises a DomainError to refuse the write.
+Guard = Callable[[Any], None]
 
 
 def _patient_of(instance: models.Model) -> Patient | None:
@@ -43,33 +49,30 @@ def record_update(
     instance: M,
     actor,
     changes: dict[str, Any],
-    expected_version: int | None = None,
+    expected_version: ExpectedVersion = None,
     action: str = "update",
+    guard: Guard | None = None,
 ) -> M:
     """Apply `changes` to `instance`, failing with 412 if its version moved on.
 
-    The version check and bump happen in a single UPDATE ... WHERE version = %s, so two
-    concurrent writers cannot both pass it; the row then stays locked until commit.
+    The version check and bump happen in a single UPDATE ... WHERE version IN (...), so two
+    concurrent writers cannot both pass it, and the row then stays locked until commit. Every
+    other rule (`guard`, the entered-in-error lock) runs after that, on the locked current row:
+    a stale precondition answers 412 before any check that could depend on other rows, and two
+    racing state changes cannot both see the state they start from.
     """
     model = type(instance)
     try:
         with transaction.atomic():
-            claim = model._default_manager.filter(pk=instance.pk)
-            if expected_version is not None:
-                claim = claim.filter(version=expected_version)
-            if not claim.update(version=F("version") + 1):
-                raise PreconditionFailed(
-                    "The record changed since it was read; fetch it again and retry.",
-                    code="stale_etag",
-                )
-            fresh = model._default_manager.get(pk=instance.pk)
+            fresh = _claim(model, instance.pk, expected_version)
             if getattr(fresh, "status", None) == RecordStatus.ENTERED_IN_ERROR:
-                # Checked on the locked row, so a concurrent correction cannot be edited over.
                 raise Conflict(
                     "A record entered in error cannot be changed.",
                     code="entered_in_error",
                     field="status",
                 )
+            if guard is not None:
+                guard(fresh)
             for name, value in changes.items():
                 setattr(fresh, name, value)
             fresh.updated_by = actor
@@ -87,16 +90,30 @@ def record_update(
     return fresh
 
 
-def record_mark_entered_in_error(
-    *, instance: M, actor, reason: str, expected_version: int | None = None
-) -> M:
-    """Correct a clinical record by marking it entered in error. It stays in the history."""
-    if instance.status == "entered_in_error":
-        raise Conflict(
-            "The record is already marked entered in error.",
-            code="already_entered_in_error",
-            field="status",
+def _claim(model: type[M], pk, expected_version: ExpectedVersion) -> M:
+    """Bump the row's version if it matches; return the locked, current row or raise 412."""
+    claim = model._default_manager.filter(pk=pk)
+    if expected_version is not None:
+        versions = (
+            {expected_version} if isinstance(expected_version, int) else set(expected_version)
         )
+        claim = claim.filter(version__in=versions)
+    if not claim.update(version=F("version") + 1):
+        raise PreconditionFailed(
+            "The record changed since it was read; fetch it again and retry.",
+            code="stale_etag",
+        )
+    return model._default_manager.get(pk=pk)
+
+
+def record_mark_entered_in_error(
+    *, instance: M, actor, reason: str, expected_version: ExpectedVersion = None
+) -> M:
+    """Correct a clinical record by marking it entered in error. It stays in the history.
+
+    The entered-in-error lock in `record_update` runs on the locked row, so of two racing
+    corrections exactly one succeeds and the other answers 409.
+    """
     return record_update(
         instance=instance,
         actor=actor,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from caseload.errors import Conflict, InvalidInput
 from caseload.models import Patient, Referral, ReferralStatus, Staff, SupportGroup
 
-from .records import record_create, record_update
+from .records import ExpectedVersion, record_create, record_update
 
 S = ReferralStatus
 # Which status each transition may start from.
@@ -29,19 +29,27 @@ def referral_create(*, patient: Patient, actor: Staff, fields: dict[str, Any]) -
 
 
 def referral_transition(
-    *, referral: Referral, actor: Staff, to: str, expected_version: int | None = None
+    *, referral: Referral, actor: Staff, to: str, expected_version: ExpectedVersion = None
 ) -> Referral:
-    """Move a referral along referred → attending → completed, or to declined."""
-    if referral.status not in TRANSITIONS[to]:
-        raise Conflict(
-            f"A referral that is {referral.status} cannot become {to}.",
-            code="illegal_transition",
-            field="status",
-        )
+    """Move a referral along referred → attending → completed, or to declined.
+
+    The move is checked on the locked row, so of two racing moves from one status only the
+    first can pass; the second sees the new status and answers 409.
+    """
+
+    def guard(current: Referral) -> None:
+        if current.status not in TRANSITIONS[to]:
+            raise Conflict(
+                f"A referral that is {current.status} cannot become {to}.",
+                code="illegal_transition",
+                field="status",
+            )
+
     return record_update(
         instance=referral,
         actor=actor,
         expected_version=expected_version,
         changes={"status": to, "status_changed_at": timezone.now()},
         action=f"referral_{to}",
+        guard=guard,
     )

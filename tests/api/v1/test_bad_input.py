@@ -190,11 +190,6 @@ ENROLLMENT_CASES: list[tuple[str, Case]] = [
     ("admitted_on_1800", (with_(admitted_on="1800-01-01"), "admitted_on", "out_of_range")),
     ("admitted_on_10000", (with_(admitted_on=TOO_FAR), "admitted_on", "invalid")),
     ("admitted_on_number", (with_(admitted_on=20240101), "admitted_on", "invalid")),
-    (
-        "reason_nul",
-        (with_(discharge_reason="a\u0000b"), "discharge_reason", "null_characters_not_allowed"),
-    ),
-    ("reason_501", (with_(discharge_reason="r" * 501), "discharge_reason", "max_length")),
     ("patient_foreign", (with_ref("patient", "foreign_patient"), "patient", "does_not_exist")),
     ("patient_missing", (with_ref("patient", "missing"), "patient", "does_not_exist")),
     ("patient_malformed", (with_(patient="not-a-uuid"), "patient", "invalid")),
@@ -217,7 +212,7 @@ ENROLLMENT_CASES: list[tuple[str, Case]] = [
         "prescriber_foreign",
         (with_ref("prescriber", "foreign_staff"), "prescriber", "does_not_exist"),
     ),
-    ("discharged_without_date", (with_(status="discharged"), "discharged_on", "required")),
+    ("created_discharged", (with_(status="discharged"), "status", "invalid_choice")),
 ]
 
 
@@ -253,6 +248,36 @@ def test_the_valid_enrollment_body_used_above_is_accepted(as_user, supervisor, r
         },
     )
     assert response.status_code == 201, response.json()
+
+
+DISCHARGE_CASES: list[tuple[str, Case]] = [
+    ("reason_missing", (raw({}), "discharge_reason", "required")),
+    (
+        "reason_nul",
+        (with_(discharge_reason="a\u0000b"), "discharge_reason", "null_characters_not_allowed"),
+    ),
+    ("reason_501", (with_(discharge_reason="r" * 501), "discharge_reason", "max_length")),
+    ("date_word", (with_(discharged_on="tomorrow"), "discharged_on", "invalid")),
+    ("date_before_admission", (with_(discharged_on="2000-01-01"), "discharged_on", "invalid")),
+]
+
+
+@pytest.mark.parametrize("case", [case for _, case in DISCHARGE_CASES], ids=ids(DISCHARGE_CASES))
+def test_discharging_with_bad_input_is_a_400_that_writes_nothing(
+    case, as_user, supervisor, refs, patient
+):
+    enrollment = patient.enrollments.get()
+    change, field, code = case
+    before = snapshot()
+    response = send(
+        as_user(supervisor),
+        "post",
+        f"/api/v1/enrollments/{enrollment.pk}/discharge/",
+        change({"discharge_reason": "Completed the program."}, refs),
+    )
+    assert_rejected(response, before, field, code)
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.version) == ("active", 1)
 
 
 # Notes ------------------------------------------------------------------------------------

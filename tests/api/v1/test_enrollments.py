@@ -1,4 +1,5 @@
 from caseload.models import AuditEvent, Enrollment
+from tests.factories import PatientFactory
 
 URL = "/api/v1/enrollments/"
 
@@ -100,9 +101,47 @@ def test_discharging_twice_or_reopening_is_a_conflict(as_user, supervisor, patie
     again = api.post(f"{URL}{enrollment.id}/discharge/", {"discharge_reason": "Again."})
     assert again.status_code == 409
     assert again.json()["code"] == "already_discharged"
-    reopen = api.patch(f"{URL}{enrollment.id}/", {"status": "active", "discharged_on": None})
-    assert reopen.status_code == 409
+    reopen = api.patch(f"{URL}{enrollment.id}/", {"status": "active"})
+    assert reopen.status_code == 400
+    assert reopen.json()["errors"][0]["field"] == "status"
+    assert api.post(f"{URL}{enrollment.id}/activate/").json()["code"] == "illegal_transition"
+    early = api.patch(f"{URL}{enrollment.id}/", {"admitted_on": "2999-01-01"})
+    assert early.status_code == 400
     assert Enrollment.objects.get(pk=enrollment.pk).status == "discharged"
+
+
+def test_status_moves_only_through_its_endpoints(as_user, supervisor, counselor):
+    api = as_user(supervisor)
+    new_patient = PatientFactory(actor=supervisor)
+    created = api.post(
+        URL,
+        {
+            "patient": str(new_patient.id),
+            "level_of_care": "outpatient",
+            "counselor": str(counselor.id),
+            "admitted_on": "2026-11-20",
+        },
+    ).json()
+    assert created["status"] == "intake"
+    patched = api.patch(f"{URL}{created['id']}/", {"status": "active"})
+    assert patched.status_code == 400
+    assert patched.json()["errors"][0] == {
+        "field": "status",
+        "code": "read_only",
+        "detail": "This field cannot be changed here.",
+    }
+    activated = api.post(f"{URL}{created['id']}/activate/")
+    assert activated.status_code == 200
+    assert activated.json()["status"] == "active"
+    again = api.post(f"{URL}{created['id']}/activate/")
+    assert again.status_code == 409
+    assert again.json()["code"] == "illegal_transition"
+    assert AuditEvent.objects.filter(action="transition", object_id=created["id"]).count() == 1
+
+
+def test_the_counselor_cannot_change_enrollment_status(as_user, counselor, patient):
+    enrollment = open_enrollment(patient)
+    assert as_user(counselor).post(f"{URL}{enrollment.id}/activate/").status_code == 403
 
 
 def test_discharge_needs_a_reason_and_a_date_after_admission(as_user, supervisor, patient):

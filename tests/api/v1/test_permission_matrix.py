@@ -68,6 +68,7 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("enrollment-detail", "PUT"):       (403, 403, 403, 200, 403, 404, 401),
     ("enrollment-detail", "PATCH"):     (403, 403, 403, 200, 403, 404, 401),
     ("enrollment-discharge", "POST"):   (403, 403, 403, 200, 403, 404, 401),
+    ("enrollment-activate", "POST"):    (403, 403, 403, 409, 403, 404, 401),
     ("casenote-list", "GET"):           (200, 200, 200, 200, 403, 200, 401),
     ("casenote-list", "POST"):          (201, 400, 403, 201, 403, 400, 401),
     ("casenote-detail", "GET"):         (200, 404, 200, 200, 403, 404, 401),

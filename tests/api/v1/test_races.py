@@ -1,0 +1,120 @@
+"""Concurrent requests against the real stack on PostgreSQL: state rules hold under any
+interleaving. Each race is run many times so an unlocked check fails reliably."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from caseload.models import Enrollment, PatientUserObjectPermission, Referral
+from caseload.services.enrollments import enrollment_discharge
+from tests.concurrency import at_once
+from tests.factories import EnrollmentFactory, PatientFactory, ReferralFactory, StaffFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+ROUNDS = 15
+
+
+def grant_holders(patient) -> set:
+    return set(
+        PatientUserObjectPermission.objects.filter(content_object=patient).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def named_by_enrollments(patient) -> set:
+    named = set()
+    for counselor, prescriber in Enrollment.objects.filter(patient=patient).values_list(
+        "counselor", "prescriber"
+    ):
+        named |= {counselor, prescriber} - {None}
+    return named
+
+
+def test_racing_care_team_changes_leave_grants_equal_to_enrollments(as_user, supervisor, program):
+    api_one, api_two = as_user(supervisor), as_user(supervisor)
+    counselors = [StaffFactory(program=program, role="counselor") for _ in range(4)]
+    for _ in range(ROUNDS):
+        patient = PatientFactory(actor=supervisor)
+        first = EnrollmentFactory(actor=supervisor, patient=patient, counselor=counselors[0])
+        enrollment_discharge(
+            enrollment=first, actor=supervisor, discharged_on=timezone.localdate(), reason="x"
+        )
+        second = EnrollmentFactory(actor=supervisor, patient=patient, counselor=counselors[1])
+        statuses = at_once(
+            lambda e=first: (
+                api_one.patch(
+                    f"/api/v1/enrollments/{e.id}/", {"counselor": str(counselors[2].id)}
+                ).status_code
+            ),
+            lambda e=second: (
+                api_two.patch(
+                    f"/api/v1/enrollments/{e.id}/", {"counselor": str(counselors[3].id)}
+                ).status_code
+            ),
+        )
+        assert statuses == [200, 200]
+        assert grant_holders(patient) == named_by_enrollments(patient)
+        assert grant_holders(patient) == {counselors[2].id, counselors[3].id}
+
+
+def test_racing_referral_moves_let_exactly_one_win(as_user, counselor, supervisor, patient):
+    api_one, api_two = as_user(counselor), as_user(counselor)
+    for _ in range(ROUNDS):
+        referral = ReferralFactory(actor=counselor, patient=patient)
+        api_one.post(f"/api/v1/referrals/{referral.id}/attending/")
+        statuses = at_once(
+            lambda r=referral: api_one.post(f"/api/v1/referrals/{r.id}/completed/").status_code,
+            lambda r=referral: api_two.post(f"/api/v1/referrals/{r.id}/declined/").status_code,
+        )
+        assert sorted(statuses) == [200, 409]
+        history = list(
+            Referral.history.filter(id=referral.id)
+            .order_by("history_date")
+            .values_list("status", flat=True)
+        )
+        assert history[:2] == ["referred", "attending"]
+        assert len(history) == 3
+        assert history[2] in {"completed", "declined"}
+
+
+def test_racing_discharges_and_activation_never_reopen_or_overwrite(as_user, supervisor, counselor):
+    api_one, api_two = as_user(supervisor), as_user(supervisor)
+    for round_ in range(ROUNDS):
+        patient = PatientFactory(actor=supervisor)
+        enrollment = EnrollmentFactory(
+            actor=supervisor, patient=patient, counselor=counselor, status="intake"
+        )
+        url = f"/api/v1/enrollments/{enrollment.id}"
+        if round_ % 2:
+            responses = at_once(
+                lambda u=url: api_one.post(f"{u}/discharge/", {"discharge_reason": "first"}),
+                lambda u=url: api_two.post(f"{u}/discharge/", {"discharge_reason": "second"}),
+            )
+            assert sorted(r.status_code for r in responses) == [200, 409]
+            winner = next(r for r in responses if r.status_code == 200).json()
+            stored = Enrollment.objects.get(pk=enrollment.pk)
+            assert stored.discharge_reason == winner["discharge_reason"]
+            assert stored.version == 2
+        else:
+            responses = at_once(
+                lambda u=url: api_one.post(f"{u}/discharge/", {"discharge_reason": "done"}),
+                lambda u=url: api_two.post(f"{u}/activate/"),
+            )
+            statuses = [r.status_code for r in responses]
+            assert statuses in ([200, 200], [200, 409])
+        assert Enrollment.objects.get(pk=enrollment.pk).status == "discharged"
+
+
+def test_racing_corrections_of_one_record_let_exactly_one_win(as_user, counselor, patient):
+    api_one, api_two = as_user(counselor), as_user(counselor)
+    for _ in range(ROUNDS):
+        referral = ReferralFactory(actor=counselor, patient=patient)
+        url = f"/api/v1/referrals/{referral.id}/entered-in-error/"
+        responses = at_once(
+            lambda u=url: api_one.post(u, {"reason": "Wrong patient."}),
+            lambda u=url: api_two.post(u, {"reason": "Duplicate."}),
+        )
+        assert sorted(r.status_code for r in responses) == [200, 409]
+        assert Referral.objects.get(pk=referral.pk).version == 2
