@@ -81,6 +81,9 @@ PROGRAM_WIDE_ROLES = {Role.SUPERVISOR, Role.FRONT_DESK}
 
 # Patient fields front desk may change; everything else on a patient is a counselor's.
 FRONT_DESK_PATIENT_FIELDS = {"phone", "email", "address_line", "city", "state", "postal_code"}
+# Fields unique across the program. A change that collides with a patient the caller cannot see
+# would reveal that patient's MRN, so only roles that see the whole program may change them.
+PROGRAM_UNIQUE_PATIENT_FIELDS = {"mrn"}
 
 
 def roles_sync() -> dict[str, int]:
@@ -147,6 +150,8 @@ def can_change_patient_fields(user: Staff, fields: set[str]) -> set[str]:
         return set(fields)
     if user.role == Role.FRONT_DESK:
         return set(fields) - FRONT_DESK_PATIENT_FIELDS
+    if user.role not in PROGRAM_WIDE_ROLES:
+        return set(fields) & PROGRAM_UNIQUE_PATIENT_FIELDS
     return set()
 
 

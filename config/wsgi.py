@@ -1,8 +1,24 @@
 import os
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
 from api.charset_guard import refuse_unusable_charsets
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
-application = refuse_unusable_charsets(get_wsgi_application())
+
+
+def checked_application():
+    """The Django application, once the system checks pass: a server whose configuration
+    would make it answer 500s (static files not collected, say) refuses to start instead."""
+    application = get_wsgi_application()
+    from django.core import checks
+
+    found = checks.run_checks(include_deployment_checks=True)
+    errors = [message for message in found if message.is_serious()]
+    if errors:
+        raise ImproperlyConfigured("; ".join(f"{e.id}: {e.msg}" for e in errors))
+    return application
+
+
+application = refuse_unusable_charsets(checked_application())

@@ -7,7 +7,6 @@ list cannot be written by accident.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -17,6 +16,8 @@ from rest_framework import exceptions, mixins, permissions, serializers, status,
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.conditional import etag_for, if_none_match_hits
+from api.conditional import if_match_versions as expected_version
 from caseload.permissions import ADD, CHANGE, VIEW, has_role_permission
 from caseload.services.audit import audit_read
 
@@ -35,7 +36,6 @@ _METHOD_ACTIONS = {
     "PUT": CHANGE,
     "PATCH": CHANGE,
 }
-_ETAG = re.compile(r'^(?:W/)?"v(\d{1,10})"$')
 
 
 class RolePermission(permissions.BasePermission):
@@ -52,34 +52,6 @@ class RolePermission(permissions.BasePermission):
         if action is None:
             return True
         return has_role_permission(request.user, action, view.model)
-
-
-def etag_for(instance: models.Model) -> str:
-    return f'"v{instance.version}"'
-
-
-def _etags(header: str) -> set[str]:
-    """The entity tags listed in an If-None-Match header, weak or strong."""
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
-
-
-def expected_version(request: Request) -> int | None:
-    """The version named by If-Match, None when absent. A malformed header is a 400."""
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return None
-    match = _ETAG.match(header.strip())
-    if not match:
-        raise exceptions.ValidationError(
-            {
-                "If-Match": [
-                    serializers.ErrorDetail(
-                        "Send the ETag from the last read.", code="invalid_etag"
-                    )
-                ]
-            }
-        )
-    return int(match.group(1))
 
 
 class StrictSerializerMixin:
@@ -159,7 +131,7 @@ class RecordViewSet(
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         instance = self.get_object()
         audit_read(actor=request.user, model=self.model, objects=[instance], action="read")
-        if etag_for(instance) in _etags(request.headers.get("If-None-Match", "")):
+        if if_none_match_hits(request, instance):
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
             response["ETag"] = etag_for(instance)
             return response
@@ -199,6 +171,6 @@ class RecordViewSet(
         raise exceptions.MethodNotAllowed("POST")
 
     def update_record(
-        self, *, instance, actor, changes: dict[str, Any], expected_version: int | None
+        self, *, instance, actor, changes: dict[str, Any], expected_version: frozenset[int] | None
     ) -> models.Model:
         raise exceptions.MethodNotAllowed(self.request.method)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from caseload.errors import Forbidden
 from caseload.models import CaseNote, Patient, Staff
 
-from .records import record_create, record_update
+from .records import ExpectedVersion, record_create, record_update
 
 
 def note_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]) -> CaseNote:
@@ -14,8 +15,13 @@ def note_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]) -> Ca
 
 
 def note_update(
-    *, note: CaseNote, actor: Staff, changes: dict[str, Any], expected_version: int | None
+    *, note: CaseNote, actor: Staff, changes: dict[str, Any], expected_version: ExpectedVersion
 ) -> CaseNote:
+    """Only the author changes a note's words: a note never shows text under the name of
+    someone who did not write it. Anyone who may change the record can still mark it entered
+    in error, which keeps the author's text and records who corrected it."""
+    if actor is None or note.author_id != actor.pk:
+        raise Forbidden("Only the note's author may change it.", field="body")
     return record_update(
         instance=note, actor=actor, changes=changes, expected_version=expected_version
     )

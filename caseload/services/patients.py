@@ -8,7 +8,7 @@ from caseload.errors import Forbidden, InvalidInput
 from caseload.models import Patient, Staff
 from caseload.permissions import can_change_patient_fields
 
-from .records import record_create, record_update
+from .records import ExpectedVersion, record_create, record_update
 
 
 def patient_create(*, actor: Staff, fields: dict[str, Any]) -> Patient:
@@ -18,9 +18,14 @@ def patient_create(*, actor: Staff, fields: dict[str, Any]) -> Patient:
 
 
 def patient_update(
-    *, patient: Patient, actor: Staff, changes: dict[str, Any], expected_version: int | None
+    *, patient: Patient, actor: Staff, changes: dict[str, Any], expected_version: ExpectedVersion
 ) -> Patient:
-    """Change a patient's details; front desk may change contact details only."""
+    """Change a patient's details; front desk may change contact details only.
+
+    The MRN check runs on the locked row after the version check, so a stale `If-Match` answers
+    412 whatever MRN was sent; only supervisors (who see every patient of the program) may
+    change an MRN at all, so a collision never reveals a patient the caller cannot see.
+    """
     changed = {name for name, value in changes.items() if getattr(patient, name) != value}
     refused = can_change_patient_fields(actor, changed)
     if refused:
@@ -28,10 +33,17 @@ def patient_update(
             f"Your role may not change: {', '.join(sorted(refused))}.",
             field=sorted(refused)[0],
         )
-    if "mrn" in changes and changes["mrn"] != patient.mrn:
-        _check_mrn_free(program_id=patient.program_id, mrn=changes["mrn"])
+
+    def guard(current: Patient) -> None:
+        if "mrn" in changes and changes["mrn"] != current.mrn:
+            _check_mrn_free(program_id=current.program_id, mrn=changes["mrn"])
+
     return record_update(
-        instance=patient, actor=actor, changes=changes, expected_version=expected_version
+        instance=patient,
+        actor=actor,
+        changes=changes,
+        expected_version=expected_version,
+        guard=guard,
     )
 
 

@@ -247,3 +247,46 @@ def test_no_field_endpoint_or_schema_element_suggests_a_dose(as_user, prescriber
 
     record = as_user(prescriber).post(URL, order(patient)).json()
     assert not {key for key in record if "suggest" in key or "recommend" in key}
+
+
+def test_a_prescriber_cannot_record_an_order_in_another_prescribers_name(
+    as_user, program, prescriber, patient
+):
+    colleague = StaffFactory(program=program, role="prescriber")
+    response = as_user(prescriber).post(URL, order(patient, prescriber=str(colleague.id)))
+    assert response.status_code == 403
+    assert error_fields(response) == ["prescriber"]
+    assert not MedicationRecord.objects.exists()
+
+
+def test_a_prescriber_cannot_change_an_order_given_by_another(
+    as_user, program, supervisor, prescriber, patient
+):
+    colleague = StaffFactory(program=program, role="prescriber")
+    record = as_user(supervisor).post(URL, order(patient, prescriber=str(colleague.id))).json()
+    response = as_user(prescriber).patch(f"{URL}{record['id']}/", {"dose": "80"})
+    assert response.status_code == 403
+    assert MedicationRecord.objects.get(pk=record["id"]).dose == 60
+
+
+def test_a_covering_prescriber_off_the_care_team_is_accepted_and_flagged(
+    as_user, program, supervisor, patient
+):
+    covering = StaffFactory(program=program, role="prescriber")
+    response = as_user(supervisor).post(URL, order(patient, prescriber=str(covering.id)))
+    assert response.status_code == 201, response.json()
+    event = AuditEvent.objects.get(action="create", object_id=response.json()["id"])
+    assert event.detail == {"covering_prescriber": True}
+    own = as_user(supervisor).post(
+        URL, order(patient, prescriber=str(patient.enrollments.get().prescriber_id))
+    )
+    assert AuditEvent.objects.get(action="create", object_id=own.json()["id"]).detail == {}
+
+
+def test_an_inactive_prescriber_cannot_be_named(as_user, program, supervisor, patient):
+    retired = StaffFactory(program=program, role="prescriber")
+    retired.is_active = False
+    retired.save(update_fields=["is_active"])
+    response = as_user(supervisor).post(URL, order(patient, prescriber=str(retired.id)))
+    assert response.status_code == 400
+    assert error_fields(response) == ["prescriber"]

@@ -99,3 +99,31 @@ def test_reading_a_patient_is_audited(as_user, counselor, patient):
 def test_delete_is_not_allowed(as_user, supervisor, patient):
     assert as_user(supervisor).delete(detail(patient)).status_code == 405
     assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_a_counselor_cannot_probe_for_mrns_off_their_caseload(
+    as_user, counselor, patient, other_patient
+):
+    """Whether the guessed MRN exists or not, the answer is the same and nothing is written."""
+    api = as_user(counselor)
+    etag = api.get(detail(patient))["ETag"]
+    answers = []
+    for guess in (other_patient.mrn, "NO-SUCH-MRN"):
+        for if_match in (etag, '"v999"'):
+            response = api.patch(detail(patient), {"mrn": guess}, HTTP_IF_MATCH=if_match)
+            answers.append((response.status_code, response.json()["errors"][0]["field"]))
+    assert answers == [(403, "mrn")] * 4
+    assert Patient.objects.get(pk=patient.pk).version == 1
+
+
+def test_a_stale_if_match_answers_412_before_the_mrn_is_checked(
+    as_user, supervisor, patient, other_patient
+):
+    api = as_user(supervisor)
+    taken = api.patch(detail(patient), {"mrn": other_patient.mrn}, HTTP_IF_MATCH='"v999"')
+    free = api.patch(detail(patient), {"mrn": "FREE-1"}, HTTP_IF_MATCH='"v999"')
+    assert (taken.status_code, free.status_code) == (412, 412)
+    collision = api.patch(detail(patient), {"mrn": other_patient.mrn}, HTTP_IF_MATCH='"v1"')
+    assert collision.status_code == 400
+    assert collision.json()["errors"][0]["code"] == "unique"
+    assert Patient.objects.get(pk=patient.pk).mrn == patient.mrn
