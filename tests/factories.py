@@ -86,13 +86,15 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
         model = Appointment
 
     kind = "counseling"
-    start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=2))
+    # An hour apart, so a staff member's factory appointments never overlap.
+    start = factory.Sequence(lambda n: timezone.now() + timedelta(days=2, hours=n))
     end = factory.LazyAttribute(lambda o: o.start + timedelta(minutes=50))
     location = "Room 1"
 
     @classmethod
-    def _create(cls, model_class, actor: Staff, patient: Patient, **kwargs):
-        return appointment_create(actor=actor, patient=patient, fields=kwargs)
+    def _create(cls, model_class, actor: Staff, patient: Patient, booked_at=None, **kwargs):
+        """`booked_at`: when it was booked, for appointments that start in the past."""
+        return appointment_create(actor=actor, patient=patient, fields=kwargs, now=booked_at)
 
 
 def _zero_cows_items() -> dict[str, int]:

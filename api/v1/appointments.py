@@ -1,13 +1,28 @@
 from __future__ import annotations
 
 import django_filters
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from caseload.models import Appointment
+from caseload.models import Appointment, AppointmentStatus
+from caseload.permissions import CHANGE
 from caseload.selectors.records import appointment_list
-from caseload.services.appointments import appointment_create, appointment_update
+from caseload.services.appointments import (
+    appointment_create,
+    appointment_transition,
+    appointment_update,
+)
 
-from .base import RECORD_META, PatientRecordFilter, RecordViewSet, StrictSerializerMixin
+from .base import (
+    RECORD_META,
+    PatientRecordFilter,
+    RecordViewSet,
+    StrictSerializerMixin,
+    expected_version,
+)
 from .fields import (
     PlausibleDateTimeFilter,
     ProgramStaffField,
@@ -21,6 +36,17 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     staff = ProgramStaffField()
     start = serializers.DateTimeField(validators=[validate_plausible_datetime])
     end = serializers.DateTimeField(validators=[validate_plausible_datetime])
+    status = serializers.ChoiceField(
+        choices=[("booked", "Booked")],
+        required=False,
+        help_text="Always booked when created; afterwards it moves only through the arrive, "
+        "fulfil, cancel and no-show endpoints.",
+    )
+    overlap_allowed = serializers.BooleanField(
+        required=False,
+        help_text="True when the booking deliberately overlaps the staff member's other "
+        "appointments (a group session); otherwise an overlap answers 409.",
+    )
 
     class Meta:
         model = Appointment
@@ -33,12 +59,15 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "start",
             "end",
             "location",
+            "overlap_allowed",
+            "cancellation_reason",
             "reminder_due_at",
             *RECORD_META,
         )
-        immutable_fields = ("patient",)
+        immutable_fields = ("patient", "status")
         read_only_fields = (
             "id",
+            "cancellation_reason",
             "reminder_due_at",
             *RECORD_META,
         )
@@ -55,11 +84,56 @@ class AppointmentFilter(PatientRecordFilter):
         fields = ("patient", "staff", "status", "kind")
 
 
+class CancelSerializer(StrictSerializerMixin, serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+def _transition(to: str, url_path: str, summary: str, request_serializer=None):
+    """An endpoint `POST /appointments/{id}/<url_path>/` that moves the appointment to `to`."""
+
+    def transition(self, request: Request, pk=None) -> Response:
+        appointment = self.get_object()
+        version = expected_version(request)
+        reason = ""
+        if request_serializer is not None:
+            payload = request_serializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            reason = payload.validated_data["reason"]
+        updated = appointment_transition(
+            appointment=appointment,
+            actor=request.user,
+            to=to,
+            reason=reason,
+            expected_version=version,
+        )
+        return self.respond(self.reload(updated))
+
+    name = url_path.replace("-", "_")
+    transition.__name__ = name  # the router maps the method by this name
+    transition.__doc__ = f"{summary} 409 `illegal_transition` when the status does not allow it."
+    decorated = action(detail=True, methods=["post"], url_path=url_path, url_name=url_path)(
+        transition
+    )
+    return extend_schema(request=request_serializer, responses=AppointmentSerializer)(decorated)
+
+
 class AppointmentViewSet(RecordViewSet):
+    """Appointments. Created booked; each status move is its own endpoint."""
+
     model = Appointment
     selector = staticmethod(appointment_list)
     serializer_class = AppointmentSerializer
     filterset_class = AppointmentFilter
+    action_permissions = {"arrive": CHANGE, "fulfil": CHANGE, "cancel": CHANGE, "no_show": CHANGE}
+
+    arrive = _transition(AppointmentStatus.ARRIVED, "arrive", "The patient has arrived.")
+    fulfil = _transition(AppointmentStatus.FULFILLED, "fulfil", "The visit took place.")
+    cancel = _transition(
+        AppointmentStatus.CANCELLED, "cancel", "Cancel, with a reason.", CancelSerializer
+    )
+    no_show = _transition(
+        AppointmentStatus.NOSHOW, "no-show", "The patient did not come (after the start)."
+    )
 
     def create_record(self, *, actor, data):
         patient = data.pop("patient")

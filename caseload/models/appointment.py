@@ -38,6 +38,9 @@ class Appointment(BaseModel):
     start = models.DateTimeField()
     end = models.DateTimeField()
     location = models.CharField(max_length=200, blank=True)
+    cancellation_reason = models.CharField(max_length=500, blank=True)
+    # The booking deliberately overlaps the staff member's other appointments (a group session).
+    overlap_allowed = models.BooleanField(default=False)
     reminder_due_at = models.DateTimeField(null=True, blank=True)
     reminder_queued_at = models.DateTimeField(null=True, blank=True)
 
@@ -56,6 +59,10 @@ class Appointment(BaseModel):
             models.CheckConstraint(
                 condition=models.Q(kind__in=AppointmentKind.values),
                 name="appointment_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="cancelled") | ~models.Q(cancellation_reason=""),
+                name="appointment_cancellation_has_reason",
             ),
         ]
         indexes = [

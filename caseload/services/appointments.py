@@ -1,24 +1,78 @@
-"""Appointments and the reminders they need."""
+"""Appointments: booking, rescheduling, the status machine, and the reminders they need.
+
+    booked ──arrive──▶ arrived ──fulfil──▶ fulfilled
+      │ ╲
+      │  ╲──no-show (once the start has passed)──▶ noshow
+      └──cancel (with a reason)──▶ cancelled
+
+An appointment is created `booked`; its status then moves only through
+`appointment_transition`, checked on the locked row. Only a booked appointment can be
+rescheduled or edited. A staff member cannot be booked into two overlapping appointments unless
+the booking says the overlap is deliberate (a group session); the check runs with the staff
+row locked, so two racing bookings cannot both pass it.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from caseload.errors import InvalidInput
+from caseload.errors import Conflict, InvalidInput
 from caseload.models import Appointment, AppointmentStatus, Patient, Staff
 
 from .audit import audit_record
-from .records import record_create, record_update
+from .records import ExpectedVersion, record_create, record_update
+
+S = AppointmentStatus
+# Statuses that occupy the staff member's time.
+ACTIVE_STATUSES = (S.BOOKED, S.ARRIVED)
+# Which statuses each move may start from.
+TRANSITIONS: dict[str, set[str]] = {
+    S.ARRIVED: {S.BOOKED},
+    S.FULFILLED: {S.ARRIVED},
+    S.CANCELLED: {S.BOOKED},
+    S.NOSHOW: {S.BOOKED},
+}
+# Clock skew tolerated between a client and the server for "not in the past" checks.
+CLOCK_SKEW = timedelta(minutes=5)
+LONGEST_APPOINTMENT = timedelta(hours=24)
+SCHEDULE_FIELDS = {"staff", "start", "end"}
 
 
-def appointment_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]) -> Appointment:
-    _validate(patient=patient, fields=fields)
+def appointment_create(
+    *,
+    actor: Staff | None,
+    patient: Patient,
+    fields: dict[str, Any],
+    now: datetime | None = None,
+) -> Appointment:
+    """Book an appointment; it starts `booked`, in the future, without clashing.
+
+    `now` is the booking time, for loading a history of earlier bookings (demo data, imports).
+    """
+    fields = dict(fields)
+    status = fields.pop("status", S.BOOKED)
+    if status != S.BOOKED:
+        raise InvalidInput(
+            "An appointment is created booked; use the status endpoints afterwards.",
+            field="status",
+            code="invalid_choice",
+        )
+    _check_times(fields["start"], fields["end"], now=now)
+    _check_staff(patient, fields["staff"])
     with transaction.atomic():
+        _lock_staff(fields["staff"])
+        _check_overlap(
+            staff=fields["staff"],
+            start=fields["start"],
+            end=fields["end"],
+            overlap_allowed=fields.get("overlap_allowed", False),
+            exclude=None,
+        )
         appointment = record_create(model=Appointment, actor=actor, patient=patient, **fields)
         _plan_reminder_on_commit(appointment)
     return appointment
@@ -29,17 +83,91 @@ def appointment_update(
     appointment: Appointment,
     actor: Staff,
     changes: dict[str, Any],
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
 ) -> Appointment:
-    merged = {"staff": appointment.staff, "start": appointment.start, "end": appointment.end}
-    _validate(patient=appointment.patient, fields=merged | changes)
+    """Reschedule or edit a booked appointment; status moves through its own endpoints."""
+    if "status" in changes:
+        raise InvalidInput(
+            "Status changes through the arrive, fulfil, cancel and no-show endpoints.",
+            field="status",
+            code="read_only",
+        )
+    if "staff" in changes:
+        _check_staff(appointment.patient, changes["staff"])
+
+    def guard(current: Appointment) -> None:
+        _require_booked(current)
+        merged = {f: getattr(current, f) for f in (*SCHEDULE_FIELDS, "overlap_allowed")}
+        merged |= changes
+        if {"start", "end"} & set(changes):
+            _check_times(merged["start"], merged["end"])
+        if (SCHEDULE_FIELDS | {"overlap_allowed"}) & set(changes):
+            _check_overlap(
+                staff=merged["staff"],
+                start=merged["start"],
+                end=merged["end"],
+                overlap_allowed=merged["overlap_allowed"],
+                exclude=current.pk,
+            )
+
     with transaction.atomic():
+        _lock_staff(changes.get("staff", appointment.staff))
         updated = record_update(
-            instance=appointment, actor=actor, changes=changes, expected_version=expected_version
+            instance=appointment,
+            actor=actor,
+            changes=changes,
+            expected_version=expected_version,
+            guard=guard,
         )
         if "start" in changes:
             _plan_reminder_on_commit(updated)
     return updated
+
+
+def appointment_transition(
+    *,
+    appointment: Appointment,
+    actor: Staff | None,
+    to: str,
+    reason: str = "",
+    expected_version: ExpectedVersion = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an appointment to `to`; 409 `illegal_transition` when its status does not allow it.
+
+    Cancelling needs a reason. A no-show can be recorded only once the appointment has started.
+    """
+    if to not in TRANSITIONS:
+        raise InvalidInput(f"Unknown status {to}.", field="status", code="invalid_choice")
+    if to == S.CANCELLED and not reason.strip():
+        raise InvalidInput("Say why the appointment is cancelled.", field="reason", code="required")
+    now = now or timezone.now()
+
+    def guard(current: Appointment) -> None:
+        if current.status not in TRANSITIONS[to]:
+            raise Conflict(
+                f"An appointment that is {current.status} cannot become {to}.",
+                code="illegal_transition",
+                field="status",
+            )
+        if to == S.NOSHOW and current.start > now:
+            raise Conflict(
+                "A no-show is recorded only after the appointment's start.",
+                code="not_started",
+                field="status",
+            )
+
+    changes: dict[str, Any] = {"status": to}
+    if to == S.CANCELLED:
+        changes["cancellation_reason"] = reason.strip()
+    return record_update(
+        instance=appointment,
+        actor=actor,
+        changes=changes,
+        expected_version=expected_version,
+        guard=guard,
+        action="transition",
+    )
 
 
 def appointment_plan_reminder(*, appointment_id, now: datetime | None = None) -> Appointment | None:
@@ -84,12 +212,52 @@ def _plan_reminder_on_commit(appointment: Appointment) -> None:
     transaction.on_commit(lambda: appointment_plan_reminder_task.delay(appointment_id))
 
 
-def _validate(*, patient: Patient, fields: dict[str, Any]) -> None:
-    staff = fields.get("staff")
-    if staff is not None and (staff.program_id != patient.program_id or not staff.is_active):
+def _require_booked(appointment: Appointment) -> None:
+    if appointment.status != S.BOOKED:
+        raise Conflict(
+            f"An appointment that is {appointment.status} can no longer be changed.",
+            code="illegal_transition",
+            field="status",
+        )
+
+
+def _check_staff(patient: Patient, staff: Staff) -> None:
+    if staff.program_id != patient.program_id or not staff.is_active:
         raise InvalidInput(
             "No such staff member in this program.", field="staff", code="does_not_exist"
         )
-    start, end = fields.get("start"), fields.get("end")
-    if start and end and end <= start:
+
+
+def _check_times(start: datetime, end: datetime, now: datetime | None = None) -> None:
+    if start < (now or timezone.now()) - CLOCK_SKEW:
+        raise InvalidInput("An appointment is booked in the future.", field="start", code="in_past")
+    if end <= start:
         raise InvalidInput("end must be after start.", field="end", code="end_before_start")
+    if end - start > LONGEST_APPOINTMENT:
+        raise InvalidInput("An appointment lasts at most 24 hours.", field="end", code="too_long")
+
+
+def _lock_staff(staff: Staff) -> None:
+    """Bookings of one staff member run one at a time (row lock until commit)."""
+    Staff.objects.select_for_update().filter(pk=staff.pk).values_list("pk").get()
+
+
+def _check_overlap(
+    *, staff: Staff, start: datetime, end: datetime, overlap_allowed: bool, exclude
+) -> None:
+    if overlap_allowed:
+        return
+    clash = (
+        Appointment.objects.filter(
+            staff=staff, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start
+        )
+        .exclude(pk=exclude)
+        .exists()
+    )
+    if clash:
+        raise Conflict(
+            "The staff member is already booked at that time; send overlap_allowed: true if "
+            "the overlap is deliberate (a group session).",
+            code="overlapping_booking",
+            field="start",
+        )

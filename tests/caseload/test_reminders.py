@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from caseload.models import Appointment, AuditEvent
-from caseload.services.appointments import appointment_update
+from caseload.services.appointments import appointment_transition
 from caseload.tasks import appointment_plan_reminder_task, appointments_queue_due_reminders
 from config.celery import app as celery_app
 from tests.factories import AppointmentFactory
@@ -184,11 +184,8 @@ def test_due_reminders_are_queued_exactly_once(counselor, patient):
     cancelled = _planned(
         patient=patient, staff=counselor, actor=counselor, starts_in=timedelta(hours=3)
     )
-    appointment_update(
-        appointment=cancelled,
-        actor=counselor,
-        changes={"status": "cancelled"},
-        expected_version=None,
+    appointment_transition(
+        appointment=cancelled, actor=counselor, to="cancelled", reason="Patient asked to."
     )
 
     assert appointments_queue_due_reminders.apply().get() == 1

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from caseload import instruments
 from caseload.models import Patient, Program, Role, Staff
-from caseload.services.appointments import appointment_create
+from caseload.services.appointments import appointment_create, appointment_transition
 from caseload.services.assessments import assessment_record
 from caseload.services.drug_screens import drug_screen_record
 from caseload.services.enrollments import enrollment_create
@@ -122,8 +122,12 @@ def _patient(staff, mrn, given, family, birth_date, hours_since_use, counselor, 
             "admitted_on": timezone.localdate(),
         },
     )
+    # One hour a patient (DEMO-0001 at 10:00, DEMO-0002 at 11:00, ...): no counselor is
+    # double-booked.
     tomorrow = datetime.combine(
-        timezone.localdate() + timedelta(days=1), time(10), tzinfo=timezone.get_current_timezone()
+        timezone.localdate() + timedelta(days=1),
+        time(9 + int(mrn.rsplit("-", 1)[1]) % 9),
+        tzinfo=timezone.get_current_timezone(),
     )
     appointment_create(
         actor=staff["demo.frontdesk"],
@@ -196,18 +200,19 @@ def _missed_visit_and_positive_screen(staff) -> None:
     if patient.drug_screens.exists():
         return
     yesterday = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
-    appointment_create(
+    missed = appointment_create(
         actor=staff["demo.frontdesk"],
         patient=patient,
         fields={
             "staff": staff["demo.counselor"],
             "kind": "counseling",
-            "status": "noshow",
             "start": yesterday,
             "end": yesterday + timedelta(minutes=50),
             "location": "Room 2",
         },
+        now=yesterday - timedelta(days=3),  # booked three days before
     )
+    appointment_transition(appointment=missed, actor=staff["demo.frontdesk"], to="noshow")
     drug_screen_record(
         patient=patient,
         actor=staff["demo.counselor"],

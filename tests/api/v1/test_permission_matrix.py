@@ -80,6 +80,10 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("appointment-detail", "GET"):      (200, 404, 200, 200, 200, 404, 401),
     ("appointment-detail", "PUT"):      (200, 404, 200, 200, 200, 404, 401),
     ("appointment-detail", "PATCH"):    (200, 404, 200, 200, 200, 404, 401),
+    ("appointment-arrive", "POST"):     (200, 404, 200, 200, 200, 404, 401),
+    ("appointment-fulfil", "POST"):     (409, 404, 409, 409, 409, 404, 401),
+    ("appointment-cancel", "POST"):     (200, 404, 200, 200, 200, 404, 401),
+    ("appointment-no-show", "POST"):    (409, 404, 409, 409, 409, 404, 401),
     ("assessment-list", "GET"):         (200, 200, 200, 200, 403, 200, 401),
     ("assessment-list", "POST"):        (201, 400, 201, 201, 403, 400, 401),
     ("assessment-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
@@ -210,6 +214,7 @@ def _appointment_scenario(ctx) -> Scenario:
             "kind": "counseling",
             "start": _soon().isoformat(),
             "end": (_soon() + timedelta(hours=1)).isoformat(),
+            "overlap_allowed": True,  # every persona books the same slot
         },
         update=lambda: {"location": "Room 9"},
         put=lambda: {
@@ -217,6 +222,7 @@ def _appointment_scenario(ctx) -> Scenario:
             "kind": "follow_up",
             "start": _soon(3).isoformat(),
             "end": (_soon(3) + timedelta(hours=1)).isoformat(),
+            "overlap_allowed": True,
         },
     )
 
@@ -328,7 +334,10 @@ SCENARIOS = {
 }
 URL_WITHOUT_ID = {"me", "instruments"}
 CORRECTION = {"reason": "Wrong patient."}
-ACTION_BODIES = {"enrollment-discharge": {"discharge_reason": "Completed the program."}}
+ACTION_BODIES = {
+    "enrollment-discharge": {"discharge_reason": "Completed the program."},
+    "appointment-cancel": {"reason": "The patient asked to reschedule."},
+}
 
 
 def scenario_for(route: str, ctx) -> Scenario | None:
