@@ -40,7 +40,12 @@ def fill(patient, counselor, prescriber, total: int) -> None:
         lambda at, day: DrugScreenFactory(actor=counselor, patient=patient, collected_at=at),
         lambda at, day: ReferralFactory(actor=counselor, patient=patient, referred_on=day),
         lambda at, day: AppointmentFactory(
-            actor=counselor, patient=patient, staff=counselor, start=at, booked_at=at
+            actor=counselor,
+            patient=patient,
+            staff=counselor,
+            start=at,
+            booked_at=at,
+            overlap_allowed=True,
         ),
         lambda at, day: CaseNoteFactory(actor=counselor, patient=patient, written_at=at),
     )
