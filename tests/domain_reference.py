@@ -99,7 +99,7 @@ ALL_KEYS = {"cows": tuple(COWS_ALLOWED), "sows": SOWS_KEYS, "withdrawal_checklis
 
 
 def cows_items(total: int) -> dict[str, int]:
-    """A legal COWS answer set summing to ``total`` (any of 0-48), keys in docs/clinical-reference.md order."""
+    """A legal COWS answer set summing to ``total`` (0-48), keys in the reference's order."""
 
     def fill(keys: tuple[str, ...], remaining: int) -> dict[str, int] | None:
         if not keys:
