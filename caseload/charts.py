@@ -2,14 +2,22 @@
 
 Pure and deterministic: the same input always yields the same bytes. Built with ElementTree so
 every piece of text (the title may hold a patient's name) is escaped, never trusted as markup.
+
+Times are shown in one named time zone (the server's, passed in), which the x axis title names.
+Severity bands are shaded in a colour-blind-safe sequence (pale blue for none, then yellow to red
+with falling lightness, so neighbours differ in lightness as well as hue), and every band is at
+least MIN_BAND_HEIGHT pixels tall, so SOWS "none" (the single score 0) stays visible and
+labelled. Each point carries a <title> with its instrument, score, severity and time.
 """
 
+import bisect
+import itertools
 import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CAPTION = "Severity bands shaded; SOWS bands are the program's interpretation."
@@ -21,32 +29,35 @@ PLOT_RIGHT = WIDTH - 136
 TOP = 64
 PANEL_HEIGHT = 190
 PANEL_GAP = 36
-AXIS_HEIGHT = 30
+AXIS_HEIGHT = 48
 CAPTION_HEIGHT = 32
 BAND_LABEL_SPACING = 13.0
+MIN_BAND_HEIGHT = 14.0
 SINGLE_MOMENT_PAD = timedelta(hours=12)
 EDGE_PAD_FRACTION = 0.04
 MAX_INTERVALS = 6
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Opaque tints with CIE L* 91, 96, 88, 75, 61: the two most severe bands differ by 14 in
+# lightness (13-16 under simulated deuteranopia and protanopia), none is blue against yellows.
 BAND_COLOURS = {
-    "none": "#66bb6a",
-    "mild": "#fdd835",
-    "moderate": "#ffa726",
-    "moderately_severe": "#ff7043",
-    "severe": "#e53935",
+    "none": "#dae8f5",
+    "mild": "#fff5c0",
+    "moderate": "#fed7a0",
+    "moderately_severe": "#f7a872",
+    "severe": "#e27174",
 }
-UNKNOWN_BAND_COLOUR = "#90a4ae"
+UNKNOWN_BAND_COLOUR = "#cfd8dc"
 STYLESHEET = """
 text { font-family: sans-serif; font-size: 11px; fill: #333333; }
 .title { font-size: 18px; font-weight: bold; fill: #000000; }
-.panel-label, .empty, .x-tick, .last-use-label { text-anchor: middle; }
+.panel-label, .empty, .x-tick, .x-title, .last-use-label { text-anchor: middle; }
 .y-tick { text-anchor: end; }
 .y-tick, .band-label { dominant-baseline: central; }
 .caption { font-size: 12px; fill: #444444; }
 .panel-label { font-size: 13px; font-weight: bold; fill: #000000; }
+.x-title { font-size: 12px; fill: #000000; }
 .empty { font-size: 14px; fill: #555555; }
-.band { fill-opacity: 0.22; }
 .frame { fill: none; stroke: #777777; }
 .grid { stroke: #000000; stroke-opacity: 0.12; }
 .tick { stroke: #777777; }
@@ -82,6 +93,7 @@ class TrendSeries:
 class _TimeAxis:
     start: datetime
     end: datetime
+    zone: tzinfo
 
     def x(self, at: datetime) -> float:
         fraction = (at - self.start) / (self.end - self.start)
@@ -90,31 +102,73 @@ class _TimeAxis:
 
 @dataclass(frozen=True)
 class _ScoreAxis:
+    """Scores to y, linear within each band; a band too thin to see gets MIN_BAND_HEIGHT pixels,
+    taken from the taller bands, so its shading and label never vanish."""
+
     top: float
     max_score: int
+    extents: tuple[tuple[float, float], ...] = ()
+    _scores: list[float] = field(init=False, repr=False, compare=False)
+    _ys: list[float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_score <= 0:
             raise ValueError("A trend series needs a positive max_score.")
+        low = min([0.0, *(start for start, _ in self.extents)])
+        cuts = sorted({low, float(self.max_score), *(v for e in self.extents for v in e)})
+        cuts = [cut for cut in cuts if low <= cut <= self.max_score]
+        heights = _fit_heights([b - a for a, b in itertools.pairwise(cuts)])
+        ys = [self.bottom]
+        for height in heights:
+            ys.append(ys[-1] - height)
+        object.__setattr__(self, "_scores", cuts)
+        object.__setattr__(self, "_ys", ys)
 
     @property
     def bottom(self) -> float:
         return self.top + PANEL_HEIGHT
 
     def y(self, score: float) -> float:
-        return self.bottom - score / self.max_score * PANEL_HEIGHT
+        scores, ys = self._scores, self._ys
+        score = min(max(score, scores[0]), scores[-1])
+        i = min(max(bisect.bisect_right(scores, score) - 1, 0), len(scores) - 2)
+        fraction = (score - scores[i]) / (scores[i + 1] - scores[i])
+        return ys[i] + fraction * (ys[i + 1] - ys[i])
+
+
+def _fit_heights(spans: list[float]) -> list[float]:
+    """Pixel heights for score spans filling PANEL_HEIGHT, none under MIN_BAND_HEIGHT when the
+    panel has room for that; the rest share what is left in proportion to their spans."""
+    if len(spans) * MIN_BAND_HEIGHT > PANEL_HEIGHT:
+        return [span / sum(spans) * PANEL_HEIGHT for span in spans]
+    pinned: set[int] = set()
+    while True:
+        free = [i for i in range(len(spans)) if i not in pinned]
+        room = PANEL_HEIGHT - len(pinned) * MIN_BAND_HEIGHT
+        total = sum(spans[i] for i in free)
+        heights = [
+            MIN_BAND_HEIGHT if i in pinned else spans[i] / total * room for i in range(len(spans))
+        ]
+        thin = {i for i in free if heights[i] < MIN_BAND_HEIGHT}
+        if not thin:
+            return heights
+        pinned |= thin
 
 
 def render_withdrawal_trend_svg(
-    *, series: Sequence[TrendSeries], last_use_at: datetime | None, title: str
+    *,
+    series: Sequence[TrendSeries],
+    last_use_at: datetime | None,
+    title: str,
+    zone: tzinfo = UTC,
 ) -> str:
-    """Render one panel per series (in the given order) on a shared UTC time axis.
+    """Render one panel per series (in the given order) on a shared time axis shown in `zone`.
 
     Times must be timezone-aware. The time axis spans every point and `last_use_at`, padded a
     little (±12 h when there is a single moment); with no moments at all it has no ticks.
     """
     moments = _moments(series, last_use_at)
-    time_axis = _time_axis(moments)
+    time_axis = _time_axis(moments, zone)
     panels_bottom = TOP + len(series) * PANEL_HEIGHT + max(len(series) - 1, 0) * PANEL_GAP
     height = panels_bottom + AXIS_HEIGHT + CAPTION_HEIGHT
     root = ET.Element("svg", {"xmlns": SVG_NS, "width": str(WIDTH), "height": str(height)})
@@ -124,13 +178,19 @@ def render_withdrawal_trend_svg(
     _el(root, "text", {"x": PLOT_LEFT, "y": 30, "class": "title"}, title)
     for index, one in enumerate(series):
         top = TOP + index * (PANEL_HEIGHT + PANEL_GAP)
-        _draw_panel(root, one, _ScoreAxis(top, one.max_score), time_axis)
+        extents = tuple(_band_extent(band, one.max_score) for band in one.bands)
+        _draw_panel(root, one, _ScoreAxis(top, one.max_score, extents), time_axis)
     if time_axis is not None:
         _draw_time_labels(root, time_axis, panels_bottom)
     if time_axis is not None and last_use_at is not None and series:
         _draw_last_use(root, time_axis.x(last_use_at), panels_bottom)
     _el(root, "text", {"x": PLOT_LEFT, "y": height - 12, "class": "caption"}, CAPTION)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def zone_name(zone: tzinfo) -> str:
+    """How the chart names a time zone: its IANA key, or `UTC`, or a fixed offset."""
+    return getattr(zone, "key", None) or str(zone)
 
 
 def _moments(series: Sequence[TrendSeries], last_use_at: datetime | None) -> list[datetime]:
@@ -142,12 +202,12 @@ def _moments(series: Sequence[TrendSeries], last_use_at: datetime | None) -> lis
     return moments
 
 
-def _time_axis(moments: list[datetime]) -> _TimeAxis | None:
+def _time_axis(moments: list[datetime], zone: tzinfo) -> _TimeAxis | None:
     if not moments:
         return None
     start, end = min(moments), max(moments)
     pad = (end - start) * EDGE_PAD_FRACTION if end > start else SINGLE_MOMENT_PAD
-    return _TimeAxis(start - pad, end + pad)
+    return _TimeAxis(start - pad, end + pad, zone)
 
 
 def _draw_panel(
@@ -174,7 +234,7 @@ def _draw_bands(panel: ET.Element, series: TrendSeries, axis: _ScoreAxis) -> Non
     """Shade each band; it reaches half a point past its integer ends so neighbours meet and a
     score on a boundary sits visibly inside its own band."""
     extents = [_band_extent(band, series.max_score) for band in series.bands]
-    centres = [axis.y((low + high) / 2) for low, high in extents]
+    centres = [(axis.y(low) + axis.y(high)) / 2 for low, high in extents]
     label_ys = _spread_labels(centres, axis.top, axis.bottom)
     for band, (low, high), label_y in zip(series.bands, extents, label_ys, strict=True):
         severity = str(band["severity"])
@@ -189,11 +249,11 @@ def _draw_bands(panel: ET.Element, series: TrendSeries, axis: _ScoreAxis) -> Non
 def _band_extent(band: Mapping, max_score: int) -> tuple[float, float]:
     high = band.get("high")
     top = max_score if high is None else min(high + 0.5, max_score)
-    return max(band["low"] - 0.5, 0), top
+    return band["low"] - 0.5, top
 
 
 def _spread_labels(centres: list[float], top: float, bottom: float) -> list[float]:
-    """Nudge band labels apart so thin bands (SOWS "none" is a single point) stay readable."""
+    """Nudge band labels apart should bands ever be thinner than a line of text."""
     order = sorted(range(len(centres)), key=lambda i: -centres[i])  # bottom of the panel first
     placed: dict[int, float] = {}
     previous = bottom + BAND_LABEL_SPACING / 2
@@ -232,42 +292,73 @@ def _draw_scores(
         line = " ".join(f"{_num(x)},{_num(y)}" for x, y in coords)
         _el(panel, "polyline", {"points": line, "class": "trend"})
     for point, (x, y) in zip(points, coords, strict=True):
-        circle = _el(panel, "circle", {"cx": x, "cy": y, "r": 4.5, "class": "point"})
-        severity = point.severity.replace("_", " ")
-        hover = f"{_format_time(point.at)} UTC: {label} {point.total_score} ({severity})"
-        _el(circle, "title", {}, hover)
+        attrs = {"cx": x, "cy": y, "r": 4.5, "class": "point", "data-score": point.total_score}
+        circle = _el(panel, "circle", {**attrs, "data-severity": point.severity})
+        _el(circle, "title", {}, point_title(label, point, time_axis.zone))
+
+
+def point_title(label: str, point: SeriesPoint, zone: tzinfo) -> str:
+    """The hover text of one point: `COWS 28, moderately severe, 2024-11-24 06:00 UTC`."""
+    local = point.at.astimezone(zone)
+    when = f"{local:%Y-%m-%d %H:%M} {local.tzname() or zone_name(zone)}"
+    return f"{label} {point.total_score}, {point.severity.replace('_', ' ')}, {when}"
+
+
+def _time_step(axis: _TimeAxis) -> timedelta:
+    span_hours = (axis.end - axis.start) / timedelta(hours=1)
+    fitting = [hours for hours in TIME_STEPS_HOURS if span_hours / hours <= MAX_INTERVALS]
+    return timedelta(hours=fitting[0] if fitting else math.ceil(span_hours / MAX_INTERVALS))
 
 
 def _time_ticks(axis: _TimeAxis) -> list[datetime]:
-    """Ticks on whole UTC multiples of a step chosen so at most MAX_INTERVALS labels fit."""
-    span_hours = (axis.end - axis.start) / timedelta(hours=1)
-    fitting = [hours for hours in TIME_STEPS_HOURS if span_hours / hours <= MAX_INTERVALS]
-    step = timedelta(hours=fitting[0] if fitting else math.ceil(span_hours / MAX_INTERVALS))
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    tick = epoch + math.ceil((axis.start - epoch) / step) * step
+    """Ticks on whole multiples of a step on the wall clock of the axis's zone (local midnights
+    for steps of a day or more), chosen so that at most MAX_INTERVALS labels fit."""
+    step = _time_step(axis)
+    first = axis.start.astimezone(axis.zone).replace(tzinfo=None)
+    if step >= timedelta(days=1):
+        days = step // timedelta(days=1)
+        ordinal = -(-first.date().toordinal() // days) * days  # the next multiple of the step
+        wall = datetime.combine(date.fromordinal(max(ordinal, 1)), time())
+        if wall < first:
+            wall += step
+    else:
+        midnight = datetime.combine(first.date(), time())
+        wall = midnight + math.ceil((first - midnight) / step) * step
     ticks = []
-    while tick <= axis.end:
-        ticks.append(tick)
-        tick += step
-    return ticks
+    while True:
+        tick = wall.replace(tzinfo=axis.zone).astimezone(UTC)
+        if tick > axis.end:
+            return ticks
+        # A wall-clock time skipped by a daylight-saving change does not round-trip: no tick.
+        exists = tick.astimezone(axis.zone).replace(tzinfo=None) == wall
+        if exists and tick >= axis.start:
+            ticks.append(tick)
+        wall += step
+
+
+def _tick_label(tick: datetime, axis: _TimeAxis) -> str:
+    """`Nov 24` for ticks a day or more apart, `Nov 24 06:00` closer; the year is added when the
+    axis crosses one. A fixed month table rather than %b keeps the output locale-independent."""
+    local = tick.astimezone(axis.zone)
+    label = f"{MONTHS[local.month - 1]} {local.day:02d}"
+    if axis.start.astimezone(axis.zone).year != axis.end.astimezone(axis.zone).year:
+        label += f" {local.year}"
+    return label if _time_step(axis) >= timedelta(days=1) else f"{label} {local:%H:%M}"
 
 
 def _draw_time_labels(root: ET.Element, axis: _TimeAxis, panels_bottom: float) -> None:
     for tick in _time_ticks(axis):
         x = axis.x(tick)
         _line(root, (x, panels_bottom), (x, panels_bottom + 4), "tick")
-        _el(root, "text", {"x": x, "y": panels_bottom + 18, "class": "x-tick"}, _format_time(tick))
+        label = {"x": x, "y": panels_bottom + 18, "class": "x-tick"}
+        _el(root, "text", label, _tick_label(tick, axis))
+    title = {"x": (PLOT_LEFT + PLOT_RIGHT) / 2, "y": panels_bottom + 38, "class": "x-title"}
+    _el(root, "text", title, f"Date and time ({zone_name(axis.zone)})")
 
 
 def _draw_last_use(root: ET.Element, x: float, panels_bottom: float) -> None:
     _line(root, (x, TOP - 4), (x, panels_bottom), "last-use")
     _el(root, "text", {"x": x, "y": TOP - 9, "class": "last-use-label"}, "Last use")
-
-
-def _format_time(moment: datetime) -> str:
-    # A fixed month table rather than %b keeps the output independent of the process locale.
-    utc = moment.astimezone(UTC)
-    return f"{MONTHS[utc.month - 1]} {utc.day:02d} {utc:%H:%M}"
 
 
 def _num(value: float) -> str:

@@ -2,7 +2,7 @@
 
 Pure domain code: the server computes every result from the raw item answers, and an invalid
 answer set is rejected as a whole (every problem reported, never a partial total). Clinical
-content comes from DOMAIN.md only.
+content comes from docs/clinical-reference.md only.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def _unknown_instrument() -> ValueError:
 
 
 def item_keys(instrument: str) -> tuple[str, ...]:
-    """The item keys of ``instrument``, in the order DOMAIN.md lists them."""
+    """The item keys of ``instrument``, in the order docs/clinical-reference.md lists them."""
     if instrument == WITHDRAWAL_CHECKLIST:
         return _CHECKLIST_SIGNS
     if instrument in _SCALES:

@@ -1,4 +1,7 @@
-"""The medications Caseload records, from DOMAIN.md. Facts about the drug, never about dosing."""
+"""The medications Caseload records (docs/clinical-reference.md, section 3).
+
+Facts about the drug, never about dosing.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Expected withdrawal phase, derived from the recorded time of last opioid use.
 
-This is the general course described in DOMAIN.md, not a clinical finding: individuals vary, and
-tapering rather than stopping suddenly usually means milder symptoms. Show it with
-``EXPECTED_COURSE_LABEL``.
+This is the general course in docs/clinical-reference.md (section 2), not a clinical finding:
+individuals vary, and tapering rather than stopping suddenly usually means milder symptoms. Show
+it with ``EXPECTED_COURSE_LABEL``.
 """
 
 from datetime import datetime, timedelta
@@ -12,8 +12,8 @@ EXPECTED_COURSE_LABEL = (
     "Expected course after last opioid use; individuals vary. Not a clinical finding."
 )
 
-# Boundaries from DOMAIN.md, "Withdrawal timeline after the last dose of heroin (general course;
-# individuals vary)": symptoms are not expected before 6 h, mild symptoms begin at 6-12 h, they
+# Boundaries from docs/clinical-reference.md, section 2 "Withdrawal timeline" (general course;
+# individuals vary): symptoms are not expected before 6 h, mild symptoms begin at 6-12 h, they
 # peak on days 1-3, acute symptoms can persist to about day 10, and week 2 onwards is protracted.
 ONSET_STARTS_AFTER = timedelta(hours=6)
 PEAK_STARTS_AFTER = timedelta(hours=24)

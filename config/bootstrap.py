@@ -2,6 +2,7 @@
 
     python3 -m config.bootstrap serve               # demo data, then http://127.0.0.1:8000/
     python3 -m config.bootstrap test [pytest args]  # the whole suite
+    python3 -m config.bootstrap manage COMMAND ...  # any manage.py command, in the virtualenv
 
 Standard library only: this runs before Django or any dependency is installed. It creates `.venv`,
 installs the project into it (again only when pyproject.toml changed) and runs everything with the
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_DIR = ROOT / ".venv"
 STAMP_NAME = ".caseload-install-stamp"
 PYTEST_NO_TESTS_COLLECTED = 5
-USAGE = "usage: python3 -m config.bootstrap {serve | test [pytest args...]}"
+USAGE = (
+    "usage: python3 -m config.bootstrap {serve | test [pytest args...] | manage COMMAND [args...]}"
+)
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -131,19 +134,23 @@ def seed_result(output: str) -> dict:
 
 
 def serve_banner(seed: dict, port: str) -> str:
+    """What `serve` prints before the server starts: where to go, how to log in, a token each."""
     base = f"http://127.0.0.1:{port}"
-    others = ", ".join(user for user in seed["users"] if user != "demo.counselor")
-    token = seed["counselor_token"]
+    staff = seed["staff"]
+    width = max(len(member["username"]) for member in staff)
     return "\n".join(
         [
             "",
             f"Caseload demo program '{seed['program']}' is ready.",
             f"  API docs: {base}/api/docs/",
-            f"  Log in:   {base}/api/auth/login/",
-            f"            username demo.counselor (or {others})",
-            f"            password {seed['password']}",
+            f"  Log in:   {base}/api/auth/login/ as any user below, password {seed['password']}",
+            "  API tokens (each run revokes the previous run's):",
+            *(
+                f"    {member['username']:<{width}}  {member['role']:<10}  {member['token']}"
+                for member in staff
+            ),
             "  Try it:",
-            f'    curl -H "Authorization: Bearer {token}" {base}/api/v1/patients/',
+            f'    curl -H "Authorization: Bearer {staff[0]["token"]}" {base}/api/v1/patients/',
             "",
         ]
     )
@@ -168,13 +175,20 @@ def serve(python: Path) -> NoReturn:
     os.execv(python, [str(python), "manage.py", "runserver", f"127.0.0.1:{port}"])  # noqa: S606
 
 
+def run_manage(python: Path, args: Sequence[str]) -> int:
+    """`manage.py` with the user's arguments, in the virtualenv; its exit code is ours."""
+    return run([str(python), "manage.py", *args], cwd=ROOT).returncode
+
+
 def main(argv: Sequence[str]) -> int:
-    if not argv or argv[0] not in {"serve", "test"}:
+    if not argv or argv[0] not in {"serve", "test", "manage"} or argv == ["manage"]:
         print(USAGE, file=sys.stderr)
         return 2
     python = prepare()
     if argv[0] == "serve":
         serve(python)
+    if argv[0] == "manage":
+        return run_manage(python, argv[1:])
     return run_tests(python, argv[1:])
 
 

@@ -1,6 +1,6 @@
 """The clinical reference tables the tests check the code against, held once.
 
-Everything here is transcribed by hand from the shared DOMAIN.md (the clinical reference),
+Everything here is transcribed by hand from docs/clinical-reference.md (the clinical reference),
 independently of caseload/instruments.py, and must never be imported from (or derived from)
 the code under test: a wrong item, allowed value set, band or sign in the implementation then
 fails the tests instead of passing by being compared with itself.
@@ -8,7 +8,8 @@ fails the tests instead of passing by being compared with itself.
 
 # --- COWS: Clinical Opiate Withdrawal Scale (Wesson & Ling, 2003) --------------------------
 
-# The legal answers per item, in DOMAIN.md order (the sets have gaps: restlessness is never 2).
+# The legal answers per item, in docs/clinical-reference.md order (the sets have gaps:
+# restlessness is never 2).
 COWS_ALLOWED = {
     "resting_pulse": (0, 1, 2, 4),
     "sweating": (0, 1, 2, 3, 4),
@@ -45,7 +46,7 @@ COWS_BOUNDARIES = (
 
 # --- SOWS: Subjective Opiate Withdrawal Scale (Handelsman et al., 1987) --------------------
 
-# Sixteen items, each answered 0-4, in DOMAIN.md order.
+# Sixteen items, each answered 0-4, in docs/clinical-reference.md order.
 SOWS_KEYS = (
     "anxious",
     "yawning",
@@ -98,7 +99,7 @@ ALL_KEYS = {"cows": tuple(COWS_ALLOWED), "sows": SOWS_KEYS, "withdrawal_checklis
 
 
 def cows_items(total: int) -> dict[str, int]:
-    """A legal COWS answer set summing to ``total`` (any of 0-48), keys in DOMAIN.md order."""
+    """A legal COWS answer set summing to ``total`` (0-48), keys in the reference's order."""
 
     def fill(keys: tuple[str, ...], remaining: int) -> dict[str, int] | None:
         if not keys:

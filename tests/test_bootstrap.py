@@ -16,9 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = {
     "program": "demo",
     "password": "demo-password-not-secret",
-    "users": ["demo.counselor", "demo.counselor2", "demo.supervisor"],
-    "counselor_token": "cl_counselor",
-    "supervisor_token": "cl_supervisor",
+    "staff": [
+        {"username": "demo.counselor", "role": "counselor", "token": "cl_counselor"},
+        {"username": "demo.counselor2", "role": "counselor", "token": "cl_counselor2"},
+        {"username": "demo.prescriber", "role": "prescriber", "token": "cl_prescriber"},
+        {"username": "demo.supervisor", "role": "supervisor", "token": "cl_supervisor"},
+        {"username": "demo.frontdesk", "role": "front_desk", "token": "cl_frontdesk"},
+    ],
 }
 
 
@@ -142,13 +146,19 @@ def test_the_banner_tells_where_to_go_and_how_to_log_in():
 
     assert "http://127.0.0.1:8000/api/docs/" in banner
     assert "http://127.0.0.1:8000/api/auth/login/" in banner
-    assert "demo.counselor" in banner
-    assert "demo.supervisor" in banner
     assert "demo-password-not-secret" in banner
     assert (
         'curl -H "Authorization: Bearer cl_counselor" http://127.0.0.1:8000/api/v1/patients/'
         in banner
     )
+
+
+def test_the_banner_prints_every_personas_token_on_its_own_line():
+    lines = bootstrap.serve_banner(SEED, port="8000").splitlines()
+
+    for member in SEED["staff"]:
+        [line] = [line for line in lines if line.split()[:1] == [member["username"]]]
+        assert line.split() == [member["username"], member["role"], member["token"]]
 
 
 def test_the_banner_uses_the_chosen_port():
@@ -176,6 +186,30 @@ def test_the_test_command_passes_arguments_to_pytest_in_the_virtualenv(monkeypat
 
     assert bootstrap.main(["test", "-k", "audit"]) == 1
     assert calls == [["/venv/bin/python", "-m", "pytest", "-k", "audit"]]
+
+
+def test_the_manage_command_runs_manage_py_in_the_virtualenv_and_returns_its_exit_code(
+    monkeypatch,
+):
+    calls = []
+    monkeypatch.setattr(bootstrap, "prepare", lambda: Path("/venv/bin/python"))
+    monkeypatch.setattr(
+        bootstrap,
+        "run",
+        lambda command, **kw: calls.append((command, kw)) or FakePip(3)(command, ROOT),
+    )
+
+    assert bootstrap.main(["manage", "issue_token", "dana", "--days", "7"]) == 3
+    assert calls == [
+        (["/venv/bin/python", "manage.py", "issue_token", "dana", "--days", "7"], {"cwd": ROOT})
+    ]
+
+
+def test_manage_without_a_command_prints_usage_and_sets_nothing_up(capsys, monkeypatch):
+    monkeypatch.setattr(bootstrap, "prepare", lambda: pytest.fail("must not set anything up"))
+
+    assert bootstrap.main(["manage"]) == 2
+    assert "manage COMMAND" in capsys.readouterr().err
 
 
 def test_bootstrap_imports_only_the_standard_library():

@@ -123,6 +123,7 @@ def trend_svg(*, user: Staff, patient: Patient) -> str:
         series=series,
         last_use_at=patient.last_use_at,
         title=f"Withdrawal trend, MRN {patient.mrn}",
+        zone=timezone.get_current_timezone(),
     )
 
 

@@ -1,7 +1,8 @@
 import itertools
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,6 +11,7 @@ from tests.domain_reference import COWS_BANDS, SOWS_BANDS, band_of
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 START = datetime(2024, 11, 24, 6, 0, tzinfo=UTC)
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def cows(*readings: tuple[datetime, int]) -> TrendSeries:
@@ -37,12 +39,20 @@ def render(
     series: list[TrendSeries] | None = None,
     last_use_at: datetime | None = None,
     title: str = "Withdrawal trend",
+    zone: tzinfo = UTC,
 ) -> ET.Element:
     svg = render_withdrawal_trend_svg(
-        series=induction() if series is None else series, last_use_at=last_use_at, title=title
+        series=induction() if series is None else series,
+        last_use_at=last_use_at,
+        title=title,
+        zone=zone,
     )
     # Parsing our own output, not untrusted input.
     return ET.fromstring(svg)  # noqa: S314
+
+
+def render_in(zone: tzinfo) -> ET.Element:
+    return render(zone=zone)
 
 
 def panel(root: ET.Element, instrument: str) -> ET.Element:
@@ -131,9 +141,10 @@ def test_the_cows_none_band_covers_scores_0_to_4_at_the_bottom_of_the_plot() -> 
     _, top, _, bottom = frame(cows_panel)
     band_top, band_bottom = bands(cows_panel)["none"]
 
-    # Bands reach half a point past their integer ends so that neighbouring bands meet.
+    # Bands reach half a point past their integer ends so that neighbouring bands meet: the
+    # axis runs from -0.5 to 48, and "none" covers -0.5 to 4.5.
     assert band_bottom == pytest.approx(bottom, abs=0.01)
-    assert (band_bottom - band_top) / (bottom - top) == pytest.approx(4.5 / 48, abs=0.001)
+    assert (band_bottom - band_top) / (bottom - top) == pytest.approx(5 / 48.5, abs=0.001)
 
 
 def test_bands_meet_without_gaps_and_the_severe_band_reaches_the_top() -> None:
@@ -145,6 +156,68 @@ def test_bands_meet_without_gaps_and_the_severe_band_reaches_the_top() -> None:
         assert upper[1] == pytest.approx(lower[0], abs=0.01)
     assert extents[0][1] == pytest.approx(bottom, abs=0.01)
     assert extents[-1][0] == pytest.approx(top, abs=0.01)
+
+
+def test_the_sows_none_band_is_tall_enough_to_see_and_label() -> None:
+    sows_panel = panel(render([sows((hours(0), 0), (hours(6), 1), (hours(12), 11))]), "sows")
+    extents = bands(sows_panel)
+    none_top, none_bottom = extents["none"]
+    mild_top, mild_bottom = extents["mild"]
+
+    assert none_bottom - none_top >= 14
+    assert mild_bottom == pytest.approx(none_top, abs=0.01)
+    zero, one, eleven = (centre(circle)[1] for circle in circles(sows_panel))
+    assert none_top < zero < none_bottom  # a score of 0 sits inside "none"
+    assert mild_top < one < mild_bottom  # and 1 inside "mild", not on the line between them
+    assert extents["moderate"][0] < eleven < extents["moderate"][1]
+    # Above "none" the scale is linear and the ticks say where scores are drawn.
+    ticks = {
+        text.text: float(text.get("y", ""))
+        for text in sows_panel.findall("svg:text[@class='y-tick']", NS)
+    }
+    per_point = (ticks["32"] - ticks["16"]) / 16
+    assert ticks["64"] - ticks["32"] == pytest.approx(32 * per_point, abs=0.01)
+    assert eleven == pytest.approx(ticks["16"] - 5 * per_point, abs=0.01)
+    assert mild_bottom == pytest.approx(ticks["16"] - 15.5 * per_point, abs=0.01)
+
+
+@pytest.mark.parametrize("instrument", ["cows", "sows"])
+def test_every_band_label_sits_inside_its_own_band_clear_of_its_neighbours(instrument) -> None:
+    group = panel(render(), instrument)
+    extents = bands(group)
+    labels = group.findall("svg:text[@class='band-label']", NS)
+
+    for label in labels:
+        top, bottom = extents[(label.text or "").replace(" ", "_")]
+        assert top <= float(label.get("y", "")) <= bottom, label.text
+    ys = sorted(float(label.get("y", "")) for label in labels)
+    assert all(b - a >= 13 for a, b in itertools.pairwise(ys))
+
+
+def lightness(hex_colour: str) -> float:
+    """CIE L* of an sRGB colour."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 116 * (y ** (1 / 3) if y > 0.008856 else 7.787 * y + 16 / 116) - 16
+
+
+def test_band_colours_darken_with_severity_and_the_top_two_are_far_apart() -> None:
+    cows_panel = panel(render(), "cows")
+    fills = {
+        rect.get("data-severity"): rect.get("fill", "")
+        for rect in cows_panel.findall("svg:rect[@class='band']", NS)
+    }
+    ramp = [lightness(fills[s]) for s in ("mild", "moderate", "moderately_severe", "severe")]
+
+    # Told apart by lightness, which colour-vision deficiencies keep, not by hue alone.
+    assert all(a - b >= 8 for a, b in itertools.pairwise(ramp)), ramp
+    assert ramp[2] - ramp[3] >= 12
+    assert min(ramp) >= 55  # light enough for the dark trend line to stay readable on top
+    assert all(
+        rect.get("fill-opacity") is None
+        for rect in cows_panel.findall("svg:rect[@class='band']", NS)
+    )
 
 
 def test_band_names_are_written_past_the_right_edge_of_the_plot() -> None:
@@ -184,7 +257,7 @@ def test_lower_scores_are_drawn_lower_on_the_panel() -> None:
     cows_ys = [centre(circle)[1] for circle in circles(cows_panel)]
 
     assert cows_ys[0] < cows_ys[1] < cows_ys[2]  # scores 30, 14, 6: SVG y grows downwards
-    assert cows_ys[0] == pytest.approx(bottom - 30 / 48 * (bottom - top), abs=0.01)
+    assert cows_ys[0] == pytest.approx(bottom - 30.5 / 48.5 * (bottom - top), abs=0.01)
 
 
 def test_the_panels_share_one_time_axis() -> None:
@@ -204,25 +277,88 @@ def test_the_scores_are_joined_by_a_polyline_through_every_circle() -> None:
     assert vertices == [centre(circle) for circle in circles(cows_panel)]
 
 
-def test_each_circle_has_a_hover_title_with_time_score_and_severity() -> None:
+def test_each_circle_has_a_title_with_instrument_score_severity_and_time() -> None:
+    root = render()
+    titles = [
+        circle.findtext("svg:title", namespaces=NS)
+        for name in ("cows", "sows")
+        for circle in circles(panel(root, name))
+    ]
+
+    assert titles == [
+        "COWS 30, moderately severe, 2024-11-24 06:00 UTC",
+        "COWS 14, moderate, 2024-11-25 06:00 UTC",
+        "COWS 6, mild, 2024-11-27 06:00 UTC",
+        "SOWS 38, severe, 2024-11-24 06:00 UTC",
+        "SOWS 7, mild, 2024-11-27 06:00 UTC",
+    ]
+
+
+def test_each_circle_carries_its_score_and_severity_as_data() -> None:
     first = circles(panel(render(), "cows"))[0]
 
-    assert (
-        first.findtext("svg:title", namespaces=NS)
-        == "Nov 24 06:00 UTC: COWS 30 (moderately severe)"
-    )
+    assert (first.get("data-score"), first.get("data-severity")) == ("30", "moderately_severe")
 
 
-def test_times_are_labelled_in_utc_whatever_the_input_offset() -> None:
+def test_times_are_shown_in_utc_by_default_whatever_the_input_offset() -> None:
     eastern = timezone(timedelta(hours=-5))
     root = render([cows((datetime(2024, 11, 24, 1, 0, tzinfo=eastern), 30))])
 
     hover = circles(panel(root, "cows"))[0].findtext("svg:title", namespaces=NS)
-    assert hover is not None
-    assert hover.startswith("Nov 24 06:00 UTC")
+    assert hover == "COWS 30, moderately severe, 2024-11-24 06:00 UTC"
+    assert texts(root, "x-title") == ["Date and time (UTC)"]
     ticks = texts(root, "x-tick")
     assert ticks
     assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{2} \d{2}:\d{2}", tick) for tick in ticks)
+
+
+def test_the_x_axis_title_names_the_zone_the_times_are_shown_in() -> None:
+    root = render_in(NEW_YORK)
+
+    assert texts(root, "x-title") == ["Date and time (America/New_York)"]
+    title = root.find("svg:text[@class='x-title']", NS)
+    assert title is not None
+    assert float(title.get("y", "")) > frame(panel(root, "sows"))[3]
+    assert float(title.get("y", "")) < float(root.get("height", ""))
+
+
+def test_day_ticks_fall_on_midnight_in_the_charts_zone() -> None:
+    # The points run from 01:00 EST on Nov 24 (06:00 UTC) to 01:00 EST on Nov 27.
+    root = render_in(NEW_YORK)
+    first, _, last = (centre(circle)[0] for circle in circles(panel(root, "cows")))
+    ticks = root.findall("svg:text[@class='x-tick']", NS)
+
+    assert [tick.text for tick in ticks] == ["Nov 24", "Nov 25", "Nov 26", "Nov 27"]
+    # Local midnight of Nov 25 is 23 h after the first point, 05:00 UTC rather than 00:00 UTC.
+    for tick, hours_after_first in zip(ticks[1:], (23, 47, 71), strict=True):
+        expected = first + (last - first) * hours_after_first / 72
+        assert float(tick.get("x", "")) == pytest.approx(expected, abs=0.01)
+
+
+def test_titles_use_the_zones_own_abbreviation_across_a_dst_change() -> None:
+    spring = datetime(2024, 3, 10, 5, 0, tzinfo=UTC)  # 00:00 EST; clocks go forward at 02:00
+    root = render(
+        [cows((spring, 30), (spring + timedelta(hours=4), 20))],
+        zone=NEW_YORK,
+    )
+    titles = [c.findtext("svg:title", namespaces=NS) for c in circles(panel(root, "cows"))]
+
+    assert titles == [
+        "COWS 30, moderately severe, 2024-03-10 00:00 EST",
+        "COWS 20, moderate, 2024-03-10 05:00 EDT",
+    ]
+    ticks = texts(root, "x-tick")
+    assert "Mar 10 02:00" not in ticks  # that wall-clock time did not exist
+    assert all(re.fullmatch(r"Mar \d{2} \d{2}:\d{2}", tick) for tick in ticks)
+
+
+def test_tick_labels_carry_the_year_when_the_axis_crosses_one() -> None:
+    new_year = datetime(2024, 12, 30, 12, 0, tzinfo=UTC)
+    root = render([cows((new_year, 30), (new_year + timedelta(days=4), 10))])
+
+    ticks = texts(root, "x-tick")
+    assert "Dec 31 2024" in ticks
+    assert "Jan 01 2025" in ticks
 
 
 def test_the_last_use_line_lies_between_points_when_last_use_does() -> None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from caseload.management.commands import seed_demo
-from caseload.models import AuditEvent, Enrollment, Patient, Program, Staff
+from caseload.models import ApiToken, AuditEvent, Enrollment, Patient, Program, Staff
 from caseload.permissions import ROLE_PERMISSIONS, role_group_name
 from tests.factories import PatientFactory, StaffFactory
 
@@ -224,6 +226,74 @@ def test_assign_care_team_rejects_a_counselor_without_the_counselor_role(
     assert Enrollment.objects.get(patient=patient).counselor == counselor
 
 
+# issue_token ------------------------------------------------------------------------------
+
+
+def client_with(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_issue_token_prints_a_token_that_authenticates_and_is_listed(counselor):
+    _, payload = run("issue_token", "counselor", "--name", "laptop")
+
+    assert list(payload) == ["username", "name", "token", "expires_at"]
+    assert (payload["username"], payload["name"]) == ("counselor", "laptop")
+    assert payload["token"].startswith("cl_")
+    assert me(payload["token"]).json()["username"] == "counselor"
+    listed = client_with(payload["token"]).get("/api/v1/tokens/").json()["results"]
+    issued = next(row for row in listed if row["name"] == "laptop")
+    assert issued["expires_at"] == payload["expires_at"]
+    assert issued["revoked_at"] is None
+    assert AuditEvent.objects.filter(action="token_issue", object_id=issued["id"]).exists()
+
+
+def test_issue_token_defaults_to_the_configured_lifetime(counselor, settings):
+    settings.CASELOAD_TOKEN_TTL_DAYS = 30
+    before = timezone.now()
+    _, payload = run("issue_token", "counselor")
+    expires = datetime.fromisoformat(payload["expires_at"])
+    assert before + timedelta(days=30) <= expires <= timezone.now() + timedelta(days=30)
+    assert payload["name"] == "issue_token"
+
+
+def test_issue_token_honours_days(counselor):
+    before = timezone.now()
+    _, payload = run("issue_token", "counselor", "--days", "7")
+    expires = datetime.fromisoformat(payload["expires_at"])
+    assert before + timedelta(days=7) <= expires <= timezone.now() + timedelta(days=7)
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "31"])
+def test_issue_token_refuses_days_outside_one_to_the_configured_lifetime(counselor, settings, days):
+    settings.CASELOAD_TOKEN_TTL_DAYS = 30
+    with pytest.raises(CommandError, match=r"days: must be between 1 and 30"):
+        run("issue_token", "counselor", "--days", days)
+    assert not ApiToken.objects.filter(staff=counselor).exists()
+
+
+@pytest.mark.django_db
+def test_issue_token_rejects_an_unknown_username():
+    with pytest.raises(CommandError, match="username: no staff member 'nobody'"):
+        run("issue_token", "nobody")
+    assert not ApiToken.objects.exists()
+
+
+def test_issue_token_refuses_a_deactivated_staff_member(counselor):
+    counselor.is_active = False
+    counselor.save(update_fields=["is_active"])
+    with pytest.raises(CommandError, match="username"):
+        run("issue_token", "counselor")
+    assert not ApiToken.objects.filter(staff=counselor).exists()
+
+
+def test_issue_token_refuses_a_name_longer_than_a_token_name_can_be(counselor):
+    with pytest.raises(CommandError, match="name"):
+        run("issue_token", "counselor", "--name", "x" * 101)
+    assert not ApiToken.objects.filter(staff=counselor).exists()
+
+
 # seed_demo --------------------------------------------------------------------------------
 
 
@@ -238,25 +308,51 @@ def test_seed_demo_is_safe_to_run_twice():
 
 
 @pytest.mark.django_db
-def test_seed_demo_prints_a_counselor_token_that_works_over_http():
+def test_seed_demo_prints_a_working_token_for_every_persona():
     _, payload = run("seed_demo")
     assert payload["program"] == "demo"
-    assert payload["users"] == sorted(username for username, *_ in seed_demo.STAFF)
-    response = me(payload["counselor_token"])
-    assert response.status_code == 200
-    assert response.json()["username"] == "demo.counselor"
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {payload['counselor_token']}")
-    mrns = {row["mrn"] for row in client.get("/api/v1/patients/").json()["results"]}
-    assert mrns == {row[0] for row in seed_demo.PATIENTS if row[5] == "demo.counselor"}
+    assert [(row["username"], row["role"]) for row in payload["staff"]] == [
+        (username, str(role)) for username, role, *_ in seed_demo.STAFF
+    ]
+    for row in payload["staff"]:
+        response = me(row["token"])
+        assert response.status_code == 200, row["username"]
+        assert (response.json()["username"], response.json()["role"]) == (
+            row["username"],
+            row["role"],
+        )
+    tokens = {row["username"]: row["token"] for row in payload["staff"]}
+    mrns = {
+        row["mrn"]
+        for row in client_with(tokens["demo.counselor"]).get("/api/v1/patients/").json()["results"]
+    }
+    assert mrns == {row[0] for row in seed_demo.PATIENTS if row[6] == "demo.counselor"}
+    front_desk = client_with(tokens["demo.frontdesk"])
+    assert front_desk.get("/api/v1/patients/").json()["count"] == len(seed_demo.PATIENTS)
+    assert front_desk.get("/api/v1/notes/").status_code == 403
 
 
 @pytest.mark.django_db
-def test_seed_demo_tokens_work_after_a_second_run():
+def test_seed_demo_revokes_the_previous_runs_tokens_instead_of_piling_them_up():
+    _, first = run("seed_demo")
+    _, second = run("seed_demo")
+    for old, new in zip(first["staff"], second["staff"], strict=True):
+        assert old["username"] == new["username"]
+        assert me(old["token"]).status_code == 401, old["username"]
+        assert me(new["token"]).json()["username"] == new["username"]
+        listed = client_with(new["token"]).get("/api/v1/tokens/").json()["results"]
+        demo_tokens = [row for row in listed if row["name"] == seed_demo.TOKEN_NAME]
+        assert len(demo_tokens) == 2
+        assert len([row for row in demo_tokens if row["revoked_at"] is None]) == 1
+    assert AuditEvent.objects.filter(action="token_revoke").count() == len(seed_demo.STAFF)
+
+
+@pytest.mark.django_db
+def test_seed_demo_leaves_other_tokens_of_a_persona_alone():
     run("seed_demo")
-    _, payload = run("seed_demo")
-    assert me(payload["counselor_token"]).json()["username"] == "demo.counselor"
-    assert me(payload["supervisor_token"]).json()["username"] == "demo.supervisor"
+    _, personal = run("issue_token", "demo.counselor", "--name", "laptop")
+    run("seed_demo")
+    assert me(personal["token"]).json()["username"] == "demo.counselor"
 
 
 @pytest.mark.django_db

@@ -1,8 +1,8 @@
 """Scoring of COWS, SOWS and the DSM-5 withdrawal checklist.
 
-The expected tables come from tests/domain_reference.py, the tests' own transcription of DOMAIN.md,
-so a wrong item, value set or band in the implementation fails here rather than being compared
-with itself.
+The expected tables come from tests/domain_reference.py, the tests' own transcription of
+docs/clinical-reference.md, so a wrong item, value set or band in the implementation fails here
+rather than being compared with itself.
 """
 
 from collections.abc import Callable

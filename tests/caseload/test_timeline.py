@@ -1,4 +1,7 @@
-"""The expected withdrawal phase after the last opioid use (DOMAIN.md general course)."""
+"""The expected withdrawal phase after the last opioid use.
+
+The general course in docs/clinical-reference.md, section 2.
+"""
 
 from datetime import UTC, datetime, timedelta, timezone
 

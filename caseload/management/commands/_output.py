@@ -1,6 +1,7 @@
 """Set-up commands end with one JSON object on its own line, for scripts to read."""
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,3 +18,8 @@ class JsonCommand(BaseCommand):
 
     def emit(self, payload: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(payload, sort_keys=False))
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, the way the API writes datetimes."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

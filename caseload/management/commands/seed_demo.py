@@ -1,4 +1,9 @@
-"""Load a synthetic demo program. Every person in it is invented. Safe to run twice."""
+"""Load a synthetic demo program. Every person in it is invented. Safe to run twice.
+
+The records tell one story that holds together in time (docs/design.md, "Demo data"): each patient
+is admitted before anything is recorded about them, and DEMO-0001's last use comes before the
+first COWS, which comes before the buprenorphine order (docs/clinical-reference.md, section 2).
+"""
 
 import os
 from datetime import date, datetime, time, timedelta
@@ -7,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from caseload import instruments
-from caseload.models import Patient, Program, Role, Staff
+from caseload.models import ApiToken, Patient, Program, Role, Staff
 from caseload.services.appointments import appointment_create, appointment_transition
 from caseload.services.assessments import assessment_record
 from caseload.services.drug_screens import drug_screen_record
@@ -17,37 +22,64 @@ from caseload.services.notes import note_create
 from caseload.services.patients import patient_create
 from caseload.services.programs import program_create, staff_create
 from caseload.services.referrals import referral_create, referral_transition
-from caseload.services.tokens import token_issue
+from caseload.services.tokens import token_issue, token_revoke
 
 from ._output import JsonCommand
 
 PROGRAM = ("demo", "Riverside Recovery (demo)")
+TOKEN_NAME = "seed_demo"  # noqa: S105 - the label of the demo tokens, not a secret
 STAFF = [
-    ("demo.supervisor", Role.SUPERVISOR, "Dana", "Okafor"),
     ("demo.counselor", Role.COUNSELOR, "Sam", "Lindqvist"),
     ("demo.counselor2", Role.COUNSELOR, "Ria", "Moreno"),
     ("demo.prescriber", Role.PRESCRIBER, "Lee", "Achterberg"),
+    ("demo.supervisor", Role.SUPERVISOR, "Dana", "Okafor"),
     ("demo.frontdesk", Role.FRONT_DESK, "Kit", "Bramwell"),
 ]
-# (mrn, given, family, birth date, hours since last use, counselor, level of care)
+# mrn, given, family, birth date, hours since last use, hours since admission, counselor, level
 PATIENTS = [
-    ("DEMO-0001", "Avery", "Testperson", date(1988, 3, 14), 74, "demo.counselor", "inpatient"),
-    ("DEMO-0002", "Jordan", "Samplewood", date(1979, 11, 2), 60, "demo.counselor", "outpatient"),
+    # Admitted for an inpatient buprenorphine induction 12 h after last use.
+    ("DEMO-0001", "Avery", "Testperson", date(1988, 3, 14), 74, 62, "demo.counselor", "inpatient"),
+    # Two weeks into outpatient care when a use 60 h ago interrupted it.
+    (
+        "DEMO-0002",
+        "Jordan",
+        "Samplewood",
+        date(1979, 11, 2),
+        60,
+        336,
+        "demo.counselor",
+        "outpatient",
+    ),
+    # Admitted the day after last use, now past the acute phase.
     (
         "DEMO-0003",
         "Casey",
         "Fictional",
         date(1995, 6, 30),
         400,
+        380,
         "demo.counselor2",
         "intensive_outpatient",
     ),
-    ("DEMO-0004", "Morgan", "Placeholder", date(1983, 1, 9), None, "demo.counselor2", "outpatient"),
+    # No recorded last use.
+    (
+        "DEMO-0004",
+        "Morgan",
+        "Placeholder",
+        date(1983, 1, 9),
+        None,
+        48,
+        "demo.counselor2",
+        "outpatient",
+    ),
 ]
 
 
 class Command(JsonCommand):
-    help = "Load a synthetic demo program (no real people). Safe to run twice."
+    help = (
+        "Load a synthetic demo program (no real people) and print a fresh API token for each demo"
+        " persona, revoking the tokens the previous run printed. Safe to run twice."
+    )
 
     def handle(self, *args, **options):
         password = os.environ.get("CASELOAD_DEMO_PASSWORD", "demo-password-not-secret")
@@ -59,12 +91,12 @@ class Command(JsonCommand):
                 username: _staff(program, username, role, first, last, password)
                 for username, role, first, last in STAFF
             }
+            now = timezone.now()
             for row in PATIENTS:
-                _patient(staff, *row)
+                _patient(staff, now, *row)
             _induction_series(staff)
-            _missed_visit_and_positive_screen(staff)
-        _, token = token_issue(staff=staff["demo.counselor"], name="seed_demo")
-        _, supervisor_token = token_issue(staff=staff["demo.supervisor"], name="seed_demo")
+            _missed_visit_and_positive_screen(staff, now)
+            tokens = {username: _fresh_token(member) for username, member in staff.items()}
         self.stdout.write(
             f"Demo program '{program.code}' ready. Log in at http://127.0.0.1:8000/api/auth/login/"
             f" as any of {', '.join(staff)} with password '{password}'."
@@ -73,11 +105,19 @@ class Command(JsonCommand):
             {
                 "program": program.code,
                 "password": password,
-                "users": sorted(staff),
-                "counselor_token": token,
-                "supervisor_token": supervisor_token,
+                "staff": [
+                    {"username": username, "role": str(member.role), "token": tokens[username]}
+                    for username, member in staff.items()
+                ],
             }
         )
+
+
+def _fresh_token(staff: Staff) -> str:
+    """Revoke the persona's demo tokens from earlier runs, then issue the one to print now."""
+    for old in ApiToken.objects.filter(staff=staff, name=TOKEN_NAME, revoked_at__isnull=True):
+        token_revoke(token=old, actor=staff)
+    return token_issue(staff=staff, name=TOKEN_NAME)[1]
 
 
 def _staff(program, username, role, first, last, password) -> Staff:
@@ -94,12 +134,23 @@ def _staff(program, username, role, first, last, password) -> Staff:
     )
 
 
-def _patient(staff, mrn, given, family, birth_date, hours_since_use, counselor, level) -> None:
+def _patient(
+    staff,
+    now,
+    mrn,
+    given,
+    family,
+    birth_date,
+    hours_since_use,
+    hours_since_admission,
+    counselor,
+    level,
+) -> None:
     supervisor = staff["demo.supervisor"]
     if Patient.objects.filter(program=supervisor.program, mrn=mrn).exists():
         return
-    now = timezone.now()
     last_use = now - timedelta(hours=hours_since_use) if hours_since_use is not None else None
+    admitted_at = now - timedelta(hours=hours_since_admission)
     patient = patient_create(
         actor=supervisor,
         fields={
@@ -119,13 +170,21 @@ def _patient(staff, mrn, given, family, birth_date, hours_since_use, counselor, 
             "level_of_care": level,
             "counselor": staff[counselor],
             "prescriber": staff["demo.prescriber"],
-            "admitted_on": timezone.localdate(),
+            "admitted_on": timezone.localdate(admitted_at),
+        },
+    )
+    note_create(
+        actor=staff[counselor],
+        patient=patient,
+        fields={
+            "written_at": admitted_at + timedelta(hours=1),
+            "body": "Intake conversation; goals agreed. (Synthetic demo note.)",
         },
     )
     # One hour a patient (DEMO-0001 at 10:00, DEMO-0002 at 11:00, ...): no counselor is
     # double-booked.
     tomorrow = datetime.combine(
-        timezone.localdate() + timedelta(days=1),
+        timezone.localdate(now) + timedelta(days=1),
         time(9 + int(mrn.rsplit("-", 1)[1]) % 9),
         tzinfo=timezone.get_current_timezone(),
     )
@@ -140,14 +199,11 @@ def _patient(staff, mrn, given, family, birth_date, hours_since_use, counselor, 
             "location": "Room 2",
         },
     )
-    note_create(
-        actor=staff[counselor],
-        patient=patient,
-        fields={
-            "written_at": now - timedelta(hours=1),
-            "body": "Intake conversation; goals agreed. (Synthetic demo note.)",
-        },
-    )
+
+
+def _admitted_at(now: datetime, mrn: str) -> datetime:
+    hours = next(row[5] for row in PATIENTS if row[0] == mrn)
+    return now - timedelta(hours=hours)
 
 
 # Hours after last use and totals: an induction whose withdrawal scores fall day by day.
@@ -189,17 +245,20 @@ def _induction_series(staff) -> None:
             "dose_unit": "mg",
             "frequency": "once daily",
             "route": "sublingual",
-            "start_date": (patient.last_use_at + timedelta(hours=14)).date(),
+            "start_date": timezone.localdate(
+                patient.last_use_at + timedelta(hours=COWS_SERIES[0][0])
+            ),
         },
     )
 
 
-def _missed_visit_and_positive_screen(staff) -> None:
-    """DEMO-0002: a missed appointment, a screen positive for fentanyl, an NA referral."""
+def _missed_visit_and_positive_screen(staff, now: datetime) -> None:
+    """DEMO-0002: referred to NA after admission; then a use, a missed visit and a screen
+    positive for fentanyl."""
     patient = Patient.objects.get(program=staff["demo.supervisor"].program, mrn="DEMO-0002")
     if patient.drug_screens.exists():
         return
-    yesterday = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+    yesterday = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
     missed = appointment_create(
         actor=staff["demo.frontdesk"],
         patient=patient,
@@ -212,12 +271,12 @@ def _missed_visit_and_positive_screen(staff) -> None:
         },
         now=yesterday - timedelta(days=3),  # booked three days before
     )
-    appointment_transition(appointment=missed, actor=staff["demo.frontdesk"], to="noshow")
+    appointment_transition(appointment=missed, actor=staff["demo.frontdesk"], to="noshow", now=now)
     drug_screen_record(
         patient=patient,
         actor=staff["demo.counselor"],
         method="presumptive",
-        collected_at=timezone.now() - timedelta(hours=3),
+        collected_at=now - timedelta(hours=3),
         results=[
             {"substance": "opiates", "result": "negative"},
             {"substance": "fentanyl", "result": "positive"},
@@ -230,7 +289,7 @@ def _missed_visit_and_positive_screen(staff) -> None:
         actor=staff["demo.counselor"],
         fields={
             "group": "narcotics_anonymous",
-            "referred_on": timezone.localdate() - timedelta(days=2),
+            "referred_on": timezone.localdate(_admitted_at(now, "DEMO-0002")) + timedelta(days=2),
         },
     )
     referral_transition(referral=referral, actor=staff["demo.counselor"], to="attending")

@@ -7,16 +7,8 @@ from django.utils import timezone
 
 from caseload.models import AuditEvent
 from tests.domain_reference import cows_items
-from tests.factories import (
-    AppointmentFactory,
-    AssessmentFactory,
-    CaseNoteFactory,
-    DrugScreenFactory,
-    EnrollmentFactory,
-    MedicationRecordFactory,
-    PatientFactory,
-    ReferralFactory,
-)
+from tests.factories import CaseNoteFactory, EnrollmentFactory, PatientFactory
+from tests.history_records import fill_history
 
 
 def url(patient) -> str:
@@ -29,29 +21,6 @@ def ago(**delta) -> str:
 
 def days_ago(days: int) -> str:
     return (timezone.localdate() - timedelta(days=days)).isoformat()
-
-
-def fill(patient, counselor, prescriber, total: int) -> None:
-    """Create `total` records, cycling through every record type, each at its own time."""
-    now, today = timezone.now(), timezone.localdate()
-    makers = (
-        lambda at, day: AssessmentFactory(actor=counselor, patient=patient, administered_at=at),
-        lambda at, day: MedicationRecordFactory(actor=prescriber, patient=patient, start_date=day),
-        lambda at, day: DrugScreenFactory(actor=counselor, patient=patient, collected_at=at),
-        lambda at, day: ReferralFactory(actor=counselor, patient=patient, referred_on=day),
-        lambda at, day: AppointmentFactory(
-            actor=counselor,
-            patient=patient,
-            staff=counselor,
-            start=at,
-            booked_at=at,
-            overlap_allowed=True,
-        ),
-        lambda at, day: CaseNoteFactory(actor=counselor, patient=patient, written_at=at),
-    )
-    for i in range(total):
-        at = now - timedelta(hours=1 + i)
-        makers[i % len(makers)](at, today - timedelta(days=i // 24))
 
 
 @pytest.fixture
@@ -241,8 +210,8 @@ def test_query_count_does_not_grow_with_the_length_of_the_history(
 ):
     busy = PatientFactory(actor=supervisor)
     EnrollmentFactory(actor=supervisor, patient=busy, counselor=counselor, prescriber=prescriber)
-    fill(patient, counselor, prescriber, 10)
-    fill(busy, counselor, prescriber, 200)
+    fill_history(patient, counselor, prescriber, 10)
+    fill_history(busy, counselor, prescriber, 200)
     api = as_user(prescriber)
     api.get(url(patient))  # warm caches (content types, permissions) outside the measurement
 

@@ -1,6 +1,6 @@
 """Persona x route x method -> status, for every route under /api/v1/.
 
-The table is written out by hand from the access rules in DESIGN.md: it is the specification,
+The table is written out by hand from the access rules in docs/design.md: it is the specification,
 not a copy of the code. `test_every_route_has_a_row` fails when a route is added without rows.
 """
 

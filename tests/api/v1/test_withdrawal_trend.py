@@ -1,5 +1,6 @@
 import xml.etree.ElementTree as ET
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -10,6 +11,8 @@ from tests.domain_reference import CHECKLIST_SIGNS, checklist_items, cows_items,
 from tests.factories import AssessmentFactory
 
 SVG_CIRCLE = "{http://www.w3.org/2000/svg}circle"
+SVG_TEXT = "{http://www.w3.org/2000/svg}text"
+SVG_TITLE = "{http://www.w3.org/2000/svg}title"
 
 
 def url(patient) -> str:
@@ -136,6 +139,49 @@ def test_format_svg_returns_a_chart_with_one_circle_per_point(as_user, prescribe
     assert response.status_code == 200
     assert response["Content-Type"].startswith("image/svg+xml")
     assert circles_in(response) == 5  # three COWS and two SOWS; no checklist
+
+
+def svg_root(response) -> ET.Element:
+    return ET.fromstring(response.content)  # noqa: S314 - our own server's output
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Chicago"])
+def test_the_chart_shows_times_in_the_server_time_zone_and_says_so(
+    as_user, prescriber, patient, series, settings, zone
+):
+    settings.TIME_ZONE = zone
+    root = svg_root(as_user(prescriber).get(url(patient), {"format": "svg"}))
+
+    x_titles = [el.text for el in root.iter(SVG_TEXT) if el.get("class") == "x-title"]
+    assert x_titles == [f"Date and time ({zone})"]
+    early = series["cows_early"]
+    local = timezone.localtime(early.administered_at, ZoneInfo(zone))
+    expected = f"COWS 30, moderately severe, {local:%Y-%m-%d %H:%M} {local.tzname()}"
+    first = next(root.iter(SVG_CIRCLE))
+    assert first.findtext(SVG_TITLE) == expected
+
+
+def test_every_point_of_the_chart_carries_a_title_with_its_value(
+    as_user, prescriber, patient, series
+):
+    root = svg_root(as_user(prescriber).get(url(patient), {"format": "svg"}))
+    titles = [circle.findtext(SVG_TITLE) for circle in root.iter(SVG_CIRCLE)]
+
+    assert len(titles) == 5
+    assert [title.split(",")[0] for title in titles] == [
+        "COWS 30",
+        "COWS 15",
+        "COWS 6",
+        "SOWS 22",
+        "SOWS 0",
+    ]
+    assert [title.split(", ")[1] for title in titles] == [
+        "moderately severe",
+        "moderate",
+        "mild",
+        "severe",
+        "none",
+    ]
 
 
 def test_accept_header_svg_returns_the_chart(as_user, prescriber, patient, series):

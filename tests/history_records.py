@@ -1,0 +1,43 @@
+"""A patient record with every kind of history entry, shared by the tests and bench/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tests.factories import (
+    AppointmentFactory,
+    AssessmentFactory,
+    CaseNoteFactory,
+    DrugScreenFactory,
+    MedicationRecordFactory,
+    ReferralFactory,
+)
+
+
+def fill_history(patient, counselor, prescriber, total: int) -> None:
+    """Create `total` records, cycling through every record type, each at its own time.
+
+    With the patient's enrollment, a total of 6 or more gives the history every type it lists.
+    """
+    now, today = timezone.now(), timezone.localdate()
+    makers = (
+        lambda at, day: AssessmentFactory(actor=counselor, patient=patient, administered_at=at),
+        lambda at, day: MedicationRecordFactory(actor=prescriber, patient=patient, start_date=day),
+        lambda at, day: DrugScreenFactory(actor=counselor, patient=patient, collected_at=at),
+        lambda at, day: ReferralFactory(actor=counselor, patient=patient, referred_on=day),
+        # Booked when they start (a past visit), as deliberate overlaps: a bench may fill twice.
+        lambda at, day: AppointmentFactory(
+            actor=counselor,
+            patient=patient,
+            staff=counselor,
+            start=at,
+            booked_at=at,
+            overlap_allowed=True,
+        ),
+        lambda at, day: CaseNoteFactory(actor=counselor, patient=patient, written_at=at),
+    )
+    for i in range(total):
+        at = now - timedelta(hours=1 + i)
+        makers[i % len(makers)](at, today - timedelta(days=i // 24))
