@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -30,6 +31,7 @@ INVALID_INPUT = "Invalid input."
 
 
 def exception_handler(exc, context):
+    _answer_in_json(context.get("request"))
     if isinstance(exc, DomainError):
         errors = [_error(field, code, message) for field, code, message in exc.field_errors()]
         if exc.status == 400:
@@ -58,6 +60,14 @@ def exception_handler(exc, context):
 
 
 _HEADER_FIELDS = {exceptions.UnsupportedMediaType: "Content-Type"}
+
+
+def _answer_in_json(request) -> None:
+    """An error is JSON whatever the client asked for (an SVG chart, say)."""
+    if request is None or isinstance(getattr(request, "accepted_renderer", None), JSONRenderer):
+        return
+    request.accepted_renderer = JSONRenderer()
+    request.accepted_media_type = JSONRenderer.media_type
 
 
 def _response(status_code: int, code: str, detail: str, errors: list[dict]) -> Response:

@@ -22,6 +22,8 @@ from rest_framework.response import Response
 from caseload.permissions import ADD, CHANGE, VIEW, has_role_permission
 from caseload.services.audit import audit_read
 
+from .query import StrictQueryMixin
+
 # Fields every record shows and no client writes.
 RECORD_META = ("version", "created_at", "updated_at")
 # How a clinical record is corrected: status entered_in_error, with the reason.
@@ -190,6 +192,7 @@ class PatientRecordFilter(django_filters.FilterSet):
 
 
 class RecordViewSet(
+    StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
