@@ -131,7 +131,9 @@ def test_an_svg_request_that_fails_answers_json(as_user, front_desk, other_couns
 
 
 def test_an_svg_request_without_credentials_answers_json(anonymous, patient):
-    assert_error(anonymous.get(trend(patient), HTTP_ACCEPT="image/svg+xml"), 401, "not_authenticated")
+    assert_error(
+        anonymous.get(trend(patient), HTTP_ACCEPT="image/svg+xml"), 401, "not_authenticated"
+    )
 
 
 def test_an_svg_request_with_a_bad_format_answers_json(as_user, counselor, patient):
