@@ -166,17 +166,9 @@ _MESSAGES = {
 }
 
 
-def _type_problem(field: serializers.Field, value: Any) -> Any:
+def _type_problem(field: serializers.Field, value: Any) -> list | None:
     """The error for a value of the wrong JSON type, before the field gets to coerce it."""
-    if value is empty or value is None:
-        return None
-    if isinstance(field, serializers.ListField | serializers.ManyRelatedField):
-        child = getattr(field, "child", None) or field.child_relation
-        if not isinstance(value, list):
-            return None  # the field refuses it itself
-        problems = {index: _type_problem(child, item) for index, item in enumerate(value)}
-        return {index: problem for index, problem in problems.items() if problem} or None
-    if isinstance(value, str):
+    if value is empty or value is None or isinstance(value, str):
         return None
     if isinstance(field, serializers.CharField | serializers.SlugRelatedField):
         return [serializers.ErrorDetail("Not a valid string.", code="invalid")]
