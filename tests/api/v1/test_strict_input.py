@@ -175,7 +175,7 @@ def test_a_token_name_must_be_a_string(as_user, counselor):
     assert errors_of(response) == [("name", "invalid")]
 
 
-def test_a_nested_result_must_use_strings(as_user, counselor, patient):
+def test_an_unknown_key_in_a_nested_result_is_named_by_its_path(as_user, counselor, patient):
     body = {
         "patient": str(patient.pk),
         "collected_at": an_hour_ago(),
