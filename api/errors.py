@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,12 +25,20 @@ class FieldNotFound(exceptions.NotFound):
         self.field = field
 
 
+# Every 400 about the request's fields shares one top-level code and detail; the specific
+# reasons sit on each field.
+INVALID_INPUT = "Invalid input."
+
+
 def exception_handler(exc, context):
+    _answer_in_json(context.get("request"))
     if isinstance(exc, DomainError):
         errors = [_error(field, code, message) for field, code, message in exc.field_errors()]
-        # Every 400 shares one top-level code; the specific reason sits on each field.
-        code = "validation_error" if exc.status == 400 else exc.code
-        return _response(exc.status, code, exc.message, errors)
+        if exc.status == 400:
+            return _response(
+                400, "validation_error", INVALID_INPUT if errors else exc.message, errors
+            )
+        return _response(exc.status, exc.code, exc.message, errors)
     if isinstance(exc, DataError):
         return _response(400, "validation_error", "A value is out of range for its field.", [])
     if isinstance(exc, Http404):
@@ -41,7 +50,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = list(_flatten(exc.detail, ""))
-        response.data = {"code": "validation_error", "detail": "Invalid input.", "errors": errors}
+        response.data = {"code": "validation_error", "detail": INVALID_INPUT, "errors": errors}
         return response
     code = getattr(exc.detail, "code", None) or "error"
     field = getattr(exc, "field", None) or _HEADER_FIELDS.get(type(exc))
@@ -51,6 +60,14 @@ def exception_handler(exc, context):
 
 
 _HEADER_FIELDS = {exceptions.UnsupportedMediaType: "Content-Type"}
+
+
+def _answer_in_json(request) -> None:
+    """An error is JSON whatever the client asked for (an SVG chart, say)."""
+    if request is None or isinstance(getattr(request, "accepted_renderer", None), JSONRenderer):
+        return
+    request.accepted_renderer = JSONRenderer()
+    request.accepted_media_type = JSONRenderer.media_type
 
 
 def _response(status_code: int, code: str, detail: str, errors: list[dict]) -> Response:

@@ -1,11 +1,93 @@
-"""Response headers every dynamic response carries."""
+"""Every answer under /api/, /fhir/ and /o/ is JSON, Django's own error pages included.
+
+DRF views answer errors in the one error shape themselves. What never reaches a DRF view (a path
+that does not resolve, a crash that escapes one, a CSRF refusal of a Django form view) would be
+one of Django's HTML pages; `JsonErrorsMiddleware` answers those in the same shape instead. A
+500 says only that the server failed: the traceback goes to the log, never to the client.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware import common
+from django.urls import get_urlconf, is_valid_path
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+API_PREFIXES = ("/api/", "/fhir/", "/o/")
+# Headers of the original answer a client still needs.
+KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Cache-Control", "Expires")
+# Codes and details as DRF words them, so an error reads the same whichever layer answered.
+KNOWN = {
+    400: ("bad_request", "Bad request."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "Method not allowed."),
+    500: ("server_error", "A server error occurred."),
+}
+
+
+def is_api_path(path: str) -> bool:
+    return any(path.startswith(prefix) or path == prefix.rstrip("/") for prefix in API_PREFIXES)
+
+
+def is_json(response: HttpResponse) -> bool:
+    media_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def error_response(request: HttpRequest, status: int) -> JsonResponse:
+    """The one error shape for `status`, with no field errors."""
+    if status in KNOWN:
+        code, detail = KNOWN[status]
+    else:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        code, detail = phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}."
+    if status == 404:
+        detail += _slash_hint(request)
+    return JsonResponse({"code": code, "detail": detail, "errors": []}, status=status)
+
+
+def _slash_hint(request: HttpRequest) -> str:
+    path = request.path_info
+    if path.endswith("/") or not is_valid_path(f"{path}/", get_urlconf()):
+        return ""
+    return f" API paths end with a slash: {request.path}/"
+
+
+class JsonErrorsMiddleware:
+    """Outermost: turns any non-JSON error answer under an API prefix into the error shape."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or is_json(response) or not is_api_path(request.path_info):
+            return response
+        replacement = error_response(request, response.status_code)
+        for header in KEPT_HEADERS:
+            if header in response:
+                replacement[header] = response[header]
+        return replacement
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's, except that an API path is never redirected to add a slash.
+
+    A redirect would turn a POST or PATCH into a GET without its body; the client gets a JSON
+    404 that names the path with the slash instead.
+    """
+
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        if is_api_path(request.path_info):
+            return False
+        return super().should_redirect_with_slash(request)
 
 
 class NoStoreMiddleware:

@@ -5,15 +5,25 @@ class DomainError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        errors: list[tuple[str, str, str]] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.errors = errors
         if code:
             self.code = code
 
     def field_errors(self) -> list[tuple[str, str, str]]:
-        """(field, code, message) for every failing field."""
+        """(field, code, message) for every failing field: `errors` when given, else `field`."""
+        if self.errors:
+            return list(self.errors)
         return [(self.field, self.code, self.message)] if self.field else []
 
 

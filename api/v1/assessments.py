@@ -6,7 +6,7 @@ from rest_framework import serializers
 from caseload import instruments
 from caseload.models import Assessment, Instrument
 from caseload.selectors.records import assessment_list
-from caseload.services.assessments import assessment_record
+from caseload.services.assessments import assessment_item_problems, assessment_record
 
 from .base import (
     APPEND_ONLY_METHODS,
@@ -89,6 +89,12 @@ class AssessmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             *CORRECTION_FIELDS,
             *RECORD_META,
         )
+
+    def domain_problems(self, values, failed):
+        """The answers are checked against the instrument even when another field failed."""
+        if "instrument" in failed or "items" in failed or "items" not in values:
+            return []
+        return assessment_item_problems(instrument=values["instrument"], items=values["items"])
 
 
 class AssessmentFilter(PatientRecordFilter):

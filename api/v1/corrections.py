@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from caseload.permissions import CHANGE
 from caseload.services.records import record_mark_entered_in_error
 
-from .base import expected_version
+from .base import StrictSerializerMixin, expected_version
 
 
-class EnteredInErrorSerializer(serializers.Serializer):
+class EnteredInErrorSerializer(StrictSerializerMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 

@@ -9,6 +9,8 @@ from rest_framework.views import APIView
 from caseload.models import Staff
 from caseload.permissions import ROLE_PERMISSIONS
 
+from .query import StrictQueryMixin
+
 
 class MeSerializer(serializers.ModelSerializer):
     program = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -23,7 +25,7 @@ class MeSerializer(serializers.ModelSerializer):
         return sorted(ROLE_PERMISSIONS.get(staff.role, set()))
 
 
-class MeView(APIView):
+class MeView(StrictQueryMixin, APIView):
     """Who the caller is: their role, program and what the role may do."""
 
     permission_classes = [permissions.IsAuthenticated]

@@ -126,6 +126,7 @@ class PatientViewSet(RecordViewSet):
         methods=["get"],
         url_path="withdrawal-trend",
         renderer_classes=[JSONRenderer, SvgRenderer],
+        query_parameters=("format",),
     )
     def withdrawal_trend(self, request, pk=None) -> Response:
         """COWS and SOWS series as JSON, or an SVG chart (`?format=svg`)."""

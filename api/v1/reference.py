@@ -14,13 +14,15 @@ from caseload import instruments
 from caseload.models import Staff
 from caseload.permissions import is_staff_member
 
+from .query import StrictQueryMixin
+
 
 class IsProgramStaff(permissions.BasePermission):
     def has_permission(self, request: Request, view) -> bool:
         return is_staff_member(request.user)
 
 
-class InstrumentsView(APIView):
+class InstrumentsView(StrictQueryMixin, APIView):
     """Items, legal answers and severity bands of each withdrawal instrument.
 
     Build assessment forms from this rather than hard-coding the scales; SOWS bands reflect the
@@ -48,7 +50,9 @@ class StaffFilter(django_filters.FilterSet):
         fields = ("role", "is_active")
 
 
-class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class StaffViewSet(
+    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Staff of the caller's program, to pick a counselor, prescriber or appointment staff."""
 
     permission_classes = [IsProgramStaff]

@@ -14,6 +14,7 @@ from caseload.models import ApiToken
 from caseload.services.tokens import token_issue, token_revoke
 
 from .base import StrictSerializerMixin
+from .query import StrictQueryMixin
 from .reference import IsProgramStaff
 
 
@@ -37,7 +38,9 @@ class IssuedTokenSerializer(TokenSerializer):
         read_only_fields = fields
 
 
-class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TokenViewSet(
+    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     permission_classes = [IsProgramStaff]
     serializer_class = TokenSerializer
 

@@ -12,20 +12,21 @@ from caseload.models import Assessment, Patient, Staff
 from .records import record_create
 
 
-class AssessmentItemsInvalid(InvalidInput):
-    """Carries every failing item so the API can name each one."""
+def assessment_item_problems(*, instrument: str, items: Any) -> list[tuple[str, str, str]]:
+    """(field, code, message) for every problem with the answers; empty when they score."""
+    try:
+        instruments.score(instrument, items)
+    except instruments.ItemsError as exc:
+        return _problems(exc)
+    return []
 
-    def __init__(self, errors: dict[str, list[tuple[str, str]]]):
-        field, ((code, message), *_) = next(iter(errors.items()))
-        super().__init__(message, code=code, field=_field(field))
-        self.errors = errors
 
-    def field_errors(self) -> list[tuple[str, str, str]]:
-        return [
-            (_field(key), code, message)
-            for key, problems in self.errors.items()
-            for code, message in problems
-        ]
+def _problems(exc: instruments.ItemsError) -> list[tuple[str, str, str]]:
+    return [
+        (_field(key), code, message)
+        for key, problems in exc.errors.items()
+        for code, message in problems
+    ]
 
 
 def _field(key: str) -> str:
@@ -39,7 +40,8 @@ def assessment_record(
     try:
         score = instruments.score(instrument, items)
     except instruments.ItemsError as exc:
-        raise AssessmentItemsInvalid(exc.errors) from exc
+        problems = _problems(exc)
+        raise InvalidInput(problems[0][2], code=problems[0][1], errors=problems) from exc
     return record_create(
         model=Assessment,
         actor=actor,

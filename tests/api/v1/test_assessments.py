@@ -137,7 +137,7 @@ def test_checklist_counts_pupils_piloerection_and_sweating_as_one_criterion(
     assert "DSM-5" in stored.instrument_version
 
 
-def test_client_sent_totals_are_ignored_and_the_server_value_wins(as_user, counselor, patient):
+def test_client_sent_totals_are_refused_naming_each_computed_field(as_user, counselor, patient):
     response = post(
         as_user(counselor),
         patient,
@@ -148,12 +148,14 @@ def test_client_sent_totals_are_ignored_and_the_server_value_wins(as_user, couns
         criteria_met=9,
         meets_withdrawal_criteria=True,
     )
-    assert response.status_code == 201, response.json()
-    body = response.json()
-    assert (body["total_score"], body["severity"]) == (13, "moderate")
-    assert body["criteria_met"] is None
-    stored = Assessment.objects.get(pk=body["id"])
-    assert (stored.total_score, stored.severity, stored.criteria_met) == (13, "moderate", None)
+    assert response.status_code == 400, response.json()
+    assert error_fields(response) == [
+        ("criteria_met", "read_only"),
+        ("meets_withdrawal_criteria", "read_only"),
+        ("severity", "read_only"),
+        ("total_score", "read_only"),
+    ]
+    assert not Assessment.objects.exists()
 
 
 def test_it_rejects_restlessness_score_of_two(as_user, counselor, patient):

@@ -128,7 +128,7 @@ def test_status_moves_only_through_its_endpoints(as_user, supervisor, counselor)
     assert patched.json()["errors"][0] == {
         "field": "status",
         "code": "read_only",
-        "detail": "This field cannot be changed here.",
+        "detail": "This field is set by the server.",
     }
     activated = api.post(f"{URL}{created['id']}/activate/")
     assert activated.status_code == 200

@@ -43,8 +43,10 @@ def test_counselor_refers_a_patient_to_narcotics_anonymous(as_user, counselor, p
 
 
 def test_client_cannot_set_the_status_when_creating(as_user, counselor, patient):
-    body = as_user(counselor).post(URL, referral(patient, status="completed")).json()
-    assert body["status"] == "referred"
+    response = as_user(counselor).post(URL, referral(patient, status="completed"))
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("status", "read_only")]
+    assert not Referral.objects.exists()
 
 
 def test_an_other_group_must_be_named(as_user, counselor, patient):
