@@ -7,10 +7,11 @@ that raise and the server answer 500. This answers 415 with the usual error shap
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 
 from django.utils.http import parse_header_parameters
+
+from .refusals import refuse
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -54,26 +55,12 @@ def refuse_unusable_charsets(app: WSGIApp) -> WSGIApp:
     def guarded(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if usable_charset(environ.get("CONTENT_TYPE", "")):
             return app(environ, start_response)
-        body = json.dumps(
-            {
-                "code": "unsupported_charset",
-                "detail": "The declared charset is not a text encoding; send UTF-8.",
-                "errors": [
-                    {
-                        "field": "Content-Type",
-                        "code": "unsupported_charset",
-                        "detail": "The declared charset is not a text encoding; send UTF-8.",
-                    }
-                ],
-            }
-        ).encode()
-        start_response(
+        return refuse(
+            start_response,
             "415 Unsupported Media Type",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-            ],
+            code="unsupported_charset",
+            detail="The declared charset is not a text encoding; send UTF-8.",
+            field="Content-Type",
         )
-        return [body]
 
     return guarded

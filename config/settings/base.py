@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "api.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +115,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Request bodies over this size answer 413 before they are read (api/body_limit.py).
+CASELOAD_MAX_BODY_BYTES = int(env("CASELOAD_MAX_BODY_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = CASELOAD_MAX_BODY_BYTES
 
 # HIPAA automatic logoff: browser sessions end after 15 minutes of inactivity.
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", "900"))
