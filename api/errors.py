@@ -13,7 +13,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from caseload.errors import DomainError
+from caseload.errors import DomainError, LockedOut
 
 
 class FieldNotFound(exceptions.NotFound):
@@ -29,7 +29,10 @@ def exception_handler(exc, context):
         errors = [_error(field, code, message) for field, code, message in exc.field_errors()]
         # Every 400 shares one top-level code; the specific reason sits on each field.
         code = "validation_error" if exc.status == 400 else exc.code
-        return _response(exc.status, code, exc.message, errors)
+        response = _response(exc.status, code, exc.message, errors)
+        if isinstance(exc, LockedOut):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, DataError):
         return _response(400, "validation_error", "A value is out of range for its field.", [])
     if isinstance(exc, Http404):

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "api.lockout.SignInLockoutMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -86,7 +87,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "caseload.Staff"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend behind the per-username sign-in lockout (caseload/services/signins.py).
+    "caseload.auth_backends.LockoutModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 # Argon2 first: new and re-hashed passwords use it; older hashes still verify.
