@@ -72,3 +72,20 @@ def test_seed_demo_default_password_passes_the_validators(monkeypatch):
     call_command("seed_demo", stdout=StringIO())
     assert Staff.objects.filter(username__startswith="demo.").count() == len(seed_demo.STAFF)
     assert all(staff.has_usable_password() for staff in Staff.objects.all())
+
+
+@pytest.mark.django_db
+def test_createsuperuser_refuses_a_weak_password_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a")
+    with pytest.raises(CommandError, match="too short"):
+        call_command("createsuperuser", "--noinput", "--username", "root", "--email", "")
+    assert not Staff.objects.filter(username="root").exists()
+
+
+@pytest.mark.django_db
+def test_createsuperuser_accepts_a_password_the_validators_pass(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "correct-horse-battery-1")
+    call_command(
+        "createsuperuser", "--noinput", "--username", "root", "--email", "", stdout=StringIO()
+    )
+    assert Staff.objects.get(username="root").check_password("correct-horse-battery-1")
