@@ -125,6 +125,16 @@ class Server:
         status = int(reply.split(b" ", 2)[1]) if reply else 0
         return Answer(status, reply, sent, time.monotonic() - started)
 
+    def get_status(self, path: str, *, content_type: str) -> int:
+        head = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", self.port), 30) as conn:
+            conn.sendall(head)
+            reply = _read_head(conn)
+        return int(reply.split(b" ", 2)[1]) if reply else 0
+
 
 def padded_json(size: int) -> Iterator[bytes]:
     """`{"family_name": "xxx…"}`, exactly `size` bytes, in pieces."""

@@ -141,3 +141,15 @@ def test_a_real_server_refuses_a_100_mib_body_at_once(gunicorn, chunked):
     # Refused after at most the limit (plus what sat in socket buffers), not after 100 MiB.
     assert answer.body_bytes_sent < 16 * MIB
     assert answer.seconds < 5
+
+
+@pytest.mark.parametrize("path", ["/healthz?x=1", "/api/v1/me/?x=1"])
+def test_a_real_server_answers_a_hidden_binary_charset_with_415(gunicorn, path):
+    """The charset guard holds under gunicorn too: none of these is a 500."""
+    for content_type in (
+        "application/json; charset=utf-8; charset=hex",
+        "application/json; charset*=utf-8''rot13",
+        "application/json; charset=utf-8; charset=zlib_codec",
+    ):
+        assert gunicorn.get_status(path, content_type=content_type) == 415
+    assert gunicorn.get_status(path, content_type="application/json; charset=utf-8") in {200, 401}
