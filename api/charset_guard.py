@@ -7,18 +7,40 @@ that raise and the server answer 500. This answers 415 with the usual error shap
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
-from email.message import Message
+
+from django.utils.http import parse_header_parameters
+
+from .refusals import refuse
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
+class UnreadableContentType(ValueError):
+    """A Content-Type whose parameters Django itself cannot parse."""
+
+
 def declared_charset(content_type: str) -> str | None:
-    message = Message()
-    message["content-type"] = content_type
-    charset = message.get_param("charset")
+    """The charset Django will use for this Content-Type, read exactly as Django reads it.
+
+    Django's parser lets the last `charset` win and decodes RFC 2231 forms (`charset*=utf-8''x`,
+    `charset*0=`/`charset*1=`); reading the header any other way lets a charset slip past.
+    """
+    try:
+        _, params = parse_header_parameters(content_type)
+    except ValueError as exc:  # e.g. an RFC 2231 value in an unknown encoding
+        raise UnreadableContentType(str(exc)) from exc
+    charset = params.get("charset")
     return charset if isinstance(charset, str) else None
+
+
+def usable_charset(content_type: str) -> bool:
+    """Whether Django can build a request with this Content-Type without failing."""
+    try:
+        charset = declared_charset(content_type)
+    except UnreadableContentType:
+        return False
+    return charset is None or is_text_encoding(charset)
 
 
 def is_text_encoding(name: str) -> bool:
@@ -31,29 +53,14 @@ def is_text_encoding(name: str) -> bool:
 
 def refuse_unusable_charsets(app: WSGIApp) -> WSGIApp:
     def guarded(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        charset = declared_charset(environ.get("CONTENT_TYPE", ""))
-        if charset is None or is_text_encoding(charset):
+        if usable_charset(environ.get("CONTENT_TYPE", "")):
             return app(environ, start_response)
-        body = json.dumps(
-            {
-                "code": "unsupported_charset",
-                "detail": "The declared charset is not a text encoding; send UTF-8.",
-                "errors": [
-                    {
-                        "field": "Content-Type",
-                        "code": "unsupported_charset",
-                        "detail": "The declared charset is not a text encoding; send UTF-8.",
-                    }
-                ],
-            }
-        ).encode()
-        start_response(
+        return refuse(
+            start_response,
             "415 Unsupported Media Type",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-            ],
+            code="unsupported_charset",
+            detail="The declared charset is not a text encoding; send UTF-8.",
+            field="Content-Type",
         )
-        return [body]
 
     return guarded

@@ -14,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from caseload.errors import DomainError
+from caseload.errors import DomainError, LockedOut
 
 
 class FieldNotFound(exceptions.NotFound):
@@ -38,7 +38,10 @@ def exception_handler(exc, context):
             return _response(
                 400, "validation_error", INVALID_INPUT if errors else exc.message, errors
             )
-        return _response(exc.status, exc.code, exc.message, errors)
+        response = _response(exc.status, exc.code, exc.message, errors)
+        if isinstance(exc, LockedOut):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, DataError):
         return _response(400, "validation_error", "A value is out of range for its field.", [])
     if isinstance(exc, Http404):

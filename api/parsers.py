@@ -1,6 +1,6 @@
 from rest_framework import exceptions, parsers
 
-from .charset_guard import declared_charset
+from .charset_guard import UnreadableContentType, declared_charset
 
 UTF8_NAMES = {"utf-8", "utf8"}
 
@@ -14,7 +14,10 @@ class JSONParser(parsers.JSONParser):
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
-        charset = declared_charset(media_type or "") or "utf-8"
+        try:
+            charset = declared_charset(media_type or "") or "utf-8"
+        except UnreadableContentType:
+            charset = "unreadable"
         if charset.strip().lower() not in UTF8_NAMES:
             raise exceptions.UnsupportedMediaType(
                 media_type, detail="JSON must be sent as UTF-8.", code="unsupported_charset"

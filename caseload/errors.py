@@ -49,3 +49,14 @@ class Conflict(DomainError):
 class PreconditionFailed(DomainError):
     code = "precondition_failed"
     status = 412
+
+
+class LockedOut(DomainError):
+    """Too many failed sign-ins for this username: refused, whatever the password, for a while."""
+
+    code = "locked_out"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

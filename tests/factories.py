@@ -27,6 +27,10 @@ class ProgramFactory(factory.django.DjangoModelFactory):
         return program_create(**kwargs)
 
 
+# Every persona signs in with this (synthetic) password, e.g. to re-authenticate for a token.
+PERSONA_PASSWORD = "persona-passphrase-7"
+
+
 class StaffFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Staff
@@ -34,6 +38,7 @@ class StaffFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"staff{n}")
     program = factory.SubFactory(ProgramFactory)
     role = "counselor"
+    password = PERSONA_PASSWORD
 
     @classmethod
     def _create(cls, model_class, **kwargs):

@@ -80,6 +80,7 @@ def test_the_set_up_block_runs_every_command_through_the_bootstrap():
         "create_staff",
         "create_staff",
         "issue_token",
+        "revoke_tokens",
         "assign_care_team",
         "seed_demo",
         "sync_roles",

@@ -1,4 +1,7 @@
-"""A staff member's own personal API tokens: list, create (the secret is shown once), revoke."""
+"""A staff member's own personal API tokens: list, create (the secret is shown once), revoke.
+
+Creating one takes the caller's password again, and no token outlives CASELOAD_TOKEN_TTL_DAYS.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from caseload.models import ApiToken
-from caseload.services.tokens import token_issue, token_revoke
+from caseload.services.tokens import token_issue_for_self, token_revoke, token_revoke_all
 
 from .base import StrictSerializerMixin
 from .query import StrictQueryMixin
@@ -26,8 +29,23 @@ class TokenSerializer(serializers.ModelSerializer):
 
 
 class NewTokenSerializer(StrictSerializerMixin, serializers.Serializer):
+    password = serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=4096,
+        help_text="The caller's own password: a new token needs it, even from a signed-in caller.",
+        style={"input_type": "password"},
+    )
     name = serializers.CharField(max_length=100, required=False, default="")
-    expires_in_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="At most CASELOAD_TOKEN_TTL_DAYS (90 unless configured), which is the default.",
+    )
+
+
+class RevokedCountSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text="How many tokens were revoked.")
 
 
 class IssuedTokenSerializer(TokenSerializer):
@@ -54,10 +72,12 @@ class TokenViewSet(
         payload = NewTokenSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         days = payload.validated_data.get("expires_in_days")
-        token, raw = token_issue(
+        token, raw = token_issue_for_self(
             staff=request.user,
+            password=payload.validated_data["password"],
             name=payload.validated_data["name"],
             ttl=timedelta(days=days) if days else None,
+            via=request.path,
         )
         token.token = raw
         return Response(IssuedTokenSerializer(token).data, status=status.HTTP_201_CREATED)
@@ -67,3 +87,10 @@ class TokenViewSet(
     def revoke(self, request: Request, pk=None) -> Response:
         token = token_revoke(token=self.get_object(), actor=request.user)
         return Response(TokenSerializer(token).data)
+
+    @extend_schema(request=None, responses=RevokedCountSerializer)
+    @action(detail=False, methods=["post"], url_path="revoke-all")
+    def revoke_all(self, request: Request) -> Response:
+        """Revoke every token of the caller, the one making this request included."""
+        count = token_revoke_all(staff=request.user, actor=request.user)
+        return Response(RevokedCountSerializer({"revoked": count}).data)

@@ -9,6 +9,7 @@ from .note import CaseNote
 from .patient import Patient, PatientGroupObjectPermission, PatientUserObjectPermission
 from .program import Program
 from .referral import Referral, ReferralStatus, SupportGroup
+from .signin import SignInThrottle
 from .staff import Role, Staff
 from .token import ApiToken
 
@@ -42,6 +43,7 @@ __all__ = [
     "Route",
     "ScreenMethod",
     "ScreenResult",
+    "SignInThrottle",
     "Staff",
     "Substance",
     "SupportGroup",

@@ -1,6 +1,7 @@
 import uuid
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.password_validation import validate_password
 from django.db import models
 
 
@@ -11,6 +12,19 @@ class Role(models.TextChoices):
     FRONT_DESK = "front_desk", "Front desk"
 
 
+class StaffManager(UserManager):
+    """Django's user manager, whose passwords (e.g. `createsuperuser`) pass the validators too.
+
+    Staff are created by `caseload.services.programs.staff_create`, which validates the same way.
+    """
+
+    def _create_user_object(self, username, email, password, **extra_fields):
+        user = super()._create_user_object(username, email, password, **extra_fields)
+        if password is not None:
+            validate_password(password, user=user)
+        return user
+
+
 class Staff(AbstractUser):
     """A program's staff member. Integration clients are not staff."""
 
@@ -19,6 +33,8 @@ class Staff(AbstractUser):
     program = models.ForeignKey(
         "caseload.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
+
+    objects = StaffManager()
 
     class Meta:
         ordering = ["username"]

@@ -57,3 +57,21 @@ def _patient_id(obj: models.Model):
     if isinstance(obj, Patient):
         return obj.pk
     return getattr(obj, "patient_id", None)
+
+
+def audit_signin(
+    *, action: str, username: str, staff=None, detail: dict[str, Any] | None = None
+) -> AuditEvent:
+    """Record a sign-in (`login`), a refused one (`login_failed`) or a `lockout` of a username.
+
+    `staff` is the account with that username when there is one: the event then belongs to its
+    program. Only a successful sign-in names it as the actor; a failure's actor is unknown.
+    """
+    return AuditEvent.objects.create(
+        actor=staff if action == "login" else None,
+        program_id=getattr(staff, "program_id", None),
+        action=action,
+        object_type="staff",
+        object_id=str(staff.pk) if staff else "",
+        detail={"username": username, **(detail or {})},
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
@@ -50,6 +51,7 @@ def staff_create(
             last_name=last_name,
         )
         if password:
+            staff_password_check(staff=staff, password=password)
             staff.set_password(password)
         else:
             staff.set_unusable_password()
@@ -57,6 +59,14 @@ def staff_create(
         staff.groups.set([_role_group(role)])
         audit_record(actor=actor, action="create", obj=staff, detail={"role": role})
     return staff
+
+
+def staff_password_check(*, staff: Staff, password: str) -> None:
+    """Run the AUTH_PASSWORD_VALIDATORS; every path that sets a password calls this first."""
+    try:
+        validate_password(password, user=staff)
+    except DjangoValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), code="weak_password", field="password") from exc
 
 
 def _role_group(role: str) -> Group:

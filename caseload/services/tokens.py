@@ -1,4 +1,8 @@
-"""Personal API tokens: shown once, stored as a SHA-256 digest, expiring and revocable."""
+"""Personal API tokens: shown once, stored as a SHA-256 digest, expiring and revocable.
+
+No token lives longer than CASELOAD_TOKEN_TTL_DAYS: it is refused at issue, and checked again at
+every use against the token's age, so lowering the setting retires older tokens at once.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from caseload.errors import Forbidden, InvalidInput
 from caseload.models import ApiToken, Staff
 
 from .audit import audit_record
+from .signins import signin_reauthenticate
 
 TOKEN_PREFIX = "cl_"  # noqa: S105 - a public marker, not a secret
 
@@ -21,19 +27,29 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def token_max_lifetime() -> timedelta:
+    return timedelta(days=settings.CASELOAD_TOKEN_TTL_DAYS)
+
+
 def token_issue(
     *, staff: Staff, actor: Staff | None = None, name: str = "", ttl: timedelta | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token for `staff` and return it with its secret, which is never stored."""
+    limit = token_max_lifetime()
+    if ttl is not None and ttl > limit:
+        raise InvalidInput(
+            f"A token lives at most {settings.CASELOAD_TOKEN_TTL_DAYS} days.",
+            code="max_value",
+            field="expires_in_days",
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    ttl = ttl or timedelta(days=settings.CASELOAD_TOKEN_TTL_DAYS)
     with transaction.atomic():
         token = ApiToken.objects.create(
             staff=staff,
             name=name,
             prefix=raw[:12],
             digest=_digest(raw),
-            expires_at=timezone.now() + ttl,
+            expires_at=timezone.now() + (ttl or limit),
             created_by=actor or staff,
             updated_by=actor or staff,
         )
@@ -43,6 +59,19 @@ def token_issue(
     return token, raw
 
 
+def token_issue_for_self(
+    *, staff: Staff, password: str, name: str = "", ttl: timedelta | None = None, via: str = ""
+) -> tuple[ApiToken, str]:
+    """A staff member's new token, only against their password.
+
+    A session or a token alone cannot mint another credential; a wrong password counts as a
+    failed sign-in toward the lockout, so this is no way round it.
+    """
+    if not signin_reauthenticate(staff=staff, password=password, via=via):
+        raise Forbidden("The password is not correct.", code="invalid_password", field="password")
+    return token_issue(staff=staff, name=name, ttl=ttl)
+
+
 def token_authenticate(raw: str) -> Staff | None:
     """The active staff member a token belongs to, or None if unknown, expired or revoked."""
     if not raw.startswith(TOKEN_PREFIX):
@@ -50,7 +79,12 @@ def token_authenticate(raw: str) -> Staff | None:
     now = timezone.now()
     token = (
         ApiToken.objects.select_related("staff")
-        .filter(digest=_digest(raw), revoked_at__isnull=True, expires_at__gt=now)
+        .filter(
+            digest=_digest(raw),
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            created_at__gt=now - token_max_lifetime(),
+        )
         .first()
     )
     if token is None or not token.staff.is_active:
@@ -69,3 +103,18 @@ def token_revoke(*, token: ApiToken, actor: Staff) -> ApiToken:
         token.refresh_from_db()
         audit_record(actor=actor, action="token_revoke", obj=token)
     return token
+
+
+def token_revoke_all(*, staff: Staff, actor: Staff | None) -> int:
+    """Revoke every token `staff` still holds (a lost laptop); how many were revoked."""
+    with transaction.atomic():
+        live = ApiToken.objects.select_for_update().filter(staff=staff, revoked_at__isnull=True)
+        ids = [str(pk) for pk in live.values_list("pk", flat=True)]
+        ApiToken.objects.filter(pk__in=ids).update(revoked_at=timezone.now(), updated_by=actor)
+        audit_record(
+            actor=actor,
+            action="token_revoke_all",
+            obj=staff,
+            detail={"count": len(ids), "tokens": ids},
+        )
+    return len(ids)

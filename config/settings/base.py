@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "api.middleware.JsonErrorsMiddleware",  # outermost: sees every answer, errors included
     "django.middleware.security.SecurityMiddleware",
+    "api.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "api.lockout.SignInLockoutMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,7 +89,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "caseload.Staff"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend behind the per-username sign-in lockout (caseload/services/signins.py).
+    "caseload.auth_backends.LockoutModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 # Argon2 first: new and re-hashed passwords use it; older hashes still verify.
@@ -116,6 +119,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+
+# Request bodies over this size answer 413 before they are read (api/body_limit.py).
+CASELOAD_MAX_BODY_BYTES = int(env("CASELOAD_MAX_BODY_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = CASELOAD_MAX_BODY_BYTES
 
 # HIPAA automatic logoff: browser sessions end after 15 minutes of inactivity.
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", "900"))

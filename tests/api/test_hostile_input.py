@@ -117,3 +117,58 @@ def test_a_duplicate_mrn_that_slips_past_the_check_is_named_by_the_database(supe
             birth_date=date(1990, 1, 1),
         )
     assert (caught.value.field, caught.value.code) == ("mrn", "unique")
+
+
+# Django reads the Content-Type parameters with the last value winning and RFC 2231 forms
+# decoded; a guard that read the first value, or skipped `charset*=`, let these through to a 500.
+CHARSET_BYPASSES = [
+    "application/json; charset=utf-8; charset=hex",
+    "application/json; charset=utf-8; charset=base64",
+    "application/json; charset=utf-8; charset=zlib_codec",
+    "application/json; charset*=utf-8''rot13",
+    "application/json; charset*=utf-8''base64",
+    "application/json; charset*0=he; charset*1=x",
+    'application/json; CHARSET="zlib_codec"',
+    "application/json; charset*=bogus''utf-8",
+]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/me/"])
+@pytest.mark.parametrize("content_type", CHARSET_BYPASSES)
+def test_a_charset_hidden_from_a_naive_parser_answers_415_not_500(
+    db, wsgi_without_connection_cycling, path, content_type
+):
+    from config.wsgi import application
+
+    status, body = call_wsgi(
+        application,
+        PATH_INFO=path,
+        QUERY_STRING="x=1",
+        CONTENT_TYPE=content_type,
+        HTTP_HOST="testserver",
+    )
+    assert status.startswith("415")
+    assert b'"code": "unsupported_charset"' in body
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=hex; charset=utf-8",
+        "application/json; charset*=utf-8''utf-8",
+        "application/json; charset*=hex''utf-8",
+    ],
+)
+def test_a_charset_that_django_reads_as_utf8_passes_the_guard(
+    db, wsgi_without_connection_cycling, content_type
+):
+    from config.wsgi import application
+
+    status, _ = call_wsgi(
+        application,
+        PATH_INFO="/healthz",
+        QUERY_STRING="x=1",
+        HTTP_HOST="testserver",
+        CONTENT_TYPE=content_type,
+    )
+    assert status.startswith("200")

@@ -25,6 +25,7 @@ from caseload.services.referrals import referral_create, referral_transition
 from caseload.services.tokens import token_issue
 from tests.conftest import api_for
 from tests.factories import (
+    PERSONA_PASSWORD,
     AppointmentFactory,
     CaseNoteFactory,
     PatientFactory,
@@ -55,6 +56,7 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("apitoken-list", "POST"):          (201, 201, 201, 201, 201, 201, 401),
     ("apitoken-detail", "GET"):         (200, 404, 404, 404, 404, 404, 401),
     ("apitoken-revoke", "POST"):        (200, 404, 404, 404, 404, 404, 401),
+    ("apitoken-revoke-all", "POST"):    (200, 200, 200, 200, 200, 200, 401),
     ("patient-list", "GET"):            (200, 200, 200, 200, 200, 200, 401),
     ("patient-list", "POST"):           (403, 403, 403, 201, 403, 201, 401),
     ("patient-detail", "GET"):          (200, 404, 200, 200, 200, 404, 401),
@@ -316,7 +318,7 @@ def _staff_scenario(ctx) -> Scenario:
 def _token_scenario(ctx) -> Scenario:
     return Scenario(
         target=lambda: token_issue(staff=ctx.counselor, name="matrix")[0],
-        create=lambda: {"name": "laptop", "expires_in_days": 30},
+        create=lambda: {"name": "laptop", "expires_in_days": 30, "password": PERSONA_PASSWORD},
         update=dict,
     )
 
@@ -332,11 +334,12 @@ SCENARIOS = {
     "staff": _staff_scenario,
     "apitoken": _token_scenario,
 }
-URL_WITHOUT_ID = {"me", "instruments"}
+URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
 CORRECTION = {"reason": "Wrong patient."}
 ACTION_BODIES = {
     "enrollment-discharge": {"discharge_reason": "Completed the program."},
     "appointment-cancel": {"reason": "The patient asked to reschedule."},
+    "apitoken-revoke-all": {},
 }
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from caseload.models import Assessment, AuditEvent, CaseNote, Patient, Referral
 from tests.domain_reference import cows_items
-from tests.factories import CaseNoteFactory
+from tests.factories import PERSONA_PASSWORD, CaseNoteFactory
 
 
 def an_hour_ago() -> str:
@@ -171,7 +171,9 @@ def test_a_correction_reason_must_be_a_string(as_user, counselor, patient):
 
 
 def test_a_token_name_must_be_a_string(as_user, counselor):
-    response = as_user(counselor).post("/api/v1/tokens/", {"name": 7}, format="json")
+    response = as_user(counselor).post(
+        "/api/v1/tokens/", {"name": 7, "password": PERSONA_PASSWORD}, format="json"
+    )
     assert errors_of(response) == [("name", "invalid")]
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('caseload', '0002_clinical_records'),
+        ('caseload', '0003_signin_lockout'),
     ]
 
     operations = [
