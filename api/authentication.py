@@ -3,7 +3,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from caseload.services.tokens import TOKEN_PREFIX, token_authenticate
+from caseload.services.tokens import TOKEN_PREFIX, token_authenticate, token_refused
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -21,6 +21,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None  # not a personal token: another authenticator (OAuth2) may own it
         staff = token_authenticate(raw)
         if staff is None:
+            token_refused(raw, via="token")
             raise exceptions.AuthenticationFailed(
                 "Invalid, expired or revoked token.", code="invalid_token"
             )

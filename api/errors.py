@@ -16,6 +16,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from caseload.errors import DomainError, LockedOut
 
+from .audit import audit_refusal
+
 
 class FieldNotFound(exceptions.NotFound):
     """A 404 caused by one query parameter, e.g. a page past the end."""
@@ -31,6 +33,13 @@ INVALID_INPUT = "Invalid input."
 
 
 def exception_handler(exc, context):
+    response = _error_response(exc, context)
+    if response is not None:
+        audit_refusal(exc, context, response.status_code)
+    return response
+
+
+def _error_response(exc, context):
     _answer_in_json(context.get("request"))
     if isinstance(exc, DomainError):
         errors = [_error(field, code, message) for field, code, message in exc.field_errors()]

@@ -7,17 +7,24 @@ Two questions decide every access:
    counselors and prescribers see the patients they hold a django-guardian object grant for.
    Grants are given and taken only by `caseload.services.care_team`.
 Objects of another program are never visible, whatever the role.
+
+Break-the-glass widens only what a clinician may *read*: a patient of their own program they
+opened with a stated reason is visible until the access expires, but never writable
+(`patients_writable_by` leaves it out, and the write services ask `can_write_patient`).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group, Permission
 from django.db import models
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from caseload.models import Patient, Role
+from caseload.context import current_request
+from caseload.models import BreakGlass, Patient, Role
 
 if TYPE_CHECKING:
     from caseload.models import Staff
@@ -38,6 +45,9 @@ _CARE_TEAM_READ = (
     | _perms("referral", VIEW)
 )
 _CLINICAL_RECORDS = ("assessment", "drugscreen")
+# Part 2: consents are read by the patient's clinicians and written by counselors and
+# supervisors; the disclosure ledger is read-only for everyone.
+_COMPLIANCE_READ = _perms("consent", VIEW) | _perms("disclosure", VIEW)
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.COUNSELOR: (
@@ -47,6 +57,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("referral", VIEW, ADD, CHANGE)
         | set().union(*(_perms(m, VIEW, ADD, CHANGE) for m in _CLINICAL_RECORDS))
         | _CARE_TEAM_READ
+        | _COMPLIANCE_READ
+        | _perms("consent", ADD, CHANGE)
+        | _perms("breakglass", ADD)
     ),
     Role.PRESCRIBER: (
         _perms("patient", VIEW)
@@ -54,6 +67,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("medicationrecord", VIEW, ADD, CHANGE)
         | set().union(*(_perms(m, VIEW, ADD, CHANGE) for m in _CLINICAL_RECORDS))
         | _CARE_TEAM_READ
+        | _COMPLIANCE_READ
+        | _perms("breakglass", ADD)
     ),
     Role.SUPERVISOR: (
         set().union(
@@ -67,17 +82,22 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                     "staff",
                     "referral",
                     "medicationrecord",
+                    "consent",
                     *_CLINICAL_RECORDS,
                 )
             )
         )
         | _perms("auditevent", VIEW)
+        | _perms("disclosure", VIEW)
+        | _perms("breakglass", VIEW, CHANGE)
     ),
     Role.FRONT_DESK: _perms("patient", VIEW, CHANGE) | _perms("appointment", VIEW, ADD, CHANGE),
 }
 
 # Roles that see their whole program rather than their own caseload.
 PROGRAM_WIDE_ROLES = {Role.SUPERVISOR, Role.FRONT_DESK}
+# Roles that may break the glass: clinicians who work from a caseload.
+BREAK_GLASS_ROLES = {Role.COUNSELOR, Role.PRESCRIBER}
 
 # Patient fields front desk may change; everything else on a patient is a counselor's.
 FRONT_DESK_PATIENT_FIELDS = {"phone", "email", "address_line", "city", "state", "postal_code"}
@@ -118,7 +138,22 @@ def has_role_permission(user: Staff, action: str, model: type[models.Model]) -> 
 
 
 def patients_visible_to(user: Staff) -> models.QuerySet[Patient]:
-    """Every patient this user may open. Never crosses the user's program."""
+    """Every patient this user may open: their caseload, and patients of their program they
+    broke the glass for while that access lasts. Never crosses the user's program."""
+    caseload = patients_writable_by(user)
+    if not is_staff_member(user) or user.role in PROGRAM_WIDE_ROLES:
+        return caseload
+    opened = break_glass_access(user)
+    if not opened:
+        return caseload
+    return Patient.objects.filter(program_id=user.program_id).filter(
+        models.Q(pk__in=caseload.values("pk")) | models.Q(pk__in=list(opened))
+    )
+
+
+def patients_writable_by(user: Staff) -> models.QuerySet[Patient]:
+    """Every patient whose records this user's role may change: their caseload, or the whole
+    program for program-wide roles. Break-the-glass access never adds to it."""
     if not is_staff_member(user):
         return Patient.objects.none()
     in_program = Patient.objects.filter(program_id=user.program_id)
@@ -135,6 +170,49 @@ def patients_visible_to(user: Staff) -> models.QuerySet[Patient]:
 
 def can_view_patient(user: Staff, patient: Patient) -> bool:
     return patients_visible_to(user).filter(pk=patient.pk).exists()
+
+
+def can_write_patient(user: Staff, patient: Patient) -> bool:
+    """May this user change records of `patient` (role rules aside)?"""
+    if not is_staff_member(user) or patient.program_id != user.program_id:
+        return False
+    if user.role in PROGRAM_WIDE_ROLES:
+        return True
+    return patients_writable_by(user).filter(pk=patient.pk).exists()
+
+
+def break_glass_access(user: Staff) -> dict[uuid.UUID, uuid.UUID]:
+    """Patient id -> break-glass id for each unexpired break-the-glass access of the user.
+
+    Asked once per request (the answer is kept for the rest of it); expiry needs no job, since
+    an access past `expires_at` is simply not found.
+    """
+    if not is_staff_member(user) or user.role not in BREAK_GLASS_ROLES:
+        return {}
+    request = current_request()
+    key = ("break_glass", user.pk)
+    if request is not None and key in request.memo:
+        return request.memo[key]
+    opened = dict(
+        BreakGlass.objects.filter(
+            staff=user,
+            program_id=user.program_id,
+            patient__program_id=user.program_id,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("expires_at")
+        .values_list("patient_id", "id")
+    )
+    if request is not None:
+        request.memo[key] = opened
+    return opened
+
+
+def forget_break_glass_access(user: Staff) -> None:
+    """Drop the request's memo after the user's break-the-glass accesses changed."""
+    request = current_request()
+    if request is not None:
+        request.memo.pop(("break_glass", user.pk), None)
 
 
 def records_visible_to(user: Staff, model: type[models.Model]) -> models.QuerySet:

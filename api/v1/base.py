@@ -18,10 +18,12 @@ from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import as_uuid, patients_of_program
 from api.conditional import etag_for, if_none_match_hits
 from api.conditional import if_match_versions as expected_version
-from caseload.permissions import ADD, CHANGE, VIEW, has_role_permission
-from caseload.services.audit import audit_read
+from caseload.models import AuditAction, Patient
+from caseload.permissions import ADD, CHANGE, VIEW, can_write_patient, has_role_permission
+from caseload.services.audit import audit_read, patient_id_of
 
 from .query import StrictQueryMixin
 
@@ -56,6 +58,20 @@ class RolePermission(permissions.BasePermission):
         if action is None:
             return True
         return has_role_permission(request.user, action, view.model)
+
+
+class PatientWritePermission(permissions.BasePermission):
+    """A record is changed only by someone who may write to its patient. A patient visible
+    through break-the-glass access is readable, not writable: 403."""
+
+    message = "Break-the-glass access is read-only."
+    code = "break_glass_read_only"
+
+    def has_object_permission(self, request: Request, view, obj) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        patient = obj if isinstance(obj, Patient) else getattr(obj, "patient", None)
+        return patient is None or can_write_patient(request.user, patient)
 
 
 class StrictSerializerMixin:
@@ -155,6 +171,25 @@ class PatientRecordFilter(django_filters.FilterSet):
     patient = django_filters.UUIDFilter()
 
 
+# Query parameters that shape a page rather than choose records.
+PAGING_PARAMETERS = {"page", "page_size", "cursor"}
+
+
+def queried_patients(request: Request, page: list) -> list:
+    """A `?patient=` that named a patient of the caller's program the page did not return: the
+    probe is recorded against that patient too. Another program's ids are never resolved."""
+    queried = as_uuid(request.query_params.get("patient"))
+    if queried is None or any(patient_id_of(row) == queried for row in page):
+        return []
+    return patients_of_program(request.user.program_id, [queried])
+
+
+def filters_used(request: Request) -> dict[str, Any]:
+    """The names of the filters a list was read with (their values may be patient data)."""
+    names = sorted(set(request.query_params) - PAGING_PARAMETERS)
+    return {"filters": names} if names else {}
+
+
 class RecordViewSet(
     StrictQueryMixin,
     mixins.ListModelMixin,
@@ -165,7 +200,11 @@ class RecordViewSet(
 ):
     model: ClassVar[type[models.Model]]
     selector: ClassVar[Callable[..., models.QuerySet]]
-    permission_classes: ClassVar[list] = [permissions.IsAuthenticated, RolePermission]
+    permission_classes: ClassVar[list] = [
+        permissions.IsAuthenticated,
+        RolePermission,
+        PatientWritePermission,
+    ]
     action_permissions: ClassVar[dict[str, str]] = {}
     http_method_names: ClassVar[list[str]] = ["get", "post", "patch", "put", "head", "options"]
 
@@ -176,13 +215,27 @@ class RecordViewSet(
     def list(self, request: Request, *args, **kwargs) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        audit_read(actor=request.user, model=self.model, objects=page, action="list")
+        audit_read(
+            actor=request.user,
+            model=self.model,
+            objects=page,
+            action=AuditAction.LIST,
+            patient_ids=queried_patients(request, page),
+            detail=filters_used(request),
+        )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         instance = self.get_object()
-        audit_read(actor=request.user, model=self.model, objects=[instance], action="read")
-        if if_none_match_hits(request, instance):
+        not_modified = if_none_match_hits(request, instance)
+        audit_read(
+            actor=request.user,
+            model=self.model,
+            objects=[instance],
+            action=AuditAction.READ,
+            status_code=304 if not_modified else 200,
+        )
+        if not_modified:
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
             response["ETag"] = etag_for(instance)
             return response

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from caseload.models import Patient
+from caseload.models import AuditAction, Patient
 from caseload.permissions import sees_clinical_content
 from caseload.selectors.patients import patient_list
 from caseload.services.audit import audit_read
@@ -117,7 +117,13 @@ class PatientViewSet(RecordViewSet):
         payload = history_payload(
             user=request.user, patient=patient, context=self.get_serializer_context()
         )
-        audit_read(actor=request.user, model=Patient, objects=[patient], action="read_history")
+        audit_read(
+            actor=request.user,
+            model=Patient,
+            objects=[patient],
+            action=AuditAction.READ,
+            detail={"view": "history"},
+        )
         return Response(payload)
 
     @TREND_SCHEMA
@@ -132,7 +138,13 @@ class PatientViewSet(RecordViewSet):
         """COWS and SOWS series as JSON, or an SVG chart (`?format=svg`)."""
         patient = self.get_object()
         require_clinical_access(request.user)
-        audit_read(actor=request.user, model=Patient, objects=[patient], action="read_trend")
+        audit_read(
+            actor=request.user,
+            model=Patient,
+            objects=[patient],
+            action=AuditAction.READ,
+            detail={"view": "withdrawal_trend"},
+        )
         if request.accepted_renderer.format == "svg":
             return Response(trend_svg(user=request.user, patient=patient))
         return Response(trend_payload(user=request.user, patient=patient))

@@ -16,6 +16,8 @@ from django_filters.utils import translate_validation
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from api.audit import view_started
+
 UNKNOWN = exceptions.ErrorDetail("Unknown query parameter.", code="unknown_parameter")
 REPEATED = exceptions.ErrorDetail("Send this parameter once.", code="repeated_parameter")
 FORMAT = "format"
@@ -28,6 +30,7 @@ class StrictQueryMixin:
     query_parameters: ClassVar[tuple[str, ...]] = ()
 
     def initial(self, request: Request, *args, **kwargs) -> None:
+        view_started(self)
         super().initial(request, *args, **kwargs)  # authentication and permissions come first
         errors = query_errors(self, request)
         if errors:

@@ -1,7 +1,18 @@
 from .appointment import Appointment, AppointmentKind, AppointmentStatus
 from .assessment import Assessment, Instrument
-from .audit import AuditEvent
+from .audit import (
+    AuditAction,
+    AuditEvent,
+    AuditOutcome,
+    AuditPatientSet,
+    AuditPatientSetMember,
+    AuditSeal,
+    AuditSealRun,
+)
 from .base import BaseModel, RecordStatus
+from .break_glass import BreakGlass
+from .consent import Consent, ConsentStatus, InformationCategory
+from .disclosure import Disclosure, DisclosureBasis
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
 from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
 from .medication import DoseUnit, Medication, MedicationRecord, MedicationStatus, Route
@@ -19,14 +30,26 @@ __all__ = [
     "AppointmentKind",
     "AppointmentStatus",
     "Assessment",
+    "AuditAction",
     "AuditEvent",
+    "AuditOutcome",
+    "AuditPatientSet",
+    "AuditPatientSetMember",
+    "AuditSeal",
+    "AuditSealRun",
     "BaseModel",
+    "BreakGlass",
     "CaseNote",
+    "Consent",
+    "ConsentStatus",
+    "Disclosure",
+    "DisclosureBasis",
     "DoseUnit",
     "DrugScreen",
     "DrugScreenResult",
     "Enrollment",
     "EnrollmentStatus",
+    "InformationCategory",
     "Instrument",
     "LevelOfCare",
     "Medication",

@@ -186,10 +186,10 @@ def appointment_plan_reminder(*, appointment_id, now: datetime | None = None) ->
         appointment.reminder_due_at = due
         audit_record(
             actor=None,
-            action="reminder_planned",
+            action="update",
             obj=appointment,
             patient=appointment.patient,
-            detail={"due_at": due.isoformat()},
+            detail={"reminder_planned": True, "due_at": due.isoformat()},
         )
     return appointment
 

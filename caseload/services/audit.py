@@ -1,17 +1,33 @@
-"""The audit trail: one append-only row per access to or change of protected information."""
+"""The audit trail: one append-only event per access to, change of, or refused access to
+protected information, and per sign-in.
+
+Writes call `audit_record` inside the transaction that makes the change, so the event commits or
+rolls back with it. Reads call `audit_read` with the records they return; refusals call
+`audit_denial` after the refused request's transaction has rolled back, so the event is kept.
+
+An event names its patients compactly: one patient directly, several (a list page) through a
+patient set stored once per distinct set of ids (see `AuditPatientSet`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
-from caseload.models import AuditEvent, Patient
-
-
-def _object_type(obj: models.Model | type[models.Model]) -> str:
-    return obj._meta.model_name
+from caseload.context import current_request
+from caseload.models import (
+    AuditAction,
+    AuditEvent,
+    AuditOutcome,
+    AuditPatientSet,
+    AuditPatientSetMember,
+    Patient,
+)
+from caseload.permissions import break_glass_access, is_staff_member
 
 
 def audit_record(
@@ -24,39 +40,68 @@ def audit_record(
 ) -> AuditEvent:
     """Record one action on one object. Call inside the transaction that makes the change."""
     program_id = getattr(patient, "program_id", None) or getattr(obj, "program_id", None)
-    return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        program_id=program_id or getattr(actor, "program_id", None),
+    return audit_event(
+        actor=actor,
         action=action,
-        object_type=_object_type(obj),
-        object_id=str(obj.pk),
-        patient=patient,
-        detail=detail or {},
+        resource_type=resource_type_of(obj),
+        resource_id=obj.pk,
+        patient_ids=[patient.pk] if patient is not None else (),
+        program_id=program_id,
+        detail=detail,
     )
 
 
 def audit_read(
-    *, actor, model: type[models.Model], objects: Iterable[models.Model], action: str
+    *,
+    actor,
+    model: type[models.Model],
+    objects: Iterable[models.Model],
+    action: str,
+    patient_ids: Iterable[uuid.UUID] = (),
+    status_code: int = 200,
+    detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Record that `actor` read these objects (a list page or one record) in one row."""
+    """Record that `actor` read these objects (a list page, one record) in one event naming
+    every patient they belong to, and any others the request named (`patient_ids`)."""
     objects = list(objects)
-    patient_ids = sorted({str(_patient_id(o)) for o in objects if _patient_id(o)})
-    single = objects[0] if action == "read" and objects else None
-    return AuditEvent.objects.create(
+    ids = {patient_id_of(o) for o in objects} | set(patient_ids)
+    ids.discard(None)
+    single = objects[0] if action == AuditAction.READ and len(objects) == 1 else None
+    return audit_event(
         actor=actor,
-        program_id=actor.program_id,
         action=action,
-        object_type=_object_type(model),
-        object_id=str(single.pk) if single else "",
-        patient_id=patient_ids[0] if len(patient_ids) == 1 else None,
-        detail={"count": len(objects), "patients": patient_ids},
+        resource_type=resource_type_of(model),
+        resource_id=single.pk if single is not None else "",
+        patient_ids=ids,
+        status_code=status_code,
+        detail={"count": len(objects)} | (detail or {}),
     )
 
 
-def _patient_id(obj: models.Model):
-    if isinstance(obj, Patient):
-        return obj.pk
-    return getattr(obj, "patient_id", None)
+def audit_denial(
+    *,
+    actor,
+    action: str,
+    resource_type: str,
+    resource_id: Any = "",
+    patient_ids: Iterable[uuid.UUID] = (),
+    status_code: int,
+    detail: dict[str, Any] | None = None,
+    program_id: Any = None,
+) -> AuditEvent:
+    """Record a refused request. Call after its transaction rolled back, so the event stays."""
+    with transaction.atomic():
+        return audit_event(
+            actor=actor,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            patient_ids=patient_ids,
+            outcome=AuditOutcome.DENIED,
+            status_code=status_code,
+            detail=detail,
+            program_id=program_id,
+        )
 
 
 def audit_signin(
@@ -67,11 +112,102 @@ def audit_signin(
     `staff` is the account with that username when there is one: the event then belongs to its
     program. Only a successful sign-in names it as the actor; a failure's actor is unknown.
     """
-    return AuditEvent.objects.create(
-        actor=staff if action == "login" else None,
-        program_id=getattr(staff, "program_id", None),
+    return audit_event(
+        actor=staff if action == AuditAction.LOGIN else None,
         action=action,
-        object_type="staff",
-        object_id=str(staff.pk) if staff else "",
+        resource_type="staff",
+        resource_id=staff.pk if staff else "",
+        outcome=AuditOutcome.ALLOWED if action == AuditAction.LOGIN else AuditOutcome.DENIED,
+        program_id=getattr(staff, "program_id", None),
         detail={"username": username, **(detail or {})},
     )
+
+
+def audit_event(
+    *,
+    actor,
+    action: str,
+    resource_type: str,
+    resource_id: Any = "",
+    patient_ids: Iterable[uuid.UUID] = (),
+    outcome: str = AuditOutcome.ALLOWED,
+    status_code: int | None = None,
+    detail: dict[str, Any] | None = None,
+    program_id: Any = None,
+) -> AuditEvent:
+    """Write one event with everything the request context knows (request id, client, the
+    status a successful write answers) and whether it ran under break-the-glass access."""
+    if action not in AuditAction.values:
+        raise ValueError(f"Unknown audit action {action!r}")
+    staff = actor if getattr(actor, "pk", None) else None
+    request = current_request()
+    ids = sorted({uuid.UUID(str(i)) for i in patient_ids}, key=str)
+    detail = dict(detail or {})
+    opened = _break_glass_ids(staff, ids)
+    if opened:
+        detail["break_glass"] = opened
+    if status_code is None and request is not None and outcome == AuditOutcome.ALLOWED:
+        status_code = request.success_status
+    event = AuditEvent(
+        actor=staff,
+        program_id=program_id or getattr(staff, "program_id", None),
+        client=request.client if request is not None else None,
+        role=getattr(staff, "role", "") or "",
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id)[:64],
+        outcome=outcome,
+        status_code=status_code,
+        request_id=request.request_id if request is not None else "",
+        break_glass=bool(opened),
+        detail=detail,
+    )
+    if len(ids) == 1:
+        event.patient_id = ids[0]
+    elif ids:
+        event.patient_set_id = patient_set_for(ids)
+    event.save(force_insert=True)
+    return event
+
+
+def patient_set_for(ids: list[uuid.UUID]) -> int:
+    """The id of the stored set holding exactly these patients, storing it the first time.
+
+    Steady state (the same page read again) costs one indexed lookup.
+    """
+    digest = patient_set_digest(ids)
+    found = AuditPatientSet.objects.filter(digest=digest).values_list("pk", flat=True).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            patient_set = AuditPatientSet.objects.create(digest=digest, size=len(ids))
+            AuditPatientSetMember.objects.bulk_create(
+                AuditPatientSetMember(patient_id=i, patient_set=patient_set) for i in ids
+            )
+    except IntegrityError:  # a concurrent request stored the same set first
+        return AuditPatientSet.objects.values_list("pk", flat=True).get(digest=digest)
+    return patient_set.pk
+
+
+def patient_set_digest(ids: Iterable[Any]) -> str:
+    return hashlib.sha256("\n".join(sorted(str(i) for i in ids)).encode()).hexdigest()
+
+
+def resource_type_of(obj: models.Model | type[models.Model]) -> str:
+    return obj._meta.model_name
+
+
+def patient_id_of(obj: models.Model):
+    if isinstance(obj, Patient):
+        return obj.pk
+    return getattr(obj, "patient_id", None)
+
+
+def _break_glass_ids(staff, patient_ids: list[uuid.UUID]) -> list[str]:
+    """The break-the-glass accesses this event used: the patients it touched that the actor
+    sees only through one."""
+    if staff is None or not patient_ids or not is_staff_member(staff):
+        return []
+    opened = break_glass_access(staff)
+    return sorted({str(opened[i]) for i in patient_ids if i in opened})

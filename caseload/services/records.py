@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
-from caseload.errors import Conflict, PreconditionFailed
+from caseload.errors import Conflict, Forbidden, PreconditionFailed
 from caseload.models import Patient, RecordStatus
+from caseload.permissions import break_glass_access, can_write_patient, is_staff_member
 
 from .audit import audit_record
 
@@ -25,9 +26,22 @@ def _patient_of(instance: models.Model) -> Patient | None:
     return instance if isinstance(instance, Patient) else getattr(instance, "patient", None)
 
 
+def require_patient_write(actor, patient: Patient | None) -> None:
+    """A staff member changes records only of patients they may write to: their caseload (or
+    program, for program-wide roles). Break-the-glass access is read-only."""
+    if patient is None or not is_staff_member(actor) or can_write_patient(actor, patient):
+        return
+    if patient.pk in break_glass_access(actor):
+        raise Forbidden(
+            "Break-the-glass access is read-only.", code="break_glass_read_only", field="patient"
+        )
+    raise Forbidden("You may not change this patient's records.", field="patient")
+
+
 def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **fields: Any) -> M:
     """Insert one record with its authorship and audit row in the caller's transaction."""
     instance = model(created_by=actor, updated_by=actor, **fields)
+    require_patient_write(actor, _patient_of(instance))
     _attribute_history(instance, actor)
     try:
         with transaction.atomic():
@@ -52,6 +66,7 @@ def record_update(
     expected_version: ExpectedVersion = None,
     action: str = "update",
     guard: Guard | None = None,
+    audit_detail: dict | None = None,
 ) -> M:
     """Apply `changes` to `instance`, failing with 412 if its version moved on.
 
@@ -62,6 +77,7 @@ def record_update(
     racing state changes cannot both see the state they start from.
     """
     model = type(instance)
+    require_patient_write(actor, _patient_of(instance))
     try:
         with transaction.atomic():
             fresh = _claim(model, instance.pk, expected_version)
@@ -83,11 +99,18 @@ def record_update(
                 action=action,
                 obj=fresh,
                 patient=_patient_of(fresh),
-                detail={"fields": sorted(changes)},
+                detail=_update_detail(action, changes) | (audit_detail or {}),
             )
     except IntegrityError as exc:
         raise _conflict(exc) from exc
     return fresh
+
+
+def _update_detail(action: str, changes: dict[str, Any]) -> dict[str, Any]:
+    detail: dict[str, Any] = {"fields": sorted(changes)}
+    if action == "transition" and "status" in changes:
+        detail["to"] = str(changes["status"])
+    return detail
 
 
 def _claim(model: type[M], pk, expected_version: ExpectedVersion) -> M:

@@ -50,6 +50,6 @@ def referral_transition(
         actor=actor,
         expected_version=expected_version,
         changes={"status": to, "status_changed_at": timezone.now()},
-        action=f"referral_{to}",
+        action="transition",
         guard=guard,
     )

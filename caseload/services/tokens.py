@@ -17,7 +17,7 @@ from django.utils import timezone
 from caseload.errors import Forbidden, InvalidInput
 from caseload.models import ApiToken, Staff
 
-from .audit import audit_record
+from .audit import audit_event, audit_record
 from .signins import signin_reauthenticate
 
 TOKEN_PREFIX = "cl_"  # noqa: S105 - a public marker, not a secret
@@ -54,7 +54,7 @@ def token_issue(
             updated_by=actor or staff,
         )
         audit_record(
-            actor=actor or staff, action="token_issue", obj=token, detail={"staff": str(staff.pk)}
+            actor=actor or staff, action="create", obj=token, detail={"staff": str(staff.pk)}
         )
     return token, raw
 
@@ -95,13 +95,37 @@ def token_authenticate(raw: str) -> Staff | None:
     return token.staff
 
 
+def token_refused(raw: str, *, via: str) -> None:
+    """Audit a Bearer token that was refused: unknown, expired, revoked or its owner inactive.
+
+    A token Caseload issued names its owner and program, so the program's supervisor sees a
+    revoked token still in use; the secret itself is never recorded.
+    """
+    token = (
+        ApiToken.objects.select_related("staff").filter(digest=_digest(raw)).first()
+        if raw.startswith(TOKEN_PREFIX)
+        else None
+    )
+    audit_event(
+        actor=None,
+        action="login_failed",
+        resource_type="apitoken",
+        resource_id=token.pk if token else "",
+        outcome="denied",
+        status_code=401,
+        program_id=token.staff.program_id if token else None,
+        detail={"via": via, "reason": "invalid_token"}
+        | ({"staff": str(token.staff_id)} if token else {}),
+    )
+
+
 def token_revoke(*, token: ApiToken, actor: Staff) -> ApiToken:
     with transaction.atomic():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), updated_by=actor
         )
         token.refresh_from_db()
-        audit_record(actor=actor, action="token_revoke", obj=token)
+        audit_record(actor=actor, action="revoke", obj=token, detail={"staff": str(token.staff_id)})
     return token
 
 
@@ -113,7 +137,7 @@ def token_revoke_all(*, staff: Staff, actor: Staff | None) -> int:
         ApiToken.objects.filter(pk__in=ids).update(revoked_at=timezone.now(), updated_by=actor)
         audit_record(
             actor=actor,
-            action="token_revoke_all",
+            action="revoke",
             obj=staff,
             detail={"count": len(ids), "tokens": ids},
         )

@@ -45,7 +45,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "api.middleware.JsonErrorsMiddleware",  # outermost: sees every answer, errors included
+    "api.audit.AuditContextMiddleware",  # the request id every audit event of the request carries
+    "api.middleware.JsonErrorsMiddleware",  # sees every answer, errors included
     "django.middleware.security.SecurityMiddleware",
     "api.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

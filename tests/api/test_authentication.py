@@ -47,7 +47,7 @@ def test_a_token_is_stored_only_as_its_digest(counselor):
     assert row["digest"] == hashlib.sha256(raw.encode()).hexdigest()
     assert [name for name, value in row.items() if raw in str(value)] == []
     # The audit row of the issue must not leak it either.
-    issued = AuditEvent.objects.get(action="token_issue", object_id=str(token.pk))
+    issued = AuditEvent.objects.get(action="create", resource_id=str(token.pk))
     assert raw not in str(issued.detail)
 
 
@@ -68,7 +68,7 @@ def test_a_revoked_token_answers_401_and_the_revocation_is_audited(counselor, su
     assert bearer(raw).get(ME).status_code == 200
     token_revoke(token=token, actor=supervisor)
     assert_unauthenticated(bearer(raw).get(PATIENTS), "invalid_token")
-    event = AuditEvent.objects.get(action="token_revoke", object_id=str(token.pk))
+    event = AuditEvent.objects.get(action="revoke", resource_id=str(token.pk))
     assert event.actor == supervisor
 
 

@@ -132,14 +132,14 @@ def test_sign_ins_failures_and_the_lockout_are_audited(account):
     assert sign_in(client, PASSWORD).status_code == 302
     fail_times(Client(), 6)
     events = AuditEvent.objects.filter(action__in=["login", "login_failed", "lockout"])
-    rows = [(e.action, e.detail.get("reason"), e.actor_id) for e in events.order_by("at")]
+    rows = [(e.action, e.detail.get("reason"), e.actor_id) for e in events.order_by("occurred_at")]
     assert rows == [
         ("login", None, account.pk),
         *[("login_failed", "invalid_credentials", None)] * 5,
         ("lockout", None, None),
         ("login_failed", "locked_out", None),
     ]
-    assert all(e.object_id == str(account.pk) for e in events)
+    assert all(e.resource_id == str(account.pk) for e in events)
     assert all(e.program_id == account.program_id for e in events)
     assert all(e.detail["username"] == "lock.me" for e in events)
     assert all(e.detail["via"] == LOGIN for e in events)

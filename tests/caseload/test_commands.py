@@ -48,7 +48,7 @@ def test_create_program_prints_its_code_as_the_last_line():
     assert last == '{"program": "lakeside"}'
     program = Program.objects.get(code="lakeside")
     assert program.name == "Lakeside Recovery"
-    assert AuditEvent.objects.filter(action="create", object_id=str(program.pk)).exists()
+    assert AuditEvent.objects.filter(action="create", resource_id=str(program.pk)).exists()
 
 
 @pytest.mark.django_db
@@ -246,7 +246,7 @@ def test_issue_token_prints_a_token_that_authenticates_and_is_listed(counselor):
     issued = next(row for row in listed if row["name"] == "laptop")
     assert issued["expires_at"] == payload["expires_at"]
     assert issued["revoked_at"] is None
-    assert AuditEvent.objects.filter(action="token_issue", object_id=issued["id"]).exists()
+    assert AuditEvent.objects.filter(action="create", resource_id=issued["id"]).exists()
 
 
 def test_issue_token_defaults_to_the_configured_lifetime(counselor, settings):
@@ -344,7 +344,9 @@ def test_seed_demo_revokes_the_previous_runs_tokens_instead_of_piling_them_up():
         demo_tokens = [row for row in listed if row["name"] == seed_demo.TOKEN_NAME]
         assert len(demo_tokens) == 2
         assert len([row for row in demo_tokens if row["revoked_at"] is None]) == 1
-    assert AuditEvent.objects.filter(action="token_revoke").count() == len(seed_demo.STAFF)
+    assert AuditEvent.objects.filter(action="revoke", resource_type="apitoken").count() == len(
+        seed_demo.STAFF
+    )
 
 
 @pytest.mark.django_db

@@ -53,9 +53,10 @@ def assert_reminder_planned(appointment: Appointment) -> None:
     expected = appointment.start - settings.CASELOAD_REMINDER_LEAD
     assert appointment.reminder_due_at == expected
     assert appointment.reminder_queued_at is None
-    event = AuditEvent.objects.get(action="reminder_planned", object_id=str(appointment.pk))
+    event = AuditEvent.objects.get(detail__reminder_planned=True, resource_id=str(appointment.pk))
+    assert (event.action, event.actor) == ("update", None)
     assert event.patient_id == appointment.patient_id
-    assert event.detail == {"due_at": expected.isoformat()}
+    assert event.detail == {"reminder_planned": True, "due_at": expected.isoformat()}
 
 
 @pytest.fixture
@@ -206,6 +207,8 @@ def test_planning_a_reminder_twice_writes_one_audit_row(counselor, patient):
     )
     appointment_plan_reminder_task.apply(args=[str(appointment.pk)])
     assert (
-        AuditEvent.objects.filter(action="reminder_planned", object_id=str(appointment.pk)).count()
+        AuditEvent.objects.filter(
+            detail__reminder_planned=True, resource_id=str(appointment.pk)
+        ).count()
         == 1
     )

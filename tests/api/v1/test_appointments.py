@@ -113,7 +113,7 @@ def test_the_visit_moves_booked_arrived_fulfilled(as_user, front_desk, counselor
     api = as_user(counselor)
     assert api.post(f"{URL}{appointment.id}/arrive/").json()["status"] == "arrived"
     assert api.post(f"{URL}{appointment.id}/fulfil/").json()["status"] == "fulfilled"
-    events = AuditEvent.objects.filter(action="transition", object_id=str(appointment.id))
+    events = AuditEvent.objects.filter(action="transition", resource_id=str(appointment.id))
     assert events.count() == 2
 
 

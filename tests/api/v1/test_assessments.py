@@ -181,14 +181,20 @@ def test_it_rejects_an_unknown_item(as_user, counselor, patient):
 def test_a_missing_item_rejects_the_whole_assessment_and_writes_nothing(
     as_user, counselor, patient
 ):
-    before = (Assessment.objects.count(), AuditEvent.objects.filter(action="create").count())
+    before = (
+        Assessment.objects.count(),
+        AuditEvent.objects.filter(resource_type="assessment").count(),
+    )
     items = cows_items(20)
     del items["gooseflesh"]
     response = post(as_user(counselor), patient, "cows", items)
     assert response.status_code == 400
     assert error_fields(response) == [("items.gooseflesh", "missing_item")]
     assert "total_score" not in response.json()
-    after = (Assessment.objects.count(), AuditEvent.objects.filter(action="create").count())
+    after = (
+        Assessment.objects.count(),
+        AuditEvent.objects.filter(resource_type="assessment").count(),
+    )
     assert after == before
 
 
@@ -253,7 +259,7 @@ def test_marking_entered_in_error_keeps_the_record_listed_and_audits_it(
     assert [(row["id"], row["status"]) for row in listed] == [
         (str(assessment.id), "entered_in_error")
     ]
-    event = AuditEvent.objects.get(action="entered_in_error", object_id=str(assessment.id))
+    event = AuditEvent.objects.get(action="entered_in_error", resource_id=str(assessment.id))
     assert event.actor == counselor
     assert event.patient_id == patient.id
 
@@ -266,7 +272,9 @@ def test_marking_entered_in_error_twice_is_a_conflict(as_user, counselor, patien
     second = api.post(url, {"reason": "Again."})
     assert second.status_code == 409
     assert Assessment.objects.get(pk=assessment.pk).entered_in_error_reason == "Duplicate entry."
-    assert AuditEvent.objects.filter(action="entered_in_error").count() == 1
+    assert AuditEvent.objects.filter(action="entered_in_error", outcome="allowed").count() == 1
+    refused = AuditEvent.objects.get(action="entered_in_error", outcome="denied")
+    assert (refused.status_code, refused.detail["code"]) == (409, "entered_in_error")
 
 
 def test_marking_entered_in_error_needs_a_reason(as_user, counselor, patient):

@@ -29,7 +29,7 @@ def counts() -> tuple[int, int, int]:
     return (
         DrugScreen.objects.count(),
         DrugScreenResult.objects.count(),
-        AuditEvent.objects.filter(object_type="drugscreen").count(),
+        AuditEvent.objects.filter(resource_type="drugscreen", outcome="allowed").count(),
     )
 
 
@@ -54,7 +54,7 @@ def test_counselor_records_a_presumptive_screen_with_its_results(as_user, counse
         ("opiates", "positive"),
     ]
     assert AuditEvent.objects.filter(
-        action="create", object_id=str(stored.pk), actor=counselor, patient=patient
+        action="create", resource_id=str(stored.pk), actor=counselor, patient=patient
     ).exists()
 
 
@@ -135,6 +135,12 @@ def test_front_desk_may_not_read_or_record_screens(as_user, front_desk, counselo
     assert as_user(front_desk).get(URL).status_code == 403
     assert as_user(front_desk).post(URL, screen(patient)).status_code == 403
     assert counts() == before
+    refused = AuditEvent.objects.filter(actor=front_desk, outcome="denied")
+    assert sorted(refused.values_list("action", "resource_type", "status_code")) == [
+        ("create", "drugscreen", 403),
+        ("list", "drugscreen", 403),
+    ]
+    assert refused.get(action="create").patient_id == patient.id
 
 
 @pytest.mark.parametrize("method", ["patch", "put", "delete"])

@@ -136,7 +136,11 @@ def test_status_moves_only_through_its_endpoints(as_user, supervisor, counselor)
     again = api.post(f"{URL}{created['id']}/activate/")
     assert again.status_code == 409
     assert again.json()["code"] == "illegal_transition"
-    assert AuditEvent.objects.filter(action="transition", object_id=created["id"]).count() == 1
+    moves = AuditEvent.objects.filter(action="transition", resource_id=created["id"])
+    assert list(moves.values_list("outcome", "status_code").order_by("occurred_at")) == [
+        ("allowed", 200),
+        ("denied", 409),
+    ]
 
 
 def test_the_counselor_cannot_change_enrollment_status(as_user, counselor, patient):

@@ -44,7 +44,10 @@ def test_prescriber_records_methadone_as_ordered(as_user, prescriber, patient):
     assert stored.prescriber == prescriber
     assert stored.created_by == prescriber
     assert AuditEvent.objects.filter(
-        action="create", object_type="medicationrecord", object_id=str(stored.pk), actor=prescriber
+        action="create",
+        resource_type="medicationrecord",
+        resource_id=str(stored.pk),
+        actor=prescriber,
     ).exists()
 
 
@@ -171,7 +174,7 @@ def test_prescriber_stops_a_medication_and_it_shows_in_change_history(as_user, p
     assert response.json()["status"] == "stopped"
     assert MedicationRecord.objects.get(pk=record.pk).status == "stopped"
     assert AuditEvent.objects.filter(
-        action="update", object_id=str(record.pk), detail__fields=["status"]
+        action="update", resource_id=str(record.pk), detail__fields=["status"]
     ).exists()
 
     history = api.get(f"/api/v1/patients/{patient.id}/history/").json()["results"]
@@ -275,12 +278,12 @@ def test_a_covering_prescriber_off_the_care_team_is_accepted_and_flagged(
     covering = StaffFactory(program=program, role="prescriber")
     response = as_user(supervisor).post(URL, order(patient, prescriber=str(covering.id)))
     assert response.status_code == 201, response.json()
-    event = AuditEvent.objects.get(action="create", object_id=response.json()["id"])
+    event = AuditEvent.objects.get(action="create", resource_id=response.json()["id"])
     assert event.detail == {"covering_prescriber": True}
     own = as_user(supervisor).post(
         URL, order(patient, prescriber=str(patient.enrollments.get().prescriber_id))
     )
-    assert AuditEvent.objects.get(action="create", object_id=own.json()["id"]).detail == {}
+    assert AuditEvent.objects.get(action="create", resource_id=own.json()["id"]).detail == {}
 
 
 def test_an_inactive_prescriber_cannot_be_named(as_user, program, supervisor, patient):

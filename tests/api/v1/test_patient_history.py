@@ -180,21 +180,31 @@ def test_entered_in_error_records_stay_in_the_history(
 
 def test_reading_the_history_is_audited(as_user, prescriber, patient):
     assert as_user(prescriber).get(url(patient)).status_code == 200
-    event = AuditEvent.objects.get(action="read_history")
+    event = AuditEvent.objects.get(action="read", detail__view="history")
     assert event.actor == prescriber
     assert event.patient_id == patient.id
-    assert event.object_type == "patient"
+    assert (event.resource_type, event.resource_id) == ("patient", str(patient.id))
+    assert (event.outcome, event.status_code) == ("allowed", 200)
 
 
 def test_front_desk_may_not_read_the_history(as_user, front_desk, patient):
     response = as_user(front_desk).get(url(patient))
     assert response.status_code == 403
-    assert not AuditEvent.objects.filter(action="read_history").exists()
+    assert not AuditEvent.objects.filter(outcome="allowed", detail__view="history").exists()
+    refused = AuditEvent.objects.get(outcome="denied")
+    assert (refused.actor, refused.action, refused.status_code) == (front_desk, "read", 403)
+    assert refused.patient_id == patient.id
 
 
 def test_a_counselor_off_the_caseload_gets_404(as_user, other_counselor, patient):
     assert as_user(other_counselor).get(url(patient)).status_code == 404
-    assert not AuditEvent.objects.filter(action="read_history").exists()
+    assert not AuditEvent.objects.filter(outcome="allowed", detail__view="history").exists()
+    refused = AuditEvent.objects.get(outcome="denied")
+    assert (refused.actor, refused.status_code, refused.patient_id) == (
+        other_counselor,
+        404,
+        patient.id,
+    )
 
 
 def test_another_program_gets_404(as_user, other_program_staff, patient):

@@ -68,7 +68,7 @@ def test_supervisor_registers_a_patient_in_their_program(as_user, supervisor):
     assert response.status_code == 201, response.json()
     created = Patient.objects.get(pk=response.json()["id"])
     assert created.program == supervisor.program
-    assert AuditEvent.objects.filter(action="create", object_id=str(created.pk)).exists()
+    assert AuditEvent.objects.filter(action="create", resource_id=str(created.pk)).exists()
 
 
 def test_it_rejects_a_duplicate_mrn_naming_the_field(as_user, supervisor, patient):
@@ -91,7 +91,7 @@ def test_it_rejects_a_duplicate_mrn_naming_the_field(as_user, supervisor, patien
 
 def test_reading_a_patient_is_audited(as_user, counselor, patient):
     as_user(counselor).get(detail(patient))
-    event = AuditEvent.objects.filter(action="read", object_type="patient").get()
+    event = AuditEvent.objects.filter(action="read", resource_type="patient").get()
     assert event.actor == counselor
     assert event.patient_id == patient.id
 

@@ -38,7 +38,7 @@ def test_counselor_refers_a_patient_to_narcotics_anonymous(as_user, counselor, p
     stored = Referral.objects.get(pk=body["id"])
     assert stored.created_by == counselor
     assert AuditEvent.objects.filter(
-        action="create", object_type="referral", object_id=str(stored.pk), patient=patient
+        action="create", resource_type="referral", resource_id=str(stored.pk), patient=patient
     ).exists()
 
 
@@ -83,10 +83,13 @@ def test_referral_moves_from_referred_to_attending_to_completed(as_user, counsel
     assert completed.status_code == 200, completed.json()
     assert completed.json()["status"] == "completed"
     assert status_of(created) == "completed"
-    actions = set(
-        AuditEvent.objects.filter(object_id=str(created.pk)).values_list("action", flat=True)
-    )
-    assert {"referral_attending", "referral_completed"} <= actions
+    moves = [
+        event.detail["to"]
+        for event in AuditEvent.objects.filter(
+            resource_id=str(created.pk), action="transition"
+        ).order_by("occurred_at")
+    ]
+    assert moves == ["attending", "completed"]
 
 
 @pytest.mark.parametrize("first", [None, "attending"])

@@ -240,8 +240,9 @@ def test_a_note_with_several_bad_fields_names_each(as_user, counselor, patient):
 
 
 def test_a_refused_body_writes_nothing_and_audits_no_write(as_user, counselor, patient):
+    api = as_user(counselor)
     before = set(AuditEvent.objects.values_list("pk", flat=True))
-    as_user(counselor).post("/api/v1/notes/", note_body(patient, body=1, status="final"))
+    api.post("/api/v1/notes/", note_body(patient, body=1, status="final"))
     written = AuditEvent.objects.exclude(pk__in=before).filter(action="create")
     assert not written.exists()
     assert not CaseNote.objects.exists()

@@ -40,7 +40,9 @@ def test_a_new_token_is_shown_once_and_works(as_user, counselor):
     assert all("token" not in row for row in listed)
     assert {row["name"] for row in listed} >= {"laptop"}
     assert with_token(raw).get(ME).json()["username"] == "counselor"
-    assert AuditEvent.objects.filter(action="token_issue", actor=counselor).exists()
+    assert AuditEvent.objects.filter(
+        action="create", resource_type="apitoken", actor=counselor
+    ).exists()
 
 
 def test_a_revoked_token_stops_working_at_once(as_user, counselor):
@@ -100,7 +102,7 @@ def test_wrong_passwords_at_token_creation_lock_the_username_everywhere(as_user,
         "/api/auth/login/", {"username": "counselor", "password": PERSONA_PASSWORD}
     )
     assert login.status_code == 429
-    assert AuditEvent.objects.filter(action="lockout", object_id=str(counselor.pk)).count() == 1
+    assert AuditEvent.objects.filter(action="lockout", resource_id=str(counselor.pk)).count() == 1
 
 
 def test_a_browser_session_needs_the_password_too(counselor):
@@ -167,9 +169,9 @@ def test_revoke_all_ends_every_token_of_the_caller_including_this_one(
         assert with_token(raw).get(ME).status_code == 401
     assert api.get(ME).status_code == 401
     assert with_token(bystander).get(ME).status_code == 200
-    event = AuditEvent.objects.get(action="token_revoke_all")
+    event = AuditEvent.objects.get(action="revoke", resource_type="staff")
     assert event.actor == counselor
-    assert event.object_id == str(counselor.pk)
+    assert event.resource_id == str(counselor.pk)
     assert event.detail["count"] == 3
 
 
@@ -181,7 +183,7 @@ def test_revoke_tokens_command_ends_a_lost_laptops_tokens(counselor, supervisor)
     assert out.getvalue().strip().splitlines()[-1] == '{"username": "counselor", "revoked": 2}'
     assert all(with_token(raw).get(ME).status_code == 401 for raw in raws)
     assert with_token(bystander).get(ME).status_code == 200
-    assert AuditEvent.objects.get(action="token_revoke_all").actor is None
+    assert AuditEvent.objects.get(action="revoke", resource_type="staff").actor is None
 
 
 @pytest.mark.django_db

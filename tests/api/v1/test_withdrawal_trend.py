@@ -199,7 +199,7 @@ def test_svg_leaves_out_entered_in_error_points(as_user, counselor, patient, ser
 
 def test_reading_the_trend_is_audited(as_user, prescriber, patient):
     as_user(prescriber).get(url(patient))
-    event = AuditEvent.objects.get(action="read_trend")
+    event = AuditEvent.objects.get(action="read", detail__view="withdrawal_trend")
     assert (event.actor, event.patient_id) == (prescriber, patient.id)
 
 

@@ -1,0 +1,76 @@
+from django.conf import settings
+from django.db import models
+
+from .base import BaseModel
+
+
+class InformationCategory(models.TextChoices):
+    """What a consent may cover and a disclosure may carry."""
+
+    DEMOGRAPHICS = "demographics"
+    APPOINTMENTS = "appointments"
+    ENROLLMENTS = "enrollments"
+    ASSESSMENTS = "assessments"
+    MEDICATIONS = "medications"
+    DRUG_SCREENS = "drug_screens"
+    REFERRALS = "referrals"
+    NOTES = "notes"
+
+
+class ConsentStatus(models.TextChoices):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Consent(BaseModel):
+    """A patient's written consent to disclose (42 CFR 2.31). Never edited: revoked, then
+    replaced by a new one. Its status is derived when read, so an expiry takes effect at once.
+
+    The program that discloses is the patient's; `expires_at` or `expiry_event` says when it
+    ends; `revocation_notice` records that the patient was told how to revoke it.
+    """
+
+    program = models.ForeignKey("caseload.Program", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(
+        "caseload.Patient", on_delete=models.PROTECT, related_name="consents"
+    )
+    recipient_name = models.CharField(max_length=200)
+    # The integration client named as recipient; integration clients are not staff. Named as a
+    # foreign key column would be, so one can take its place.
+    recipient_client = models.UUIDField(
+        null=True, blank=True, db_column="recipient_client_id", db_index=True
+    )
+    purpose = models.TextField(max_length=2000)
+    information = models.JSONField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expiry_event = models.CharField(max_length=500, blank=True)
+    signed_by = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+    revocation_notice = models.BooleanField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-signed_at"], name="consent_patient_signed")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__isnull=False) | ~models.Q(expiry_event=""),
+                name="consent_has_expiry",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(revocation_notice=True), name="consent_revocation_notice"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(recipient_name="")
+                & ~models.Q(purpose="")
+                & ~models.Q(signed_by=""),
+                name="consent_elements_present",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent {self.pk}"
