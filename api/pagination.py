@@ -1,5 +1,15 @@
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+
+from django.conf import settings
 from django.core.paginator import InvalidPage
+from django.db.models import Q
 from rest_framework import exceptions, pagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from .errors import FieldNotFound
 
@@ -7,6 +17,18 @@ from .errors import FieldNotFound
 def _in_range(raw: str, highest: int) -> bool:
     # Length first: int() of thousands of digits is slow, and past 4300 it raises.
     return raw.isdecimal() and len(raw) <= len(str(highest)) and 0 < int(raw) <= highest
+
+
+def _invalid_page_size() -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {
+            "page_size": [
+                exceptions.ErrorDetail(
+                    "Send a whole number from 1 to 1000.", code="invalid_page_size"
+                )
+            ]
+        }
+    )
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -21,15 +43,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is not None and not _in_range(raw, self.max_page_size):
-            raise exceptions.ValidationError(
-                {
-                    "page_size": [
-                        exceptions.ErrorDetail(
-                            "Send a whole number from 1 to 1000.", code="invalid_page_size"
-                        )
-                    ]
-                }
-            )
+            raise _invalid_page_size()
         return super().get_page_size(request)
 
     def paginate_queryset(self, queryset, request, view=None):
@@ -39,3 +53,124 @@ class PageNumberPagination(pagination.PageNumberPagination):
             if not isinstance(exc.__context__, InvalidPage):
                 raise
             raise FieldNotFound(str(exc.detail), field="page", code="invalid_page") from exc
+
+
+class KeysetPagination(pagination.BasePagination):
+    """Newest first, one page at a time by an opaque `cursor` (never OFFSET), for tables that
+    only grow: a page costs the same at the millionth row as at the first, and rows written
+    while a client pages never shift what it sees.
+
+    The queryset must be ordered by (`time_field` descending, `id` descending), a unique order.
+    `{"next", "previous", "results"}`; `page_size` as for every list.
+    """
+
+    page_size_query_param = "page_size"
+    cursor_query_param = "cursor"
+    max_page_size = 1000
+    time_field = "occurred_at"
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return settings.REST_FRAMEWORK["PAGE_SIZE"]
+        if not _in_range(raw, self.max_page_size):
+            raise _invalid_page_size()
+        return int(raw)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        size = self.get_page_size(request)
+        position = self._decode(request.query_params.get(self.cursor_query_param))
+        if position is None:
+            rows = list(queryset[: size + 1])
+            self.has_next, self.has_previous = len(rows) > size, False
+            rows = rows[:size]
+        elif position[2] == "next":
+            rows = list(queryset.filter(self._beyond(position, "lt"))[: size + 1])
+            self.has_next, self.has_previous = len(rows) > size, True
+            rows = rows[:size]
+        else:
+            ascending = queryset.reverse().filter(self._beyond(position, "gt"))
+            rows = list(ascending[: size + 1])
+            self.has_previous, self.has_next = len(rows) > size, True
+            rows = list(reversed(rows[:size]))
+        self.rows = rows
+        return rows
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "next": self._link("next", self.rows[-1]) if self.has_next and self.rows else None,
+                "previous": (
+                    self._link("previous", self.rows[0])
+                    if self.has_previous and self.rows
+                    else None
+                ),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The opaque position a `next` or `previous` link carries.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Rows per page, 1 to 1000.",
+                "schema": {"type": "integer"},
+            },
+        ]
+
+    def _beyond(self, position, lookup: str) -> Q:
+        moment, pk, _ = position
+        return Q(**{f"{self.time_field}__{lookup}": moment}) | Q(
+            **{self.time_field: moment, f"pk__{lookup}": pk}
+        )
+
+    def _link(self, direction: str, row) -> str:
+        moment = getattr(row, self.time_field).isoformat()
+        raw = json.dumps([moment, str(row.pk), direction]).encode()
+        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, token)
+
+    def _decode(self, token: str | None):
+        if token is None:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            moment, pk, direction = json.loads(raw)
+            moment = datetime.fromisoformat(moment)
+            if moment.tzinfo is None or direction not in ("next", "previous"):
+                raise ValueError(direction)
+            return moment, uuid.UUID(pk), direction
+        except (ValueError, TypeError, json.JSONDecodeError, binascii.Error):
+            raise exceptions.ValidationError(
+                {
+                    self.cursor_query_param: [
+                        exceptions.ErrorDetail(
+                            "Not a cursor this server issued; follow the `next` and "
+                            "`previous` links as given.",
+                            code="invalid_cursor",
+                        )
+                    ]
+                }
+            ) from None

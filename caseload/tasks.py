@@ -1,6 +1,6 @@
 """Background work. Tasks are thin: take ids, re-fetch, call one service; safe to repeat."""
 
-from caseload.services import appointments
+from caseload.services import appointments, audit_chain
 from config.celery import app
 
 
@@ -20,3 +20,9 @@ def appointment_plan_reminder_task(appointment_id: str) -> str | None:
 @app.task(name="caseload.tasks.appointments_queue_due_reminders")
 def appointments_queue_due_reminders() -> int:
     return appointments.appointments_queue_due_reminders()
+
+
+@app.task(name="caseload.tasks.audit_seal")
+def audit_seal() -> int:
+    """Append the audit events committed since the last run to the hash chain."""
+    return audit_chain.audit_seal()

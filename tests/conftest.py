@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection
+from django.core.management.commands import flush
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from caseload.models import Staff
@@ -25,6 +26,30 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("postgres") is None:
             continue
         item.fixturenames.append("_requires_postgres")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_lifts_the_append_only_triggers():
+    """The audit tables refuse TRUNCATE on PostgreSQL. Emptying the database between
+    transactional tests is the one place the suite lifts that, as a database owner would for
+    maintenance: triggers do not fire while `session_replication_role` is `replica`."""
+    original = flush.Command.handle
+
+    def handle(self, *args, **options):
+        database = connections[options.get("database") or "default"]
+        if database.vendor != "postgresql":
+            return original(self, *args, **options)
+        with database.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            return original(self, *args, **options)
+        finally:
+            with database.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
 
 
 @pytest.fixture

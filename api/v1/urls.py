@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
+from .audit_events import AuditEventViewSet
 from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
 from .me import MeView
@@ -25,6 +26,7 @@ router.register("drug-screens", DrugScreenViewSet, basename="drugscreen")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("tokens", TokenViewSet, basename="apitoken")
+router.register("audit-events", AuditEventViewSet, basename="auditevent")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -113,12 +113,12 @@ DROP FUNCTION caseload_refuse_change();
 
 def install_append_only(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY_SQL)
+        schema_editor.execute(APPEND_ONLY_SQL, params=None)
 
 
 def remove_append_only(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY_REVERSE_SQL)
+        schema_editor.execute(APPEND_ONLY_REVERSE_SQL, params=None)
 
 
 class Migration(migrations.Migration):

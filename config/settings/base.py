@@ -182,6 +182,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "caseload.tasks.appointments_queue_due_reminders",
         "schedule": timedelta(minutes=5),
     },
+    "seal-audit-events": {
+        "task": "caseload.tasks.audit_seal",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # Personal API tokens

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from api.v1.urls import urlpatterns
 from caseload.instruments import item_keys
+from caseload.models import AuditEvent
 from caseload.services.assessments import assessment_record
 from caseload.services.drug_screens import drug_screen_record
 from caseload.services.medications import medication_record
@@ -107,6 +108,9 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("referral-attending", "POST"):     (200, 404, 403, 200, 403, 404, 401),
     ("referral-completed", "POST"):     (200, 404, 403, 200, 403, 404, 401),
     ("referral-declined", "POST"):      (200, 404, 403, 200, 403, 404, 401),
+    # The audit log: supervisors of the program; read-only.
+    ("auditevent-list", "GET"):         (403, 403, 403, 200, 403, 200, 401),
+    ("auditevent-detail", "GET"):       (403, 403, 403, 200, 403, 404, 401),
 }
 # fmt: on
 
@@ -315,6 +319,14 @@ def _staff_scenario(ctx) -> Scenario:
     return Scenario(target=lambda: ctx.counselor, create=dict, update=dict)
 
 
+def _audit_event_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: AuditEvent.objects.filter(program_id=ctx.patient.program_id).first(),
+        create=dict,
+        update=dict,
+    )
+
+
 def _token_scenario(ctx) -> Scenario:
     return Scenario(
         target=lambda: token_issue(staff=ctx.counselor, name="matrix")[0],
@@ -333,6 +345,7 @@ SCENARIOS = {
     "drugscreen": _screen_scenario,
     "staff": _staff_scenario,
     "apitoken": _token_scenario,
+    "auditevent": _audit_event_scenario,
 }
 URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
 CORRECTION = {"reason": "Wrong patient."}
