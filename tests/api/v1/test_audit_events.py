@@ -227,7 +227,5 @@ def test_a_missing_id_and_another_programs_id_leave_the_same_trace(
     api.get(f"/api/v1/patients/{missing}/")
     api.get(f"/api/v1/patients/{foreign_patient.pk}/")
     events = AuditEvent.objects.filter(actor=counselor, outcome="denied").order_by("occurred_at")
-    shapes = [
-        (e.action, e.resource_type, e.status_code, e.patient_id, e.detail) for e in events
-    ]
+    shapes = [(e.action, e.resource_type, e.status_code, e.patient_id, e.detail) for e in events]
     assert len(shapes) == 2 and shapes[0] == shapes[1]
