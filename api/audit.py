@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -56,11 +56,29 @@ class AuditContextMiddleware:
         return response
 
 
+class AuditedViewMixin:
+    """For every API view: what its requests' audit events say about it.
+
+    A route may declare (as a view attribute or an `@action` keyword) its `audit_action` when
+    the kind of request does not say it, and the `success_status` of a write that answers
+    something other than 201 for a create and 200 otherwise.
+    """
+
+    audit_action: ClassVar[str | None] = None
+    success_status: ClassVar[int | None] = None
+
+    def initial(self, request, *args, **kwargs) -> None:
+        view_started(self)
+        super().initial(request, *args, **kwargs)
+
+
 def view_started(view) -> None:
     """Tell the domain what a successful write of this request answers."""
     request = current_request()
     if request is not None:
-        request.success_status = 201 if getattr(view, "action", None) == "create" else 200
+        declared = getattr(view, "success_status", None)
+        created = getattr(view, "action", None) == "create"
+        request.success_status = declared or (201 if created else 200)
 
 
 def audit_action_for(view, method: str) -> str:

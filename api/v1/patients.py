@@ -2,20 +2,24 @@ from __future__ import annotations
 
 import django_filters
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from caseload.models import AuditAction, Patient
 from caseload.permissions import sees_clinical_content
+from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.patients import patient_list
 from caseload.services.audit import audit_read
+from caseload.services.break_glass import break_glass_open
 from caseload.services.patients import patient_create, patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
 from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
+from .break_glass import CanBreakGlass, OpenBreakGlassSerializer, OpenedBreakGlassSerializer
 from .fields import validate_past_date, validate_past_datetime
 from .patient_records import (
     HISTORY_SCHEMA,
@@ -148,3 +152,25 @@ class PatientViewSet(RecordViewSet):
         if request.accepted_renderer.format == "svg":
             return Response(trend_svg(user=request.user, patient=patient))
         return Response(trend_payload(user=request.user, patient=patient))
+
+    @extend_schema(request=OpenBreakGlassSerializer, responses={201: OpenedBreakGlassSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="break-glass",
+        permission_classes=[permissions.IsAuthenticated, CanBreakGlass],
+        audit_action=AuditAction.BREAK_GLASS,
+        success_status=status.HTTP_201_CREATED,
+    )
+    def break_glass(self, request, pk=None) -> Response:
+        """Open a patient of your program who is not on your caseload: read-only, until
+        `expires_at` (CASELOAD_BREAK_GLASS_HOURS), every request audited as break-the-glass and
+        queued for a supervisor's review. Counselors and prescribers only; a reason is required.
+        """
+        patient = get_object_or_404(break_glass_candidates(user=request.user), pk=pk)
+        payload = OpenBreakGlassSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        opened = break_glass_open(
+            actor=request.user, patient=patient, reason=payload.validated_data["reason"]
+        )
+        return Response(OpenedBreakGlassSerializer(opened).data, status=status.HTTP_201_CREATED)

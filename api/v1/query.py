@@ -16,21 +16,20 @@ from django_filters.utils import translate_validation
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from api.audit import view_started
+from api.audit import AuditedViewMixin
 
 UNKNOWN = exceptions.ErrorDetail("Unknown query parameter.", code="unknown_parameter")
 REPEATED = exceptions.ErrorDetail("Send this parameter once.", code="repeated_parameter")
 FORMAT = "format"
 
 
-class StrictQueryMixin:
+class StrictQueryMixin(AuditedViewMixin):
     """For every API view: refuse query parameters the view does not read."""
 
     # Extra parameters this view or action reads (an `@action(query_parameters=...)` sets it).
     query_parameters: ClassVar[tuple[str, ...]] = ()
 
     def initial(self, request: Request, *args, **kwargs) -> None:
-        view_started(self)
         super().initial(request, *args, **kwargs)  # authentication and permissions come first
         errors = query_errors(self, request)
         if errors:

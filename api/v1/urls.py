@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
 from .audit_events import AuditEventViewSet
+from .break_glass import BreakGlassViewSet
 from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
 from .me import MeView
@@ -27,6 +28,7 @@ router.register("referrals", ReferralViewSet, basename="referral")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("tokens", TokenViewSet, basename="apitoken")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
+router.register("break-glass", BreakGlassViewSet, basename="breakglass")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -188,6 +188,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# How long a break-the-glass opening lets a clinician read a patient off their caseload.
+CASELOAD_BREAK_GLASS_HOURS = float(env("CASELOAD_BREAK_GLASS_HOURS", "4"))
+
 # Personal API tokens
 CASELOAD_TOKEN_TTL_DAYS = int(env("CASELOAD_TOKEN_TTL_DAYS", "90"))
 # How far ahead of an appointment its reminder falls due.

@@ -20,6 +20,7 @@ from api.v1.urls import urlpatterns
 from caseload.instruments import item_keys
 from caseload.models import AuditEvent
 from caseload.services.assessments import assessment_record
+from caseload.services.break_glass import break_glass_open
 from caseload.services.drug_screens import drug_screen_record
 from caseload.services.medications import medication_record
 from caseload.services.referrals import referral_create, referral_transition
@@ -111,6 +112,11 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     # The audit log: supervisors of the program; read-only.
     ("auditevent-list", "GET"):         (403, 403, 403, 200, 403, 200, 401),
     ("auditevent-detail", "GET"):       (403, 403, 403, 200, 403, 404, 401),
+    # Break the glass: clinicians off the patient's caseload (409 on it); supervisors review.
+    ("patient-break-glass", "POST"):    (409, 201, 409, 403, 403, 403, 401),
+    ("breakglass-list", "GET"):         (403, 403, 403, 200, 403, 200, 401),
+    ("breakglass-detail", "GET"):       (403, 403, 403, 200, 403, 404, 401),
+    ("breakglass-review", "POST"):      (403, 403, 403, 200, 403, 404, 401),
 }
 # fmt: on
 
@@ -327,6 +333,16 @@ def _audit_event_scenario(ctx) -> Scenario:
     )
 
 
+def _break_glass_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: break_glass_open(
+            actor=ctx.other_counselor, patient=ctx.patient, reason="Covering a crisis call."
+        ),
+        create=dict,
+        update=dict,
+    )
+
+
 def _token_scenario(ctx) -> Scenario:
     return Scenario(
         target=lambda: token_issue(staff=ctx.counselor, name="matrix")[0],
@@ -346,6 +362,7 @@ SCENARIOS = {
     "staff": _staff_scenario,
     "apitoken": _token_scenario,
     "auditevent": _audit_event_scenario,
+    "breakglass": _break_glass_scenario,
 }
 URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
 CORRECTION = {"reason": "Wrong patient."}
@@ -353,6 +370,8 @@ ACTION_BODIES = {
     "enrollment-discharge": {"discharge_reason": "Completed the program."},
     "appointment-cancel": {"reason": "The patient asked to reschedule."},
     "apitoken-revoke-all": {},
+    "patient-break-glass": {"reason": "Covering a crisis call."},
+    "breakglass-review": {"note": "Checked with the counselor; justified."},
 }
 
 

@@ -1,0 +1,93 @@
+"""Break the glass: a clinician opens a patient of their program who is not on their caseload,
+with a stated reason, for a few hours, read-only; a supervisor reviews every opening."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from caseload.errors import Conflict, Forbidden, InvalidInput
+from caseload.models import AuditAction, BreakGlass, Patient, Staff
+from caseload.permissions import (
+    BREAK_GLASS_ROLES,
+    can_write_patient,
+    forget_break_glass_access,
+    is_staff_member,
+)
+
+from .audit import audit_record
+from .records import ExpectedVersion, record_update
+
+
+def break_glass_open(*, actor: Staff, patient: Patient, reason: str) -> BreakGlass:
+    """Open read-only access to `patient` until CASELOAD_BREAK_GLASS_HOURS from now.
+
+    Every request the access makes possible is audited with `break_glass: true`; the opening
+    itself is the event a supervisor's review starts from.
+    """
+    if not is_staff_member(actor) or actor.role not in BREAK_GLASS_ROLES:
+        raise Forbidden("Only counselors and prescribers break the glass.")
+    if patient.program_id != actor.program_id:
+        raise Forbidden("Break-the-glass access never crosses programs.", field="patient")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            "State why you need this patient's record.", code="required", field="reason"
+        )
+    if can_write_patient(actor, patient):
+        raise Conflict(
+            "The patient is on your caseload; break-the-glass access is not needed.",
+            code="on_caseload",
+            field="patient",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        opened = BreakGlass.objects.create(
+            program_id=patient.program_id,
+            patient=patient,
+            staff=actor,
+            reason=reason,
+            opened_at=now,
+            expires_at=now + timedelta(hours=settings.CASELOAD_BREAK_GLASS_HOURS),
+            created_by=actor,
+            updated_by=actor,
+        )
+        forget_break_glass_access(actor)
+        audit_record(
+            actor=actor,
+            action=AuditAction.BREAK_GLASS,
+            obj=opened,
+            patient=patient,
+            detail={"expires_at": opened.expires_at.isoformat()},
+        )
+    return opened
+
+
+def break_glass_review(
+    *,
+    access: BreakGlass,
+    actor: Staff,
+    note: str,
+    expected_version: ExpectedVersion = None,
+) -> BreakGlass:
+    """A supervisor closes an opening in the review queue with a note. Reviewed once."""
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("Write what the review found.", code="required", field="note")
+
+    def guard(current: BreakGlass) -> None:
+        if current.reviewed_at is not None:
+            raise Conflict(
+                "This access was already reviewed.", code="already_reviewed", field="note"
+            )
+
+    return record_update(
+        instance=access,
+        actor=actor,
+        changes={"reviewed_at": timezone.now(), "reviewed_by": actor, "review_note": note},
+        expected_version=expected_version,
+        guard=guard,
+    )
