@@ -60,11 +60,13 @@ class AuditedViewMixin:
     """For every API view: what its requests' audit events say about it.
 
     A route may declare (as a view attribute or an `@action` keyword) its `audit_action` when
-    the kind of request does not say it, and the `success_status` of a write that answers
+    the kind of request does not say it, the `audit_resource` (model) it reads when that is not
+    the view's own model, and the `success_status` of a write that answers
     something other than 201 for a create and 200 otherwise.
     """
 
     audit_action: ClassVar[str | None] = None
+    audit_resource: ClassVar[type | None] = None
     success_status: ClassVar[int | None] = None
 
     def initial(self, request, *args, **kwargs) -> None:
@@ -98,7 +100,7 @@ def audit_action_for(view, method: str) -> str:
 
 
 def resource_type_for(view) -> str:
-    model = getattr(view, "model", None) or getattr(view, "audit_resource", None)
+    model = getattr(view, "audit_resource", None) or getattr(view, "model", None)
     if model is not None:
         return model._meta.model_name
     return getattr(view, "basename", "") or ""

@@ -3,23 +3,28 @@ from __future__ import annotations
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import permissions, serializers, status
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from caseload.models import AuditAction, Patient
-from caseload.permissions import sees_clinical_content
+from caseload.models import AuditAction, Disclosure, Patient
+from caseload.permissions import VIEW, has_role_permission, sees_clinical_content
 from caseload.selectors.break_glass import break_glass_candidates
+from caseload.selectors.consents import consent_list
+from caseload.selectors.disclosures import disclosure_accounting
 from caseload.selectors.patients import patient_list
 from caseload.services.audit import audit_read
 from caseload.services.break_glass import break_glass_open
+from caseload.services.exports import patient_export
 from caseload.services.patients import patient_create, patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
 from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
 from .break_glass import CanBreakGlass, OpenBreakGlassSerializer, OpenedBreakGlassSerializer
+from .disclosures import ACCOUNTING_SCHEMA, AccountingQuerySerializer, DisclosureSerializer
+from .exports import EXPORT_SCHEMA, CanExport, ExportRequestSerializer, export_payload
 from .fields import validate_past_date, validate_past_datetime
 from .patient_records import (
     HISTORY_SCHEMA,
@@ -174,3 +179,62 @@ class PatientViewSet(RecordViewSet):
             actor=request.user, patient=patient, reason=payload.validated_data["reason"]
         )
         return Response(OpenedBreakGlassSerializer(opened).data, status=status.HTTP_201_CREATED)
+
+    @ACCOUNTING_SCHEMA
+    @action(
+        detail=True,
+        methods=["get"],
+        query_parameters=("since", "until", "page", "page_size"),
+        audit_action=AuditAction.LIST,
+        audit_resource=Disclosure,
+    )
+    def disclosures(self, request, pk=None) -> Response:
+        """The patient's accounting of disclosures (42 CFR 2.24, HIPAA 164.528): every
+        disclosure from `since` (at most six years back, the default) to `until` (now)."""
+        patient = self.get_object()
+        if not has_role_permission(request.user, VIEW, Disclosure):
+            raise exceptions.PermissionDenied()
+        query = AccountingQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = disclosure_accounting(user=request.user, patient=patient, **query.validated_data)
+        page = self.paginate_queryset(rows)
+        audit_read(
+            actor=request.user,
+            model=Disclosure,
+            objects=page,
+            action=AuditAction.LIST,
+            patient_ids=[patient.pk],
+            detail={"view": "accounting"},
+        )
+        return self.get_paginated_response(DisclosureSerializer(page, many=True).data)
+
+    @EXPORT_SCHEMA
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permissions.IsAuthenticated, CanExport],
+        audit_action=AuditAction.EXPORT,
+    )
+    def export(self, request, pk=None) -> Response:
+        """The records the named consent covers, with the 42 CFR 2.32 notice. The disclosure is
+        written to the ledger (and audited as an export) before the answer is sent."""
+        patient = self.get_object()
+        payload = ExportRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        consent = (
+            consent_list(user=request.user)
+            .filter(pk=payload.validated_data["consent"], patient=patient)
+            .first()
+        )
+        if consent is None:
+            raise serializers.ValidationError(
+                {"consent": [serializers.ErrorDetail("No such consent.", code="does_not_exist")]}
+            )
+        export = patient_export(actor=request.user, patient=patient, consent=consent)
+        return Response(
+            export_payload(
+                export,
+                patient_data=self.get_serializer(patient).data,
+                context=self.get_serializer_context(),
+            )
+        )

@@ -5,6 +5,8 @@ from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
 from .audit_events import AuditEventViewSet
 from .break_glass import BreakGlassViewSet
+from .consents import ConsentViewSet
+from .disclosures import DisclosureViewSet
 from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
 from .me import MeView
@@ -29,6 +31,8 @@ router.register("staff", StaffViewSet, basename="staff")
 router.register("tokens", TokenViewSet, basename="apitoken")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("break-glass", BreakGlassViewSet, basename="breakglass")
+router.register("consents", ConsentViewSet, basename="consent")
+router.register("disclosures", DisclosureViewSet, basename="disclosure")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

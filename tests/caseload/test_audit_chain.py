@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection, transaction
 
 from caseload.models import AuditEvent, AuditPatientSetMember, AuditSeal
 from caseload.services.audit_chain import audit_seal
+from caseload.services.disclosures import disclosure_record
 from tests.factories import PatientFactory
 
 APPEND_ONLY_TABLES = (
@@ -37,12 +38,20 @@ def verify() -> tuple[int, dict]:
 
 @pytest.fixture
 def activity(as_user, supervisor, counselor, patient, other_patient):
-    """Reads, a list page of several patients, a write and a refusal, through HTTP."""
+    """Reads, a list page of several patients, a write and a refusal through HTTP; a disclosure."""
     api = as_user(supervisor)
     assert api.get("/api/v1/patients/").status_code == 200  # a page of two: a patient set
     assert api.get(f"/api/v1/patients/{patient.pk}/").status_code == 200
     assert api.patch(f"/api/v1/patients/{patient.pk}/", {"phone": "555-0100"}).status_code == 200
     assert as_user(counselor).get(f"/api/v1/patients/{other_patient.pk}/").status_code == 404
+    disclosure_record(
+        patients=[patient],
+        recipient_name="Regional laboratory",
+        purpose="Confirmatory testing",
+        information=["drug_screens"],
+        basis="qsoa",
+        actor=supervisor,
+    )
     return AuditEvent.objects.count()
 
 

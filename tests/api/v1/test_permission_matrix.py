@@ -21,6 +21,8 @@ from caseload.instruments import item_keys
 from caseload.models import AuditEvent
 from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
+from caseload.services.consents import consent_create
+from caseload.services.disclosures import disclosure_record
 from caseload.services.drug_screens import drug_screen_record
 from caseload.services.medications import medication_record
 from caseload.services.referrals import referral_create, referral_transition
@@ -117,6 +119,16 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("breakglass-list", "GET"):         (403, 403, 403, 200, 403, 200, 401),
     ("breakglass-detail", "GET"):       (403, 403, 403, 200, 403, 404, 401),
     ("breakglass-review", "POST"):      (403, 403, 403, 200, 403, 404, 401),
+    # Part 2 consents: read by the patient's clinicians, written by counselors and supervisors.
+    ("consent-list", "GET"):            (200, 200, 200, 200, 403, 200, 401),
+    ("consent-list", "POST"):           (201, 400, 403, 201, 403, 400, 401),
+    ("consent-detail", "GET"):          (200, 404, 200, 200, 403, 404, 401),
+    ("consent-revoke", "POST"):         (200, 404, 403, 200, 403, 404, 401),
+    # The disclosure ledger and a patient's accounting: read-only.
+    ("disclosure-list", "GET"):         (200, 200, 200, 200, 403, 200, 401),
+    ("disclosure-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
+    ("patient-disclosures", "GET"):     (200, 404, 200, 200, 403, 404, 401),
+    ("patient-export", "POST"):         (200, 404, 403, 200, 403, 404, 401),
 }
 # fmt: on
 
@@ -343,6 +355,45 @@ def _break_glass_scenario(ctx) -> Scenario:
     )
 
 
+def consent_body(patient) -> dict:
+    return {
+        "patient": str(patient.pk),
+        "recipient_name": "County drug court",
+        "purpose": "Report treatment attendance to the court.",
+        "information": ["appointments", "enrollments"],
+        "expires_at": (timezone.now() + timedelta(days=180)).isoformat(),
+        "signed_by": "The patient",
+        "signed_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+        "revocation_notice": True,
+    }
+
+
+def _consent_scenario(ctx) -> Scenario:
+    def target():
+        body = consent_body(ctx.patient)
+        fields = {k: v for k, v in body.items() if k != "patient"}
+        fields["expires_at"] = timezone.now() + timedelta(days=180)
+        fields["signed_at"] = timezone.now() - timedelta(hours=1)
+        return consent_create(actor=ctx.counselor, patient=ctx.patient, fields=fields)
+
+    return Scenario(target=target, create=lambda: consent_body(ctx.patient), update=dict)
+
+
+def _disclosure_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: disclosure_record(
+            patients=[ctx.patient],
+            recipient_name="Regional laboratory",
+            purpose="Confirmatory testing",
+            information=["drug_screens"],
+            basis="qsoa",
+            actor=ctx.supervisor,
+        )[0],
+        create=dict,
+        update=dict,
+    )
+
+
 def _token_scenario(ctx) -> Scenario:
     return Scenario(
         target=lambda: token_issue(staff=ctx.counselor, name="matrix")[0],
@@ -363,6 +414,8 @@ SCENARIOS = {
     "apitoken": _token_scenario,
     "auditevent": _audit_event_scenario,
     "breakglass": _break_glass_scenario,
+    "consent": _consent_scenario,
+    "disclosure": _disclosure_scenario,
 }
 URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
 CORRECTION = {"reason": "Wrong patient."}
@@ -372,6 +425,9 @@ ACTION_BODIES = {
     "apitoken-revoke-all": {},
     "patient-break-glass": {"reason": "Covering a crisis call."},
     "breakglass-review": {"note": "Checked with the counselor; justified."},
+    "consent-revoke": {},
+    # Built per request: an export names a consent of the target patient.
+    "patient-export": lambda ctx: {"consent": str(_consent_scenario(ctx).target().pk)},
 }
 
 
@@ -395,6 +451,7 @@ def _request(route: str, method: str, persona: str, ctx) -> int:
         body = (
             scenario.create() if route.endswith("-list") else ACTION_BODIES.get(route, CORRECTION)
         )
+        body = body(ctx) if callable(body) else body
     elif method == "PATCH" and scenario is not None:
         body = scenario.update()
     elif method == "PUT" and scenario is not None:

@@ -165,9 +165,10 @@ def _url_and_body(route: str, method: str, context) -> tuple[str, dict | None]:
     else:
         url = reverse(route, kwargs={"pk": scenario.target().pk})
     if method == "POST":
-        return url, scenario.create() if route.endswith("-list") else ACTION_BODIES.get(
-            route, CORRECTION
-        )
+        if route.endswith("-list"):
+            return url, scenario.create()
+        body = ACTION_BODIES.get(route, CORRECTION)
+        return url, body(context) if callable(body) else body
     if method == "PATCH":
         return url, scenario.update()
     if method == "PUT":

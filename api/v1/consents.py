@@ -1,0 +1,106 @@
+"""`/api/v1/consents/`: Part 2 consents (42 CFR 2.31). Created whole, never edited; ended by
+`POST /api/v1/consents/{id}/revoke/` and replaced by a new one."""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from caseload.models import AuditAction, Consent, ConsentStatus, InformationCategory
+from caseload.permissions import CHANGE
+from caseload.selectors.consents import consent_list, consent_status
+from caseload.services.consents import consent_create, consent_problems, consent_revoke
+
+from .base import (
+    APPEND_ONLY_METHODS,
+    RECORD_META,
+    PatientRecordFilter,
+    RecordViewSet,
+    StrictSerializerMixin,
+    expected_version,
+)
+from .fields import VisiblePatientField
+
+
+class ConsentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    patient = VisiblePatientField()
+    information = serializers.ListField(
+        child=serializers.ChoiceField(choices=InformationCategory.choices),
+        allow_empty=False,
+        help_text="What may be disclosed. `notes` (counseling notes) only alone.",
+    )
+    recipient_client = serializers.UUIDField(
+        required=False, allow_null=True, help_text="The integration client receiving, if any."
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expiry_event = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    revocation_notice = serializers.BooleanField(
+        help_text="True: the patient was told how to revoke this consent. Required."
+    )
+    status = serializers.SerializerMethodField(help_text="active, revoked or expired (derived).")
+
+    class Meta:
+        model = Consent
+        fields = (
+            "id",
+            "patient",
+            "recipient_name",
+            "recipient_client",
+            "purpose",
+            "information",
+            "expires_at",
+            "expiry_event",
+            "signed_by",
+            "signed_at",
+            "revocation_notice",
+            "status",
+            "revoked_at",
+            "revoked_by",
+            "created_by",
+            *RECORD_META,
+        )
+        read_only_fields = ("id", "status", "revoked_at", "revoked_by", "created_by", *RECORD_META)
+
+    def get_status(self, consent: Consent) -> str:
+        return getattr(consent, "derived_status", None) or consent_status(consent)
+
+    def domain_problems(self, values, failed):
+        return consent_problems(values, failed=failed | {"patient"})
+
+
+class ConsentFilter(PatientRecordFilter):
+    status = django_filters.ChoiceFilter(field_name="derived_status", choices=ConsentStatus.choices)
+
+    class Meta:
+        model = Consent
+        fields = ("patient", "status")
+
+
+class ConsentViewSet(RecordViewSet):
+    """Part 2 consents of the patients you see. Counselors of the patient and supervisors write
+    them; a missing element is a 400 naming it. Never edited: revoke, then record a new one."""
+
+    model = Consent
+    selector = staticmethod(consent_list)
+    serializer_class = ConsentSerializer
+    filterset_class = ConsentFilter
+    http_method_names = APPEND_ONLY_METHODS
+    action_permissions = {"revoke": CHANGE}
+
+    def create_record(self, *, actor, data):
+        patient = data.pop("patient")
+        return consent_create(actor=actor, patient=patient, fields=data)
+
+    @extend_schema(request=None, responses=ConsentSerializer)
+    @action(detail=True, methods=["post"], audit_action=AuditAction.REVOKE)
+    def revoke(self, request: Request, pk=None) -> Response:
+        """End the consent now (409 if it is already revoked or expired)."""
+        consent = self.get_object()
+        revoked = consent_revoke(
+            consent=consent, actor=request.user, expected_version=expected_version(request)
+        )
+        return self.respond(self.reload(revoked))

@@ -1,0 +1,161 @@
+"""The disclosure ledger: one row per patient for everything that leaves the program.
+
+`disclosure_record` is the one way a disclosure is written: exports call it, and so will every
+payload served to an integration client. It writes a page of disclosures in one INSERT and one
+`disclose` audit event naming every patient, inside the caller's transaction, and refuses a
+disclosure no basis covers:
+
+- `consent`: each patient has an active consent (42 CFR 2.31) naming this recipient (the
+  integration client, or the recipient's name) and covering every kind of information sent;
+  counseling notes only under a consent that names notes alone, and never with anything else.
+- `qsoa`: a qualified service organization agreement covers the recipient; no consent needed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from caseload.context import current_request
+from caseload.errors import Forbidden, InvalidInput
+from caseload.models import (
+    AuditAction,
+    Consent,
+    Disclosure,
+    DisclosureBasis,
+    InformationCategory,
+    Patient,
+)
+from caseload.selectors.consents import active_consents
+
+from .audit import audit_event
+
+NOTES = InformationCategory.NOTES
+
+
+def disclosure_record(
+    *,
+    patients: Sequence[Patient],
+    recipient_name: str,
+    purpose: str,
+    information: Iterable[str],
+    basis: str,
+    client: uuid.UUID | None = None,
+    actor=None,
+    consents: dict[Any, Consent] | None = None,
+    disclosed_at: datetime | None = None,
+    audit_action: str = AuditAction.DISCLOSE,
+) -> list[Disclosure]:
+    """Ledger one disclosure per patient (one INSERT) and audit it (one event).
+
+    With basis `consent`, `consents` may map patient id -> the consent relied on; otherwise
+    each patient's covering consent is looked up (one query for the page). A patient no active
+    consent covers refuses the whole page (403, `no_consent`), and nothing is written.
+    """
+    information = sorted(set(information))
+    _check_information(information)
+    if basis not in DisclosureBasis.values:
+        raise InvalidInput("Unknown basis.", code="invalid_choice", field="basis")
+    if not patients:
+        return []
+    if basis == DisclosureBasis.CONSENT:
+        consents = consents or consents_covering(
+            patients=patients,
+            information=information,
+            client=client,
+            recipient_name=recipient_name,
+        )
+        uncovered = [str(p.pk) for p in patients if p.pk not in consents]
+        if uncovered:
+            raise Forbidden(
+                "No active consent covers this disclosure for every patient.",
+                code="no_consent",
+                field="consent",
+            )
+    request = current_request()
+    when = disclosed_at or timezone.now()
+    rows = [
+        Disclosure(
+            program_id=patient.program_id,
+            patient=patient,
+            disclosed_at=when,
+            recipient_name=recipient_name,
+            client=client,
+            information=information,
+            purpose=purpose,
+            basis=basis,
+            consent=(consents or {}).get(patient.pk) if basis == DisclosureBasis.CONSENT else None,
+            actor=actor if getattr(actor, "pk", None) else None,
+            request_id=request.request_id if request is not None else "",
+        )
+        for patient in patients
+    ]
+    with transaction.atomic():
+        Disclosure.objects.bulk_create(rows)
+        audit_event(
+            actor=actor,
+            action=audit_action,
+            resource_type="disclosure",
+            patient_ids=[p.pk for p in patients],
+            program_id=patients[0].program_id,
+            detail={
+                "count": len(rows),
+                "basis": basis,
+                "information": information,
+                "recipient_name": recipient_name,
+            }
+            | ({"client": str(client)} if client else {}),
+        )
+    return rows
+
+
+def consents_covering(
+    *,
+    patients: Sequence[Patient],
+    information: Sequence[str],
+    client: uuid.UUID | None = None,
+    recipient_name: str = "",
+    now: datetime | None = None,
+) -> dict[Any, Consent]:
+    """Patient id -> an active consent naming this recipient and covering `information`."""
+    named = {"recipient_client": client} if client else {"recipient_name__iexact": recipient_name}
+    candidates = (
+        Consent.objects.filter(active_consents(now), patient__in=list(patients), **named)
+        .order_by("patient_id", "-signed_at")
+        .only("id", "patient_id", "information")
+    )
+    covering: dict[Any, Consent] = {}
+    for consent in candidates:
+        if consent.patient_id not in covering and covers(consent, information):
+            covering[consent.patient_id] = consent
+    return covering
+
+
+def covers(consent: Consent, information: Sequence[str]) -> bool:
+    """Does the consent cover every kind of information? Notes only under a notes-only one."""
+    granted = set(consent.information)
+    wanted = set(information)
+    if NOTES in wanted and granted != {NOTES}:
+        return False
+    return wanted <= granted
+
+
+def _check_information(information: list[str]) -> None:
+    if not information:
+        raise InvalidInput("Name what is disclosed.", code="required", field="information")
+    unknown = set(information) - set(InformationCategory.values)
+    if unknown:
+        raise InvalidInput(
+            "Unknown kind of information.", code="invalid_choice", field="information"
+        )
+    if NOTES in information and len(information) > 1:
+        raise InvalidInput(
+            "Counseling notes are never disclosed together with other information.",
+            code="notes_not_alone",
+            field="information",
+        )

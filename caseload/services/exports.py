@@ -1,0 +1,72 @@
+"""A patient's records exported under their consent: only the kinds of information the consent
+names, written to the disclosure ledger and audited as an `export` in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from caseload.errors import Conflict, Forbidden, InvalidInput
+from caseload.models import AuditAction, Consent, ConsentStatus, DisclosureBasis, Patient, Staff
+from caseload.permissions import can_write_patient
+from caseload.selectors import records as selectors
+from caseload.selectors.consents import consent_status
+
+from .disclosures import disclosure_record
+
+# 42 CFR 2.32(a)(2): the notice every disclosure made with the patient's consent carries.
+PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+
+CATEGORY_SELECTORS = {
+    "enrollments": selectors.enrollment_list,
+    "appointments": selectors.appointment_list,
+    "assessments": selectors.assessment_list,
+    "medications": selectors.medication_list,
+    "drug_screens": selectors.drug_screen_list,
+    "referrals": selectors.referral_list,
+    "notes": selectors.note_list,
+}
+
+
+@dataclass
+class PatientExport:
+    patient: Patient
+    consent: Consent
+    disclosed_at: datetime
+    records: dict[str, list[Any]] = field(default_factory=dict)
+    notice: str = PART2_NOTICE
+
+
+def patient_export(*, actor: Staff, patient: Patient, consent: Consent) -> PatientExport:
+    """Gather what `consent` covers and ledger the disclosure. Clinicians who reach the patient
+    only through break-the-glass access do not export (403); an inactive consent is a 409."""
+    if not can_write_patient(actor, patient):
+        raise Forbidden("Only the patient's own care team or a supervisor exports the record.")
+    if consent.patient_id != patient.pk:
+        raise InvalidInput("Not a consent of this patient.", code="does_not_exist", field="consent")
+    status = consent_status(consent)
+    if status != ConsentStatus.ACTIVE:
+        raise Conflict(f"The consent is {status}.", code=f"consent_{status}", field="consent")
+    records = {
+        category: list(CATEGORY_SELECTORS[category](user=actor).filter(patient=patient))
+        for category in consent.information
+        if category in CATEGORY_SELECTORS
+    }
+    with transaction.atomic():
+        (disclosure,) = disclosure_record(
+            patients=[patient],
+            recipient_name=consent.recipient_name,
+            client=consent.recipient_client,
+            purpose=consent.purpose,
+            information=consent.information,
+            basis=DisclosureBasis.CONSENT,
+            consents={patient.pk: consent},
+            actor=actor,
+            audit_action=AuditAction.EXPORT,
+        )
+    return PatientExport(
+        patient=patient, consent=consent, disclosed_at=disclosure.disclosed_at, records=records
+    )
