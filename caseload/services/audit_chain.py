@@ -11,10 +11,13 @@ as `AuditSeal(position, event_id, chain)` with
 whose content, patients, order or presence no longer matches.
 
 Which events to seal: on PostgreSQL each event carries the id of the transaction that wrote it
-(`txid`, set by trigger). Every transaction older than the snapshot's `xmin` has ended, so the
-events it wrote are visible now or never will be; events of younger transactions wait for the
-next run. No event is missed because its transaction committed late, and none is sealed twice.
-SQLite runs one writer at a time, so there every committed event is sealable.
+(`txid`, set by trigger). The sealer's snapshot lists the transactions still running; an event
+of any other transaction that began before the snapshot is visible now or never will be, so it
+is sealed; events of running transactions wait for a later run. Every transaction older than the
+snapshot's `xmin` has ended, so each run starts from the previous run's `xmin` (the events above
+it not sealed yet are found by an anti-join on that range). No event is missed because its
+transaction committed late, and none is sealed twice. SQLite runs one writer at a time, so
+there every committed event is sealable.
 """
 
 from __future__ import annotations
@@ -52,13 +55,13 @@ class Verification:
 def audit_seal() -> int:
     """Append every sealable event to the chain; returns how many were sealed."""
     with transaction.atomic():
-        horizon, own = _lock_and_horizon()
+        horizon, running = _lock_and_snapshot()
         last_run = AuditSealRun.objects.order_by("-id").first()
         last = AuditSeal.objects.order_by("-position").first()
         chain = bytes(last.chain) if last else GENESIS
         position = last.position if last else 0
         first = position + 1
-        pending = _pending(since=last_run.horizon if last_run else 0, horizon=horizon, own=own)
+        pending = _pending(since=last_run.horizon if last_run else 0, snapshot=running)
         for batch in _batches(pending):
             members = _members([e.patient_set_id for e in batch])
             seals = []
@@ -145,27 +148,36 @@ def _members(set_ids: list[int | None]) -> dict[int, list[str]]:
     return {set_id: sorted(ids) for set_id, ids in members.items()}
 
 
-def _pending(*, since: int, horizon: int | None, own: int | None) -> Iterator[AuditEvent]:
+def _pending(*, since: int, snapshot: Snapshot | None) -> Iterator[AuditEvent]:
     sealed = AuditSeal.objects.filter(event_id=models.OuterRef("pk"))
     pending = AuditEvent.objects.filter(txid__gte=since).exclude(models.Exists(sealed))
-    if horizon is not None:
-        finished = models.Q(txid__lt=horizon)
-        if own is not None:
-            finished |= models.Q(txid=own)
-        pending = pending.filter(finished)
+    if snapshot is not None:
+        ended = models.Q(txid__lt=snapshot.xmax) & ~models.Q(txid__in=snapshot.running)
+        pending = pending.filter(ended | models.Q(txid=snapshot.own))
     return pending.order_by("txid", "occurred_at", "id").iterator(chunk_size=BATCH)
 
 
-def _lock_and_horizon() -> tuple[int | None, int | None]:
-    """(the oldest transaction id still running, this transaction's id), PostgreSQL only."""
+@dataclass(frozen=True)
+class Snapshot:
+    xmax: int  # transactions from here on had not begun
+    running: list[int]  # transactions below xmax still running
+    own: int | None  # this transaction: its events commit together with their seals
+
+
+def _lock_and_snapshot() -> tuple[int | None, Snapshot | None]:
+    """(every transaction below this id has ended, the snapshot) on PostgreSQL; (None, None)
+    elsewhere."""
     if connection.vendor != "postgresql":
         return None, None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK])
         cursor.execute(
-            "SELECT txid_snapshot_xmin(txid_current_snapshot()), txid_current_if_assigned()"
+            "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s),"
+            " ARRAY(SELECT txid_snapshot_xip(s)), txid_current_if_assigned()"
+            " FROM (SELECT txid_current_snapshot() AS s) AS snapshot"
         )
-        return cursor.fetchone()
+        xmin, xmax, running, own = cursor.fetchone()
+    return xmin, Snapshot(xmax=xmax, running=[x for x in running if x != own], own=own)
 
 
 def _batches(rows) -> Iterator[list]:

@@ -157,12 +157,17 @@ def test_an_event_whose_transaction_commits_late_is_sealed_after_it_commits(supe
     writer = threading.Thread(target=slow_write)
     writer.start()
     assert inserted.wait(10)
-    PatientFactory(actor=supervisor)  # committed, but after the slow one began
+    quick = PatientFactory(actor=supervisor)  # commits while the slow write is still open
     audit_seal()
-    sealed_early = AuditSeal.objects.count()
-    assert sealed_early < AuditEvent.objects.count()
+    visible = AuditEvent.objects.count()
+    assert AuditSeal.objects.count() == visible  # everything committed so far is sealed
     release.set()
     writer.join()
+    slow = AuditEvent.objects.exclude(
+        id__in=AuditSeal.objects.values("event_id")
+    ).get()  # the late event, visible now and not sealed yet
+    assert slow.resource_type == "patient" and slow.resource_id != str(quick.pk)
+    assert AuditEvent.objects.count() == visible + 1
     audit_seal()
-    assert AuditSeal.objects.count() == AuditEvent.objects.count()
-    assert verify() == (0, {"ok": True, "events": AuditEvent.objects.count()})
+    assert AuditSeal.objects.get(event_id=slow.pk).position == visible + 1
+    assert verify() == (0, {"ok": True, "events": visible + 1})
