@@ -5,7 +5,6 @@ from .audit import (
     AuditEvent,
     AuditOutcome,
     AuditPatientSet,
-    AuditPatientSetMember,
     AuditSeal,
     AuditSealRun,
 )
@@ -34,7 +33,6 @@ __all__ = [
     "AuditEvent",
     "AuditOutcome",
     "AuditPatientSet",
-    "AuditPatientSetMember",
     "AuditSeal",
     "AuditSealRun",
     "BaseModel",

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from caseload.models import AuditEvent, AuditPatientSetMember, Staff
+from caseload.models import AuditEvent, AuditPatientSet, Staff
 from caseload.permissions import VIEW, has_role_permission
 
 
@@ -20,7 +20,7 @@ def audit_event_list(*, user: Staff) -> QuerySet[AuditEvent]:
 def audit_events_touching(events: QuerySet[AuditEvent], patient_id) -> QuerySet[AuditEvent]:
     """Every event that touched the patient: a read or write of one of their records, or a
     list page that returned them among others (through its patient set)."""
-    sets = AuditPatientSetMember.objects.filter(patient_id=patient_id).values("patient_set_id")
+    sets = AuditPatientSet.objects.filter(patients__has=patient_id).values("pk")
     return events.filter(Q(patient_id=patient_id) | Q(patient_set_id__in=sets))
 
 
@@ -28,12 +28,7 @@ def audit_event_patients(events: Iterable[AuditEvent]) -> dict[uuid.UUID, list[u
     """Event id -> the ids of the patients it touched, in one query for a whole page."""
     events = list(events)
     set_ids = {e.patient_set_id for e in events if e.patient_set_id is not None}
-    members: dict[int, list[uuid.UUID]] = {i: [] for i in set_ids}
-    rows = AuditPatientSetMember.objects.filter(patient_set_id__in=set_ids).values_list(
-        "patient_set_id", "patient_id"
-    )
-    for set_id, patient_id in rows:
-        members[set_id].append(patient_id)
+    members = dict(AuditPatientSet.objects.filter(pk__in=set_ids).values_list("pk", "patients"))
     return {
         e.pk: (
             [e.patient_id]

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 
-from caseload.models import AuditEvent, AuditPatientSetMember, AuditSeal, AuditSealRun
+from caseload.models import AuditEvent, AuditPatientSet, AuditSeal, AuditSealRun
 
 GENESIS = bytes(32)
 BATCH = 2000
@@ -139,13 +139,8 @@ def _link(previous: bytes, event: AuditEvent, members: dict[int, list[str]]) -> 
 
 def _members(set_ids: list[int | None]) -> dict[int, list[str]]:
     wanted = {i for i in set_ids if i is not None}
-    members: dict[int, list[str]] = {i: [] for i in wanted}
-    rows = AuditPatientSetMember.objects.filter(patient_set_id__in=wanted).values_list(
-        "patient_set_id", "patient_id"
-    )
-    for set_id, patient_id in rows:
-        members[set_id].append(str(patient_id))
-    return {set_id: sorted(ids) for set_id, ids in members.items()}
+    rows = AuditPatientSet.objects.filter(pk__in=wanted).values_list("pk", "patients")
+    return {set_id: sorted(str(i) for i in patients) for set_id, patients in rows}
 
 
 def _pending(*, since: int, snapshot: Snapshot | None) -> Iterator[AuditEvent]:

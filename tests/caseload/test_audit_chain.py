@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from caseload.models import AuditEvent, AuditPatientSetMember, AuditSeal
+from caseload.models import AuditEvent, AuditPatientSet, AuditSeal
 from caseload.services.audit_chain import audit_seal
 from caseload.services.disclosures import disclosure_record
 from tests.factories import PatientFactory
@@ -19,7 +19,6 @@ from tests.factories import PatientFactory
 APPEND_ONLY_TABLES = (
     "caseload_auditevent",
     "caseload_auditpatientset",
-    "caseload_auditpatientsetmember",
     "caseload_auditseal",
     "caseload_auditsealrun",
     "caseload_disclosure",
@@ -107,11 +106,15 @@ def test_a_removed_event_is_named(activity, supervisor):
 def test_a_patient_slipped_out_of_a_list_page_is_named(activity, supervisor, patient):
     audit_seal()
     page = AuditEvent.objects.get(actor=supervisor, action="list", patient_set__isnull=False)
+    remaining = [i for i in page.patient_set.patients if i != patient.pk]
     as_superuser(
-        "DELETE FROM caseload_auditpatientsetmember WHERE patient_set_id = %s AND patient_id = %s",
-        [page.patient_set_id, patient.pk.hex if connection.vendor == "sqlite" else patient.pk],
+        "UPDATE caseload_auditpatientset SET patients = %s WHERE id = %s",
+        [
+            json.dumps([str(i) for i in remaining]) if connection.vendor == "sqlite" else remaining,
+            page.patient_set_id,
+        ],
     )
-    assert AuditPatientSetMember.objects.filter(patient_set_id=page.patient_set_id).count() == 1
+    assert AuditPatientSet.objects.get(pk=page.patient_set_id).patients == remaining
     code, result = verify()
     assert (code, result["first_broken"]) == (1, str(page.pk))
 
