@@ -189,6 +189,9 @@ def break_glass_access(user: Staff) -> dict[uuid.UUID, uuid.UUID]:
     """
     if not is_staff_member(user) or user.role not in BREAK_GLASS_ROLES:
         return {}
+    until = getattr(user, "break_glass_until", None)
+    if until is None or until <= timezone.now():
+        return {}  # none open: the common case costs no query
     request = current_request()
     key = ("break_glass", user.pk)
     if request is not None and key in request.memo:

@@ -130,6 +130,11 @@ class Migration(migrations.Migration):
         migrations.RenameField(model_name='auditevent', old_name='at', new_name='occurred_at'),
         migrations.RenameField(model_name='auditevent', old_name='object_type', new_name='resource_type'),
         migrations.RenameField(model_name='auditevent', old_name='object_id', new_name='resource_id'),
+        migrations.AddField(
+            model_name='staff',
+            name='break_glass_until',
+            field=models.DateTimeField(blank=True, editable=False, null=True),
+        ),
         migrations.CreateModel(
             name='AuditPatientSet',
             fields=[

@@ -33,6 +33,9 @@ class Staff(AbstractUser):
     program = models.ForeignKey(
         "caseload.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
+    # The latest expiry of the member's break-the-glass accesses: while it lies in the past (or
+    # is empty), no request of theirs needs to look the accesses up.
+    break_glass_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = StaffManager()
 

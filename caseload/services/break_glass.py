@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from caseload.errors import Conflict, Forbidden, InvalidInput
@@ -54,6 +56,14 @@ def break_glass_open(*, actor: Staff, patient: Patient, reason: str) -> BreakGla
             expires_at=now + timedelta(hours=settings.CASELOAD_BREAK_GLASS_HOURS),
             created_by=actor,
             updated_by=actor,
+        )
+        Staff.objects.filter(pk=actor.pk).update(
+            break_glass_until=Greatest(
+                Coalesce("break_glass_until", Value(opened.expires_at)), Value(opened.expires_at)
+            )
+        )
+        actor.break_glass_until = max(
+            actor.break_glass_until or opened.expires_at, opened.expires_at
         )
         forget_break_glass_access(actor)
         audit_record(

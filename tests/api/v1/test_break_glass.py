@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from caseload.models import AuditEvent, BreakGlass, CaseNote, Patient
+from caseload.models import AuditEvent, BreakGlass, CaseNote, Patient, Staff
 from tests.factories import CaseNoteFactory, StaffFactory
 
 
@@ -158,13 +158,15 @@ def test_a_break_glass_row_never_opens_another_programs_patient(
     as_user, other_counselor, foreign_patient
 ):
     """Even an access recorded around the service (a bad import) cannot cross programs."""
+    expires_at = timezone.now() + timedelta(hours=4)
+    Staff.objects.filter(pk=other_counselor.pk).update(break_glass_until=expires_at)
     BreakGlass.objects.create(
         program=other_counselor.program,
         patient=foreign_patient,
         staff=other_counselor,
         reason="Forged.",
         opened_at=timezone.now(),
-        expires_at=timezone.now() + timedelta(hours=4),
+        expires_at=expires_at,
     )
     api = as_user(other_counselor)
     assert api.get(f"/api/v1/patients/{foreign_patient.pk}/").status_code == 404
