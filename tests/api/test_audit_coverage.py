@@ -1,0 +1,309 @@
+"""Every action of the audit log is written where it happens, with who, which patients, the
+outcome, the status and the request's id; every kind of refusal is an event too."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from caseload.models import AuditAction, AuditEvent
+from caseload.services.disclosures import disclosure_record
+from caseload.services.tokens import token_issue, token_revoke
+from tests.api.v1.test_permission_matrix import consent_body
+from tests.conftest import api_for
+from tests.factories import (
+    PERSONA_PASSWORD,
+    AppointmentFactory,
+    CaseNoteFactory,
+    PatientFactory,
+)
+
+LOGIN = "/api/auth/login/"
+
+
+def newest(**filters) -> AuditEvent:
+    return AuditEvent.objects.filter(**filters).order_by("-occurred_at", "-id").first()
+
+
+def assert_event(response, event, *, actor, action, patients, outcome="allowed"):
+    assert event is not None
+    assert (event.actor, event.action, event.outcome) == (actor, action, outcome)
+    assert event.role == (actor.role if actor else "")
+    assert event.status_code == response.status_code
+    assert event.request_id == response["X-Request-ID"]
+    ids = [event.patient_id] if event.patient_id else sorted(event.patient_set.patients, key=str)
+    assert ids == ([p.pk for p in patients] if patients else [None])
+
+
+# One scenario per action: what to do, and which event it must leave.
+
+
+def list_(c):
+    CaseNoteFactory(actor=c.counselor, patient=c.patient)
+    response = api_for(c.counselor).get("/api/v1/notes/")
+    return response, c.counselor, [c.patient], {"resource_type": "casenote"}
+
+
+def read(c):
+    note = CaseNoteFactory(actor=c.counselor, patient=c.patient)
+    response = api_for(c.counselor).get(f"/api/v1/notes/{note.pk}/")
+    return response, c.counselor, [c.patient], {"resource_id": str(note.pk)}
+
+
+def create(c):
+    body = {"patient": str(c.patient.pk), "body": "Seen.", "written_at": timezone.now().isoformat()}
+    response = api_for(c.counselor).post("/api/v1/notes/", body)
+    return response, c.counselor, [c.patient], {"resource_type": "casenote"}
+
+
+def update(c):
+    response = api_for(c.front_desk).patch(f"/api/v1/patients/{c.patient.pk}/", {"phone": "1"})
+    return response, c.front_desk, [c.patient], {"resource_type": "patient"}
+
+
+def entered_in_error(c):
+    note = CaseNoteFactory(actor=c.counselor, patient=c.patient)
+    response = api_for(c.supervisor).post(
+        f"/api/v1/notes/{note.pk}/entered-in-error/", {"reason": "Wrong patient."}
+    )
+    return response, c.supervisor, [c.patient], {"resource_id": str(note.pk)}
+
+
+def transition(c):
+    start = timezone.now() + timedelta(days=1)
+    booked = AppointmentFactory(
+        actor=c.counselor, patient=c.patient, staff=c.counselor, start=start
+    )
+    response = api_for(c.front_desk).post(
+        f"/api/v1/appointments/{booked.pk}/cancel/", {"reason": "Asked to move it."}
+    )
+    return response, c.front_desk, [c.patient], {"detail__to": "cancelled"}
+
+
+def export(c):
+    consent = api_for(c.counselor).post("/api/v1/consents/", consent_body(c.patient)).json()
+    response = api_for(c.counselor).post(
+        f"/api/v1/patients/{c.patient.pk}/export/", {"consent": consent["id"]}
+    )
+    return response, c.counselor, [c.patient], {"resource_type": "disclosure"}
+
+
+def grant(c):
+    patient = PatientFactory(actor=c.supervisor)
+    response = api_for(c.supervisor).post(
+        "/api/v1/enrollments/",
+        {
+            "patient": str(patient.pk),
+            "level_of_care": "outpatient",
+            "counselor": str(c.counselor.pk),
+            "admitted_on": timezone.localdate().isoformat(),
+        },
+    )
+    return response, c.supervisor, [patient], {"detail__staff": str(c.counselor.pk)}
+
+
+def revoke(c):
+    consent = api_for(c.counselor).post("/api/v1/consents/", consent_body(c.patient)).json()
+    response = api_for(c.supervisor).post(f"/api/v1/consents/{consent['id']}/revoke/")
+    return response, c.supervisor, [c.patient], {"resource_id": consent["id"]}
+
+
+def break_glass(c):
+    response = api_for(c.other_counselor).post(
+        f"/api/v1/patients/{c.patient.pk}/break-glass/", {"reason": "Crisis cover."}
+    )
+    return response, c.other_counselor, [c.patient], {"break_glass": True}
+
+
+def login(c):
+    response = Client().post(LOGIN, {"username": "counselor", "password": PERSONA_PASSWORD})
+    return response, c.counselor, [], {"resource_id": str(c.counselor.pk)}
+
+
+def login_failed(c):
+    response = Client().post(LOGIN, {"username": "counselor", "password": "not it at all"})
+    return response, None, [], {"detail__reason": "invalid_credentials"}
+
+
+def lockout(c):
+    for _ in range(5):
+        response = Client().post(LOGIN, {"username": "counselor", "password": "wrong guess"})
+    return response, None, [], {"detail__username": "counselor"}
+
+
+SCENARIOS = {
+    AuditAction.LIST: list_,
+    AuditAction.READ: read,
+    AuditAction.CREATE: create,
+    AuditAction.UPDATE: update,
+    AuditAction.ENTERED_IN_ERROR: entered_in_error,
+    AuditAction.TRANSITION: transition,
+    AuditAction.EXPORT: export,
+    AuditAction.GRANT: grant,
+    AuditAction.REVOKE: revoke,
+    AuditAction.BREAK_GLASS: break_glass,
+    AuditAction.LOGIN: login,
+    AuditAction.LOGIN_FAILED: login_failed,
+    AuditAction.LOCKOUT: lockout,
+}
+
+
+@pytest.fixture
+def c(counselor, other_counselor, prescriber, supervisor, front_desk, patient, other_patient):
+    return SimpleNamespace(
+        counselor=counselor,
+        other_counselor=other_counselor,
+        prescriber=prescriber,
+        supervisor=supervisor,
+        front_desk=front_desk,
+        patient=patient,
+        other_patient=other_patient,
+    )
+
+
+@pytest.mark.parametrize("action", list(SCENARIOS), ids=[str(a) for a in SCENARIOS])
+def test_the_action_is_audited_where_it_happens(c, action):
+    response, actor, patients, match = SCENARIOS[action](c)
+    assert response.status_code < 400 or action in {"login_failed", "lockout"}, response.content
+    event = newest(action=action, **match)
+    outcome = "denied" if action in {"login_failed", "lockout"} else "allowed"
+    if action in {"login", "login_failed", "lockout"}:
+        # The login page answers a redirect or the form again; the event belongs to the account.
+        assert event is not None and event.request_id == response["X-Request-ID"]
+        assert (event.actor, event.outcome, event.program_id) == (
+            actor,
+            outcome,
+            c.counselor.program_id,
+        )
+        return
+    assert_event(response, event, actor=actor, action=action, patients=patients, outcome=outcome)
+
+
+def test_a_disclosure_by_the_service_is_audited_with_every_patient(c):
+    disclosure_record(
+        patients=[c.patient, c.other_patient],
+        recipient_name="Regional laboratory",
+        purpose="Confirmatory testing",
+        information=["drug_screens"],
+        basis="qsoa",
+        actor=c.supervisor,
+    )
+    event = newest(action="disclose")
+    assert event.patient_set.patients == sorted([c.patient.pk, c.other_patient.pk], key=str)
+    assert (event.actor, event.outcome, event.resource_type) == (
+        c.supervisor,
+        "allowed",
+        "disclosure",
+    )
+
+
+def test_every_action_of_the_contract_has_a_scenario():
+    assert set(SCENARIOS) | {AuditAction.DISCLOSE} == set(AuditAction)
+
+
+# Refusals -----------------------------------------------------------------------------------
+
+
+def test_a_403_is_a_denied_event(c):
+    response = api_for(c.counselor).patch(
+        f"/api/v1/medications/{PatientFactory.build().pk}/", {"dose": "9"}
+    )
+    assert response.status_code == 403  # counselors never change medications
+    event = newest(outcome="denied")
+    assert (event.actor, event.action, event.resource_type, event.status_code) == (
+        c.counselor,
+        "update",
+        "medicationrecord",
+        403,
+    )
+
+
+def test_a_404_on_a_record_that_exists_names_the_record_and_its_patient(c):
+    note = CaseNoteFactory(actor=c.other_counselor, patient=c.other_patient)
+    response = api_for(c.counselor).get(f"/api/v1/notes/{note.pk}/")
+    assert response.status_code == 404
+    assert_event(
+        response,
+        newest(outcome="denied"),
+        actor=c.counselor,
+        action="read",
+        patients=[c.other_patient],
+        outcome="denied",
+    )
+
+
+def test_a_post_naming_a_patient_off_the_caseload_is_a_denied_event(c):
+    body = {
+        "patient": str(c.other_patient.pk),
+        "body": "x",
+        "written_at": timezone.now().isoformat(),
+    }
+    response = api_for(c.counselor).post("/api/v1/notes/", body)
+    assert response.status_code == 400
+    event = newest(outcome="denied")
+    assert_event(
+        response,
+        event,
+        actor=c.counselor,
+        action="create",
+        patients=[c.other_patient],
+        outcome="denied",
+    )
+    assert event.detail["named"] == {"patient": str(c.other_patient.pk)}
+
+
+def test_a_stale_if_match_is_a_denied_event(c):
+    response = api_for(c.supervisor).patch(
+        f"/api/v1/patients/{c.patient.pk}/", {"phone": "2"}, HTTP_IF_MATCH='"v99"'
+    )
+    assert response.status_code == 412
+    event = newest(outcome="denied")
+    assert_event(
+        response, event, actor=c.supervisor, action="update", patients=[c.patient], outcome="denied"
+    )
+    assert event.detail["code"] == "stale_etag"
+
+
+def test_a_probe_of_a_patient_filter_is_recorded_against_that_patient(c):
+    response = api_for(c.counselor).get("/api/v1/notes/", {"patient": str(c.other_patient.pk)})
+    assert response.status_code == 200 and response.json()["results"] == []
+    event = newest(action="list", actor=c.counselor)
+    assert event.patient_id == c.other_patient.pk
+    assert event.detail == {"count": 0, "filters": ["patient"]}
+
+
+def test_a_revoked_token_is_a_failed_sign_in_of_its_owner(c):
+    token, raw = token_issue(staff=c.counselor)
+    token_revoke(token=token, actor=c.counselor)
+    client = api_for(None)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    event = newest(action="login_failed")
+    assert (event.outcome, event.status_code, event.program_id) == (
+        "denied",
+        401,
+        c.counselor.program_id,
+    )
+    assert (event.resource_type, event.resource_id) == ("apitoken", str(token.pk))
+    assert event.detail == {"via": "token", "reason": "invalid_token", "staff": str(c.counselor.pk)}
+    assert event.request_id == response["X-Request-ID"]
+    assert raw not in str(event.detail)
+
+
+def test_an_unknown_token_is_a_failed_sign_in_of_nobody(c):
+    client = api_for(None)
+    client.credentials(HTTP_AUTHORIZATION="Bearer cl_" + "z" * 43)
+    assert client.get("/api/v1/me/").status_code == 401
+    event = newest(action="login_failed")
+    assert (event.actor, event.program_id, event.resource_id) == (None, None, "")
+
+
+def test_a_request_without_credentials_leaves_no_event(anonymous, patient):
+    before = AuditEvent.objects.count()
+    assert anonymous.get(f"/api/v1/patients/{patient.pk}/").status_code == 401
+    assert AuditEvent.objects.count() == before
