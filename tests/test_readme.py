@@ -84,6 +84,7 @@ def test_the_set_up_block_runs_every_command_through_the_bootstrap():
         "assign_care_team",
         "seed_demo",
         "sync_roles",
+        "verify_audit_chain",
     ]
     # Only `.venv/bin/python manage.py` and the sentence saying a bare one fails may remain.
     assert re.findall(r"(?<![/`])python3? manage\.py", README) == []
