@@ -185,9 +185,15 @@ def queried_patients(request: Request, page: list) -> list:
 
 
 def filters_used(request: Request) -> dict[str, Any]:
-    """The names of the filters a list was read with (their values may be patient data)."""
+    """The names of the filters a list was read with (their values may be patient data), and
+    the patient id asked for, whoever's it is: a probe for another program's id is on record
+    without saying whether that id exists."""
     names = sorted(set(request.query_params) - PAGING_PARAMETERS)
-    return {"filters": names} if names else {}
+    used: dict[str, Any] = {"filters": names} if names else {}
+    queried = as_uuid(request.query_params.get("patient"))
+    if queried is not None:
+        used["patient"] = str(queried)
+    return used
 
 
 class RecordViewSet(

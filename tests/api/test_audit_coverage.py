@@ -273,7 +273,15 @@ def test_a_probe_of_a_patient_filter_is_recorded_against_that_patient(c):
     assert response.status_code == 200 and response.json()["results"] == []
     event = newest(action="list", actor=c.counselor)
     assert event.patient_id == c.other_patient.pk
-    assert event.detail == {"count": 0, "filters": ["patient"]}
+    assert event.detail == {"count": 0, "filters": ["patient"], "patient": str(c.other_patient.pk)}
+
+
+def test_a_probe_for_another_programs_patient_keeps_the_id_and_names_no_patient(c, foreign_patient):
+    response = api_for(c.counselor).get("/api/v1/notes/", {"patient": str(foreign_patient.pk)})
+    assert response.status_code == 200 and response.json()["results"] == []
+    event = newest(action="list", actor=c.counselor)
+    assert (event.patient_id, event.patient_set_id) == (None, None)
+    assert event.detail["patient"] == str(foreign_patient.pk)
 
 
 def test_a_revoked_token_is_a_failed_sign_in_of_its_owner(c):
