@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
+from caseload import tasks
 from caseload.models import AuditEvent, AuditPatientSet, AuditSeal
 from caseload.services.audit_chain import audit_seal
 from caseload.services.disclosures import disclosure_record
@@ -174,3 +175,13 @@ def test_an_event_whose_transaction_commits_late_is_sealed_after_it_commits(supe
     audit_seal()
     assert AuditSeal.objects.get(event_id=slow.pk).position == visible + 1
     assert verify() == (0, {"ok": True, "events": visible + 1})
+
+
+def test_celery_beat_seals_the_log_every_minute(activity, settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["seal-audit-events"]
+    assert (schedule["task"], schedule["schedule"].total_seconds()) == (
+        "caseload.tasks.audit_seal",
+        60,
+    )
+    assert tasks.audit_seal.apply().get() == activity  # the task takes no arguments
+    assert tasks.audit_seal.apply().get() == 0
