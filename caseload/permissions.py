@@ -81,6 +81,8 @@ PROGRAM_WIDE_ROLES = {Role.SUPERVISOR, Role.FRONT_DESK}
 
 # Patient fields front desk may change; everything else on a patient is a counselor's.
 FRONT_DESK_PATIENT_FIELDS = {"phone", "email", "address_line", "city", "state", "postal_code"}
+# Patient fields that are clinical content, hidden from roles that see none.
+CLINICAL_PATIENT_FIELDS = frozenset({"last_use_at", "withdrawal_phase", "withdrawal_phase_label"})
 # Fields unique across the program. A change that collides with a patient the caller cannot see
 # would reveal that patient's MRN, so only roles that see the whole program may change them.
 PROGRAM_UNIQUE_PATIENT_FIELDS = {"mrn"}
@@ -158,3 +160,8 @@ def can_change_patient_fields(user: Staff, fields: set[str]) -> set[str]:
 def sees_clinical_content(user: Staff) -> bool:
     """Front desk handles demographics and scheduling only."""
     return is_staff_member(user) and user.role != Role.FRONT_DESK
+
+
+def hidden_patient_fields(user: Staff) -> frozenset[str]:
+    """Patient fields the user may not see (front desk: the clinical ones)."""
+    return frozenset() if sees_clinical_content(user) else CLINICAL_PATIENT_FIELDS

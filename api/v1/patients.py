@@ -9,7 +9,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from caseload.models import Patient
-from caseload.permissions import sees_clinical_content
+from caseload.permissions import hidden_patient_fields
 from caseload.selectors.patients import patient_list
 from caseload.services.audit import audit_read
 from caseload.services.patients import patient_create, patient_update
@@ -26,8 +26,6 @@ from .patient_records import (
     trend_svg,
 )
 from .renderers import SvgRenderer
-
-CLINICAL_FIELDS = ("last_use_at", "withdrawal_phase", "withdrawal_phase_label")
 
 
 class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -71,8 +69,8 @@ class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         request = self.context.get("request")
-        if request is not None and not sees_clinical_content(request.user):
-            for name in CLINICAL_FIELDS:
+        if request is not None:
+            for name in hidden_patient_fields(request.user):
                 fields.pop(name, None)
         return fields
 

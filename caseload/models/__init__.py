@@ -1,10 +1,17 @@
 from .appointment import Appointment, AppointmentKind, AppointmentStatus
 from .assessment import Assessment, Instrument
 from .audit import AuditEvent
-from .base import BaseModel, RecordStatus
+from .base import BaseModel, CorrectableRecord, RecordStatus
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
 from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
-from .medication import DoseUnit, Medication, MedicationRecord, MedicationStatus, Route
+from .medication import (
+    SETTABLE_MEDICATION_STATUSES,
+    DoseUnit,
+    Medication,
+    MedicationRecord,
+    MedicationStatus,
+    Route,
+)
 from .note import CaseNote
 from .patient import Patient, PatientGroupObjectPermission, PatientUserObjectPermission
 from .program import Program
@@ -14,6 +21,7 @@ from .staff import Role, Staff
 from .token import ApiToken
 
 __all__ = [
+    "SETTABLE_MEDICATION_STATUSES",
     "ApiToken",
     "Appointment",
     "AppointmentKind",
@@ -22,6 +30,7 @@ __all__ = [
     "AuditEvent",
     "BaseModel",
     "CaseNote",
+    "CorrectableRecord",
     "DoseUnit",
     "DrugScreen",
     "DrugScreenResult",

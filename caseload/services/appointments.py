@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from caseload.dates import CLOCK_SKEW
 from caseload.errors import Conflict, InvalidInput
 from caseload.models import Appointment, AppointmentStatus, Patient, Staff
 
@@ -37,8 +38,6 @@ TRANSITIONS: dict[str, set[str]] = {
     S.CANCELLED: {S.BOOKED},
     S.NOSHOW: {S.BOOKED},
 }
-# Clock skew tolerated between a client and the server for "not in the past" checks.
-CLOCK_SKEW = timedelta(minutes=5)
 LONGEST_APPOINTMENT = timedelta(hours=24)
 SCHEDULE_FIELDS = {"staff", "start", "end"}
 

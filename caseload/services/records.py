@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
-from caseload.errors import Conflict, PreconditionFailed
-from caseload.models import Patient, RecordStatus
+from caseload.dates import require_valid_dates
+from caseload.errors import Conflict, InvalidInput, PreconditionFailed
+from caseload.models import CorrectableRecord, Patient, RecordStatus
 
 from .audit import audit_record
 
@@ -27,6 +28,8 @@ def _patient_of(instance: models.Model) -> Patient | None:
 
 def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **fields: Any) -> M:
     """Insert one record with its authorship and audit row in the caller's transaction."""
+    require_valid_dates(model, fields)
+    _refuse_correction_by_write(fields)
     instance = model(created_by=actor, updated_by=actor, **fields)
     _attribute_history(instance, actor)
     try:
@@ -62,10 +65,13 @@ def record_update(
     racing state changes cannot both see the state they start from.
     """
     model = type(instance)
+    require_valid_dates(model, changes)
+    if action != "entered_in_error":
+        _refuse_correction_by_write(changes)
     try:
         with transaction.atomic():
             fresh = _claim(model, instance.pk, expected_version)
-            if getattr(fresh, "status", None) == RecordStatus.ENTERED_IN_ERROR:
+            if isinstance(fresh, CorrectableRecord) and fresh.is_entered_in_error:
                 raise Conflict(
                     "A record entered in error cannot be changed.",
                     code="entered_in_error",
@@ -111,16 +117,30 @@ def record_mark_entered_in_error(
 ) -> M:
     """Correct a clinical record by marking it entered in error. It stays in the history.
 
+    The one way any `CorrectableRecord` is corrected; other records cannot be.
+
     The entered-in-error lock in `record_update` runs on the locked row, so of two racing
     corrections exactly one succeeds and the other answers 409.
     """
+    if not isinstance(instance, CorrectableRecord):
+        raise TypeError(f"{type(instance).__name__} is not corrected by entered-in-error")
     return record_update(
         instance=instance,
         actor=actor,
         expected_version=expected_version,
-        changes={"status": "entered_in_error", "entered_in_error_reason": reason},
+        changes={"status": RecordStatus.ENTERED_IN_ERROR, "entered_in_error_reason": reason},
         action="entered_in_error",
     )
+
+
+def _refuse_correction_by_write(values: dict[str, Any]) -> None:
+    """A record becomes entered-in-error only through `record_mark_entered_in_error`."""
+    if values.get("status") == RecordStatus.ENTERED_IN_ERROR:
+        raise InvalidInput(
+            "Mark a record entered in error through its entered-in-error endpoint.",
+            field="status",
+            code="invalid_choice",
+        )
 
 
 def _attribute_history(instance: models.Model, actor) -> None:

@@ -160,7 +160,7 @@ SPECTACULAR_SETTINGS = {
         "EnrollmentStatusEnum": "caseload.models.EnrollmentStatus",
         "RecordStatusEnum": "caseload.models.RecordStatus",
         "MedicationStatusEnum": "caseload.models.MedicationStatus",
-        "MedicationSettableStatusEnum": "api.v1.medications.SETTABLE_STATUSES",
+        "MedicationSettableStatusEnum": "caseload.models.SETTABLE_MEDICATION_STATUSES",
         "ReferralStatusEnum": "caseload.models.ReferralStatus",
     },
 }
