@@ -26,7 +26,7 @@ from caseload.errors import Conflict, InvalidInput
 from caseload.models import Appointment, AppointmentStatus, Patient, Staff
 
 from .audit import audit_record
-from .records import ExpectedVersion, record_create, record_update
+from .records import ExpectedVersion, record_create, record_update, require_status
 
 S = AppointmentStatus
 # Statuses that occupy the staff member's time.
@@ -95,7 +95,7 @@ def appointment_update(
         _check_staff(appointment.patient, changes["staff"])
 
     def guard(current: Appointment) -> None:
-        _require_booked(current)
+        require_status(current, {S.BOOKED}, "rescheduled or edited")
         merged = {f: getattr(current, f) for f in (*SCHEDULE_FIELDS, "overlap_allowed")}
         merged |= changes
         if {"start", "end"} & set(changes):
@@ -143,12 +143,7 @@ def appointment_transition(
     now = now or timezone.now()
 
     def guard(current: Appointment) -> None:
-        if current.status not in TRANSITIONS[to]:
-            raise Conflict(
-                f"An appointment that is {current.status} cannot become {to}.",
-                code="illegal_transition",
-                field="status",
-            )
+        require_status(current, TRANSITIONS[to], to)
         if to == S.NOSHOW and current.start > now:
             raise Conflict(
                 "A no-show is recorded only after the appointment's start.",
@@ -209,15 +204,6 @@ def _plan_reminder_on_commit(appointment: Appointment) -> None:
 
     appointment_id = str(appointment.pk)
     transaction.on_commit(lambda: appointment_plan_reminder_task.delay(appointment_id))
-
-
-def _require_booked(appointment: Appointment) -> None:
-    if appointment.status != S.BOOKED:
-        raise Conflict(
-            f"An appointment that is {appointment.status} can no longer be changed.",
-            code="illegal_transition",
-            field="status",
-        )
 
 
 def _check_staff(patient: Patient, staff: Staff) -> None:

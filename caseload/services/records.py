@@ -96,6 +96,16 @@ def record_update(
     return fresh
 
 
+def require_status(current: models.Model, allowed: Collection[str], to: str) -> None:
+    """A guard's status check: 409 `illegal_transition` unless `current` may move to `to`."""
+    if current.status not in allowed:
+        raise Conflict(
+            f"This {current._meta.verbose_name} is {current.status}; it cannot become {to}.",
+            code="illegal_transition",
+            field="status",
+        )
+
+
 def _claim(model: type[M], pk, expected_version: ExpectedVersion) -> M:
     """Bump the row's version if it matches; return the locked, current row or raise 412."""
     claim = model._default_manager.filter(pk=pk)
