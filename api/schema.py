@@ -23,6 +23,7 @@ drf-spectacular builds the document from the views; `AutoSchema` adds what it ca
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from typing import Any
@@ -339,6 +340,16 @@ class AutoSchema(openapi.AutoSchema):
         )
 
     # Components ------------------------------------------------------------------------
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        wider = _stored_choices(field) if direction == "response" else None
+        if wider is not None:
+            # The field accepts fewer values than a record can hold (`status` is set on create
+            # only to its first steps; the rest come from the transitions): an answer may carry
+            # any of them, and a generated client must be able to read every one.
+            field = copy.deepcopy(field)
+            field.choices = wider
+        return super()._map_serializer_field(field, direction, bypass_extensions)
+
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         if openapi.get_override(serializer, "description"):
@@ -423,6 +434,18 @@ def describe_filter(name: str, one: django_filters.Filter, model: type[models.Mo
 # Helpers --------------------------------------------------------------------------------
 
 
+def _stored_choices(field) -> list | None:
+    """The model field's choices when a ChoiceField accepts only some of them, else None."""
+    if not isinstance(field, serializers.ChoiceField) or field.read_only:
+        return None
+    meta = getattr(getattr(field, "parent", None), "Meta", None)
+    model_field = _model_field(getattr(meta, "model", None), field.source) if meta else None
+    stored = getattr(model_field, "choices", None)
+    if not stored or set(dict(stored)) <= set(field.choices):
+        return None
+    return list(stored)
+
+
 def _own_doc(obj) -> str:
     """The docstring written on `obj` itself: never one inherited from a base or mixin."""
     doc = obj.__dict__.get("__doc__") if inspect.isclass(obj) else getattr(obj, "__doc__", None)
@@ -456,9 +479,9 @@ def _acronyms(text: str) -> str:
     return re.sub(r"\bapi\b", "API", text)
 
 
-def _model_field(model: type[models.Model], name: str | None) -> models.Field | None:
+def _model_field(model: type[models.Model] | None, name: str | None) -> models.Field | None:
     try:
-        return model._meta.get_field(name) if name else None
+        return model._meta.get_field(name) if model is not None and name else None
     except Exception:  # a filter on an annotation or a related path
         return None
 

@@ -176,6 +176,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "caseload.models.AppointmentStatus",
         "EnrollmentStatusEnum": "caseload.models.EnrollmentStatus",
+        # What a new record may be created as; answers carry every status above. Without a
+        # name of their own they would share (and overwrite) the names above.
+        "AppointmentNewStatusEnum": [("booked", "Booked")],
+        "EnrollmentNewStatusEnum": [("intake", "Intake"), ("active", "Active")],
         "RecordStatusEnum": "caseload.models.RecordStatus",
         "MedicationStatusEnum": "caseload.models.MedicationStatus",
         "MedicationSettableStatusEnum": "api.v1.medications.SETTABLE_STATUSES",

@@ -251,3 +251,19 @@ def test_writes_that_answer_the_record_carry_its_etag(as_user, counselor, patien
     )
     assert response.status_code == 201
     assert response["ETag"] == f'"v{response.json()["version"]}"'
+
+
+def test_answers_list_every_status_a_record_can_hold_and_requests_only_those_accepted():
+    schemas = document()["components"]["schemas"]
+
+    def status_enum(component: str) -> list[str]:
+        status = schemas[component]["properties"]["status"]
+        ref = status["$ref"] if "$ref" in status else status["allOf"][0]["$ref"]
+        return schemas[ref.rsplit("/", 1)[1]]["enum"]
+
+    assert status_enum("Appointment") == ["booked", "arrived", "fulfilled", "cancelled", "noshow"]
+    assert status_enum("AppointmentRequest") == ["booked"]
+    assert status_enum("Enrollment") == ["intake", "active", "discharged"]
+    assert status_enum("EnrollmentRequest") == ["intake", "active"]
+    assert "entered_in_error" in status_enum("Medication")
+    assert "entered_in_error" not in status_enum("MedicationRequest")
