@@ -6,9 +6,11 @@ drf-spectacular builds the document from the views; `AutoSchema` adds what it ca
   query string (every view refuses parameters it does not read), a body or a header; 401 unless
   the view is open; 403 for writes (role checks, CSRF for browser sessions) and for views with
   more than an authentication check; 404 on routes with an id and on lists (a page past the
-  end); 406 for an `Accept` it cannot serve; 409, 412, 413 and 415 on writes as described below.
-  An operation may declare more (or reword one) with `@extend_schema(responses=...)` and
-  `error_response(...)`; what it declares is kept.
+  end); 406 for an `Accept` it cannot serve; 409 on the writes of a `RecordViewSet` (the
+  services refuse changes that conflict with a record's state or another record); 412 where
+  `If-Match` is read; 413 and 415 on every write. This holds under `/api/`; another interface
+  (FHIR, with its OperationOutcome) declares its own. An operation may declare more (or reword
+  one) with `@extend_schema(responses=...)` and `error_response(...)`; what it declares is kept.
 - Conditional requests. A record's read and every write that answers the record carry an
   `ETag` header. The writes to one record of a `RecordViewSet` that answer that record
   (`PUT`, `PATCH` and state-change `POST`s) take `If-Match` and may answer 412; its read takes
@@ -44,6 +46,8 @@ PATH_PREFIX = r"/api/v[0-9]+"
 STANDARD_ACTIONS = ("list", "retrieve", "create", "update", "partial_update")
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 JSON = "application/json"
+# Paths whose every error is in the `Error` shape.
+ERROR_SHAPED_PREFIX = "/api/"
 
 
 class FieldErrorSerializer(serializers.Serializer):
@@ -229,6 +233,8 @@ class AutoSchema(openapi.AutoSchema):
 
     def _errors(self) -> dict[str, str]:
         """Status -> description of every error this operation can give."""
+        if not self.path.startswith(ERROR_SHAPED_PREFIX):
+            return {}  # another interface (FHIR answers OperationOutcome) documents its own
         write = self.method in WRITE_METHODS
         detail = bool(re.search(r"\{\w+\}", self.path))
         errors: dict[str, str] = {}
