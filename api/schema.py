@@ -154,8 +154,9 @@ class AutoSchema(openapi.AutoSchema):
             ),
             "create": f"Record a new {one}. The answer is the {one} as stored"
             + (", with its `ETag`." if record else "."),
-            "update": f"Replace the {one}'s writable fields. Read-only fields may be sent back "
-            "exactly as they were read; any other value for them is refused.",
+            "update": f"Send the {one} back with its changes: every required field; optional "
+            "fields left out keep their values. Read-only fields may be sent back exactly as "
+            "they were read; any other value for them is refused.",
             "partial_update": f"Change some fields of the {one}: only the fields sent change.",
         }[action]
 
@@ -166,9 +167,9 @@ class AutoSchema(openapi.AutoSchema):
     def _get_parameters(self) -> list[dict]:
         parameters = super()._get_parameters()
         if self._takes_if_match():
-            parameters.append(IF_MATCH)
+            parameters.append(copy.deepcopy(IF_MATCH))
         if self._takes_if_none_match():
-            parameters.append(IF_NONE_MATCH)
+            parameters.append(copy.deepcopy(IF_NONE_MATCH))
         return parameters
 
     def _get_filter_parameters(self) -> list[dict]:
@@ -195,13 +196,13 @@ class AutoSchema(openapi.AutoSchema):
             if code in ("200", "201") and not response.get("description"):
                 response["description"] = self._success_description()
             if code in ("200", "201") and self._returns_record():
-                response.setdefault("headers", {})["ETag"] = HEADERS["ETag"]
+                response.setdefault("headers", {})["ETag"] = copy.deepcopy(HEADERS["ETag"])
         if self._takes_if_none_match():
             responses.setdefault(
                 "304",
                 {
                     "description": "Not modified: `If-None-Match` names the current version.",
-                    "headers": {"ETag": HEADERS["ETag"]},
+                    "headers": {"ETag": copy.deepcopy(HEADERS["ETag"])},
                 },
             )
         for code, description in self._errors().items():
@@ -212,7 +213,9 @@ class AutoSchema(openapi.AutoSchema):
         for code, response in responses.items():
             if code in ("401", "429"):
                 header = "WWW-Authenticate" if code == "401" else "Retry-After"
-                response.setdefault("headers", {}).setdefault(header, HEADERS[header])
+                response.setdefault("headers", {}).setdefault(
+                    header, copy.deepcopy(HEADERS[header])
+                )
         return dict(sorted(responses.items()))
 
     def _success_description(self) -> str:
@@ -221,7 +224,7 @@ class AutoSchema(openapi.AutoSchema):
             return f"A page of {_names(model)[1]}."
         if self._returns_record():
             return f"The {_names(model)[0]}."
-        return "Done." if self.method in WRITE_METHODS else "The answer."
+        return "Done." if self.method in WRITE_METHODS else "OK."
 
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(variables)
@@ -377,7 +380,7 @@ def resource_tag(path: str) -> str:
 
 def postprocess_tags(result: dict, generator, request, public) -> dict:
     """List each tag once, described by its view's own docstring (or its model's)."""
-    descriptions: dict[str, str] = {}
+    descriptions = {tag["name"]: tag.get("description") for tag in result.get("tags", [])}
     for path, _regex, _method, callback in generator.endpoints or []:
         view_class = getattr(callback, "cls", None)
         if view_class is None:
@@ -407,16 +410,13 @@ def describe_filter(name: str, one: django_filters.Filter, model: type[models.Mo
     _, many = _names(model)
     field = _model_field(model, one.field_name)
     label = str(field.verbose_name) if field is not None else name.replace("_", " ")
-    if name == "patient" or (field is not None and field.is_relation):
-        if field is not None and field.primary_key:
-            return f"Only the {_names(model)[0]} with this id (UUID)."
-        target = field.related_model if field is not None else None
-        if target is not None and target._meta.model_name == "patient":
-            return f"Only {many} of this patient (the patient's id, a UUID)."
-        who = "staff member" if target is None or target is _user_model() else _names(target)[0]
-        return f"Only {many} whose {label} is the {who} with this id (UUID)."
     if field is not None and field.primary_key:
         return f"Only the {_names(model)[0]} with this id (UUID)."
+    target = field.related_model if field is not None and field.is_relation else None
+    if (target is None and name == "patient") or (target and target._meta.model_name == "patient"):
+        return f"Only {many} of this patient (the patient's id, a UUID)."
+    if target is not None:
+        return f"Only {many} whose {label} is the {_names(target)[0]} with this id (UUID)."
     if isinstance(one, django_filters.BooleanFilter):
         return f"`true`: only {many} that are {label}; `false`: only those that are not."
     if isinstance(one, django_filters.IsoDateTimeFilter | django_filters.DateTimeFilter):
