@@ -17,6 +17,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 1000
+    page_query_description = "Which page, from 1. A page past the last answers 404 `invalid_page`."
+
+    @property
+    def page_size_query_description(self) -> str:
+        return (
+            f"How many results per page, from 1 to {self.max_page_size} (default "
+            f"{self.page_size}); anything else answers 400 `invalid_page_size`."
+        )
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)

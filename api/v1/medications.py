@@ -89,6 +89,8 @@ class MedicationFilter(PatientRecordFilter):
 
 
 class MedicationViewSet(EnteredInErrorMixin, RecordViewSet):
+    """Medication orders, recorded as the prescriber gave them. Caseload never suggests a dose."""
+
     model = MedicationRecord
     selector = staticmethod(medication_list)
     serializer_class = MedicationSerializer

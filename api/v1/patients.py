@@ -93,6 +93,11 @@ class PatientFilter(django_filters.FilterSet):
 
 
 class PatientViewSet(RecordViewSet):
+    """Patients of the caller's program that the caller may see; demographics and contact details.
+
+    A role that sees no clinical content (front desk) gets no `last_use_at` or withdrawal phase.
+    """
+
     model = Patient
     selector = staticmethod(patient_list)
     serializer_class = PatientSerializer

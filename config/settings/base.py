@@ -138,7 +138,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
@@ -146,18 +146,40 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+API_DESCRIPTION = """Case management for opioid-use-disorder treatment programs.
+
+Authenticate with `Authorization: Bearer <token>`, a staff member's personal API token (or a
+browser session). Every error answers in one JSON shape, `Error`: a stable `code`, a `detail`
+and one entry in `errors` per failing field. Every operation lists the errors it can give; any
+request may also be refused with 413 (a body over the size limit) or 415 (a `Content-Type`
+charset that is not a text encoding) before it reaches an operation. `DELETE` is answered 405
+everywhere: clinical records are corrected (marked entered in error), never deleted.
+
+Reads of one record carry an `ETag`; send it back as `If-Match` on a change to have it refused
+with 412 if someone changed the record since."""
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Caseload API",
-    "DESCRIPTION": "Case management for opioid-use-disorder treatment programs.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
+    # Operation ids and tags leave the prefix out: `patients_list`, tag `patients`.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.postprocess_tags",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "caseload.models.AppointmentStatus",
         "EnrollmentStatusEnum": "caseload.models.EnrollmentStatus",
+        # What a new record may be created as; answers carry every status above. Without a
+        # name of their own they would share (and overwrite) the names above.
+        "AppointmentNewStatusEnum": [("booked", "Booked")],
+        "EnrollmentNewStatusEnum": [("intake", "Intake"), ("active", "Active")],
         "RecordStatusEnum": "caseload.models.RecordStatus",
         "MedicationStatusEnum": "caseload.models.MedicationStatus",
         "MedicationSettableStatusEnum": "caseload.models.SETTABLE_MEDICATION_STATUSES",
