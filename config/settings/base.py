@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "simple_history",
+    "oauth2_provider",
     "caseload",
 ]
 
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "api.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.NoStoreMiddleware",
+    "api.middleware.Part2NoticeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "api.middleware.CommonMiddleware",  # Django's, without slash redirects under /api/
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,6 +134,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.BearerTokenAuthentication",
+        "api.authentication.OAuth2ClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -182,6 +185,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
     },
 }
+
+# OAuth2 client credentials for integration clients (django-oauth-toolkit). Access tokens live
+# at most an hour; the scopes are the only ones a client can be given.
+CASELOAD_OAUTH_TOKEN_SECONDS = min(int(env("CASELOAD_OAUTH_TOKEN_SECONDS", "3600")), 3600)
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": CASELOAD_OAUTH_TOKEN_SECONDS,
+    "SCOPES": {
+        "appointments:read": "Read appointments of the client's program",
+        "patients:read": "Read patient demographics and contact details",
+    },
+    "DEFAULT_SCOPES": ["appointments:read", "patients:read"],
+    "OAUTH2_VALIDATOR_CLASS": "api.oauth.CaseloadOAuth2Validator",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+# The sync feed: how long a `next_sync` or `cursor` link stays valid (410 sync_expired after).
+CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS = int(env("CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS", "30"))
 
 # Personal API tokens
 CASELOAD_TOKEN_TTL_DAYS = int(env("CASELOAD_TOKEN_TTL_DAYS", "90"))
