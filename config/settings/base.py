@@ -202,6 +202,8 @@ OAUTH2_PROVIDER = {
 }
 # The sync feed: how long a `next_sync` or `cursor` link stays valid (410 sync_expired after).
 CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS = int(env("CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS", "30"))
+# /healthz reports the feed as `lagging` past this many seconds (a long transaction pauses it).
+CASELOAD_FEED_LAG_WARN_SECONDS = int(env("CASELOAD_FEED_LAG_WARN_SECONDS", "300"))
 
 # Personal API tokens
 CASELOAD_TOKEN_TTL_DAYS = int(env("CASELOAD_TOKEN_TTL_DAYS", "90"))

@@ -214,3 +214,13 @@ def test_a_caseload_change_expires_a_counselors_sync_links(
         expected_version=None,
     )
     assert api.get(next_sync).status_code == 410
+
+
+def test_polling_a_quiet_sync_link_with_its_etag_answers_304(as_user, supervisor, booked):
+    api = as_user(supervisor)
+    _, next_sync = walk(api, FEED, {"updated_since": EPOCH})
+    quiet = api.get(next_sync)
+    assert quiet.json()["results"] == []
+    assert api.get(next_sync, HTTP_IF_NONE_MATCH=quiet["ETag"]).status_code == 304
+    api.patch(f"{FEED}{booked[1].pk}/", {"location": "Room 3"})
+    assert api.get(next_sync, HTTP_IF_NONE_MATCH=quiet["ETag"]).status_code == 200

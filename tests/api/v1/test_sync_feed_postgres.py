@@ -211,3 +211,42 @@ def test_the_feed_page_query_is_an_index_range_scan(program, two_thousand):
     assert "Index Scan using appointment_feed" in plan, plan
     assert "Index Cond: ((ROW(change_seq, id) > ROW(" in plan.replace('"', ""), plan
     assert "Sort" not in plan and "Offset" not in plan, plan
+
+
+def test_healthz_shows_the_lag_a_long_transaction_causes(client, program, supervisor, counselor):
+    ids = bulk_appointments(program, supervisor, counselor, 3)
+    other_staff = StaffFactory(program=program, role="counselor")
+    Appointment.objects.filter(pk=ids[0]).update(staff=other_staff)
+    assert client.get("/healthz").json()["feed"]["lag_seconds"] == 0
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                appointment_update(
+                    appointment=Appointment.objects.get(pk=ids[0]),
+                    actor=supervisor,
+                    changes={"location": "Held"},
+                    expected_version=None,
+                )
+                started.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert started.wait(timeout=10)
+    appointment_update(  # committed after the held one began: the feed cannot serve it yet
+        appointment=Appointment.objects.get(pk=ids[1]),
+        actor=supervisor,
+        changes={"location": "Room 5"},
+        expected_version=None,
+    )
+    time.sleep(1.2)
+    feed = client.get("/healthz").json()["feed"]
+    release.set()
+    holder.join(timeout=10)
+    assert feed["lag_seconds"] >= 1.0
+    assert feed["waiting_transactions"] >= 1
+    assert client.get("/healthz").json()["feed"]["lag_seconds"] == 0
