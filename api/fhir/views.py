@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.core import signing
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils import timezone
@@ -127,18 +128,20 @@ class FhirView(APIView):
         return request.build_absolute_uri("/fhir/")
 
     def disclose(self, request: Request, records: list) -> None:
-        audit_read(
-            actor=request.user,
-            model=self.model,
-            objects=records,
-            action="read" if self.kwargs.get("pk") else "list",
-        )
-        if is_integration(request.user):
-            integration_disclose(
-                principal=request.user,
-                category=DISCLOSED_CATEGORY[self.model],
-                patient_ids=[getattr(r, "patient_id", None) or r.pk for r in records],
+        """The audit row and, for an integration, the disclosure ledger, in one transaction."""
+        with transaction.atomic():
+            audit_read(
+                actor=request.user,
+                model=self.model,
+                objects=records,
+                action="read" if self.kwargs.get("pk") else "list",
             )
+            if is_integration(request.user):
+                integration_disclose(
+                    principal=request.user,
+                    category=DISCLOSED_CATEGORY[self.model],
+                    patient_ids=[getattr(r, "patient_id", None) or r.pk for r in records],
+                )
 
 
 def _may_read(user, model) -> bool:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import models, transaction
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.request import Request
@@ -196,22 +196,26 @@ class RecordViewSet(
     def list(self, request: Request, *args, **kwargs) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        audit_read(actor=request.user, model=self.model, objects=page, action="list")
         etag = list_etag(
             self.paginator.etag_state(),
             (self.etag_row(instance) for instance in page),
             audience=self.audience(),
         )
         if if_none_match_matches(request, etag):
+            audit_read(actor=request.user, model=self.model, objects=page, action="list")
             response = Response(status=status.HTTP_304_NOT_MODIFIED)  # nothing serialized
             response["ETag"] = etag
             return response
         if is_integration(request.user):
-            integration_disclose(
-                principal=request.user,
-                category=DISCLOSED_CATEGORY[self.model],
-                patient_ids=[_patient_id(instance) for instance in page],
-            )
+            with transaction.atomic():  # the audit row and the disclosure ledger agree
+                audit_read(actor=request.user, model=self.model, objects=page, action="list")
+                integration_disclose(
+                    principal=request.user,
+                    category=DISCLOSED_CATEGORY[self.model],
+                    patient_ids=[_patient_id(instance) for instance in page],
+                )
+        else:
+            audit_read(actor=request.user, model=self.model, objects=page, action="list")
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         response["ETag"] = etag
         return response
