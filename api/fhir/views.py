@@ -239,10 +239,10 @@ def _date_range(name: str, value: str) -> _Range:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, tz)
-    clock = text.split("T", 1)[1]
-    if "." in clock:
+    clock = re.match(r"\d{2}:\d{2}(?P<seconds>:\d{2})?(?P<fraction>\.\d+)?", text.split("T", 1)[1])
+    if clock["fraction"]:
         step = timedelta(microseconds=1)
-    elif clock.count(":") >= 2 or (clock.count(":") == 1 and len(clock.split("+")[0]) > 5):
+    elif clock["seconds"]:
         step = timedelta(seconds=1)
     else:
         step = timedelta(minutes=1)

@@ -241,3 +241,19 @@ def test_staff_read_fhir_within_their_access(as_user, counselor, other_counselor
     assert len(ids(fhir(as_user(counselor).get("/fhir/Appointment")))) == len(made)
     assert ids(fhir(as_user(other_counselor).get("/fhir/Appointment"))) == []
     assert Appointment.objects.count() == len(made)
+
+
+def test_a_date_matches_at_the_precision_it_is_written(integration_client, schedule):
+    base, made = schedule
+    minute = base.strftime("%Y-%m-%dT%H:%M") + "Z"
+    assert ids(fhir(integration_client.get("/fhir/Appointment", {"date": minute}))) == [
+        str(made[0].pk)
+    ]
+    eastern = base.astimezone(timezone.get_fixed_timezone(-300)).strftime("%Y-%m-%dT%H:%M:%S-05:00")
+    assert ids(fhir(integration_client.get("/fhir/Appointment", {"date": f"eq{eastern}"}))) == [
+        str(made[0].pk)
+    ]
+    month = fhir(integration_client.get("/fhir/Appointment", {"date": base.strftime("%Y-%m")}))
+    year = fhir(integration_client.get("/fhir/Appointment", {"date": base.strftime("%Y")}))
+    assert set(ids(month)) <= set(ids(year))
+    assert str(made[0].pk) in ids(month)
