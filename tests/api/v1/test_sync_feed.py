@@ -5,13 +5,16 @@ writers and a long transaction is tests/api/v1/test_sync_feed_postgres.py.)
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.db.models import Max
 from django.utils import timezone
 
-from caseload.models import Appointment, Consent
+from caseload.feed import feed_horizon
+from caseload.models import Appointment, Consent, Patient
 from caseload.services.appointments import appointment_plan_reminder
 from tests.conftest import integration_for
 from tests.factories import AppointmentFactory, PatientFactory
@@ -24,8 +27,28 @@ FEED = "/api/v1/appointments/"
 EPOCH = "1970-01-01T00:00:00Z"
 
 
-def walk(api, url: str, params: dict | None = None) -> tuple[list[dict], str]:
-    """Every item of a walk, page by page, and its next_sync link."""
+def settle(timeout: float = 120.0) -> None:
+    """Wait until the feed can serve every change committed in this database.
+
+    On PostgreSQL the horizon is cluster-wide: a transaction left open in another database (a
+    parallel test worker's) holds it back, exactly the lag /healthz reports.
+    """
+    top = max(
+        model.objects.aggregate(top=Max("change_seq"))["top"] or 0
+        for model in (Appointment, Patient)
+    )
+    deadline = time.monotonic() + timeout
+    while feed_horizon() <= top:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the feed's horizon stayed below {top} for {timeout} s")
+        time.sleep(0.05)
+
+
+def walk(api, url: str, params: dict | None = None, *, wait: bool = True) -> tuple[list[dict], str]:
+    """Every item of a walk, page by page, and its next_sync link (after `settle`, unless
+    `wait` is false)."""
+    if wait:
+        settle()
     items: list[dict] = []
     response = api.get(url, params)
     while True:
@@ -132,6 +155,7 @@ def test_patients_have_the_same_walk_and_sync(integration_client, supervisor, pa
 
 
 def first_next(api, params=None) -> str:
+    settle()
     return api.get(FEED, {"updated_since": EPOCH, "page_size": 1, **(params or {})}).json()["next"]
 
 
@@ -223,4 +247,5 @@ def test_polling_a_quiet_sync_link_with_its_etag_answers_304(as_user, supervisor
     assert quiet.json()["results"] == []
     assert api.get(next_sync, HTTP_IF_NONE_MATCH=quiet["ETag"]).status_code == 304
     api.patch(f"{FEED}{booked[1].pk}/", {"location": "Room 3"})
+    settle()
     assert api.get(next_sync, HTTP_IF_NONE_MATCH=quiet["ETag"]).status_code == 200
