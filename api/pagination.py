@@ -40,6 +40,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
             )
         return super().get_page_size(request)
 
+    def etag_state(self) -> dict:
+        """What of the page's envelope decides its body, for the list's ETag."""
+        return {
+            "count": self.page.paginator.count,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+        }
+
     def paginate_queryset(self, queryset, request, view=None):
         try:
             return super().paginate_queryset(queryset, request, view)

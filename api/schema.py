@@ -195,7 +195,7 @@ class AutoSchema(openapi.AutoSchema):
         for code, response in responses.items():
             if code in ("200", "201") and not response.get("description"):
                 response["description"] = self._success_description()
-            if code in ("200", "201") and self._returns_record():
+            if code in ("200", "201") and (self._returns_record() or self._is_record_list()):
                 response.setdefault("headers", {})["ETag"] = copy.deepcopy(HEADERS["ETag"])
         if self._takes_if_none_match():
             responses.setdefault(
@@ -342,10 +342,14 @@ class AutoSchema(openapi.AutoSchema):
             and self._returns_record()
         )
 
+    def _is_record_list(self) -> bool:
+        """A page of a RecordViewSet list: it carries an ETag of its own (the page's content)."""
+        return isinstance(self.view, RecordViewSet) and getattr(self.view, "action", None) == "list"
+
     def _takes_if_none_match(self) -> bool:
-        return (
-            isinstance(self.view, RecordViewSet)
-            and getattr(self.view, "action", None) == "retrieve"
+        return isinstance(self.view, RecordViewSet) and getattr(self.view, "action", None) in (
+            "retrieve",
+            "list",
         )
 
     # Components ------------------------------------------------------------------------

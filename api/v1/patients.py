@@ -15,8 +15,9 @@ from caseload.services.audit import audit_read
 from caseload.services.patients import patient_create, patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
+from ..feed import FeedPagination
 from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
-from .fields import validate_past_date, validate_past_datetime
+from .fields import PlausibleDateTimeFilter, validate_past_date, validate_past_datetime
 from .patient_records import (
     HISTORY_SCHEMA,
     TREND_SCHEMA,
@@ -86,10 +87,16 @@ class PatientFilter(django_filters.FilterSet):
     patient = django_filters.UUIDFilter(field_name="id")
     mrn = django_filters.CharFilter()
     family_name = django_filters.CharFilter(lookup_expr="iexact")
+    updated_since = PlausibleDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Starts a sync walk over patients changed at or after this time: pages link "
+        "by `cursor`, the last one gives `next_sync`.",
+    )
 
     class Meta:
         model = Patient
-        fields = ("patient", "mrn", "family_name")
+        fields = ("patient", "mrn", "family_name", "updated_since")
 
 
 class PatientViewSet(RecordViewSet):
@@ -102,6 +109,13 @@ class PatientViewSet(RecordViewSet):
     selector = staticmethod(patient_list)
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
+    pagination_class = FeedPagination
+
+    def etag_row(self, instance: Patient) -> tuple:
+        # The expected withdrawal phase moves with the clock, not with the version.
+        if "withdrawal_phase" in hidden_patient_fields(self.request.user):
+            return super().etag_row(instance)
+        return (*super().etag_row(instance), withdrawal_phase(instance.last_use_at, timezone.now()))
 
     def create_record(self, *, actor, data):
         return patient_create(actor=actor, fields=data)

@@ -3,8 +3,10 @@ from rest_framework.routers import DefaultRouter
 
 from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
+from .calendar_feeds import CalendarFeedViewSet
 from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
+from .integrations import IntegrationClientViewSet
 from .me import MeView
 from .medications import MedicationViewSet
 from .notes import CaseNoteViewSet
@@ -25,6 +27,8 @@ router.register("drug-screens", DrugScreenViewSet, basename="drugscreen")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("tokens", TokenViewSet, basename="apitoken")
+router.register("integrations", IntegrationClientViewSet, basename="integrationclient")
+router.register("calendar-feeds", CalendarFeedViewSet, basename="calendarfeed")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -2,8 +2,17 @@ from .appointment import Appointment, AppointmentKind, AppointmentStatus
 from .assessment import Assessment, Instrument
 from .audit import AuditEvent
 from .base import BaseModel, CorrectableRecord, RecordStatus
+from .calendar_feed import CalendarFeed
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
 from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
+from .feed import FeedClock, FeedRecord
+from .integration import (
+    DisclosureBasis,
+    IntegrationClient,
+    IntegrationPrincipal,
+    IntegrationScope,
+    is_integration,
+)
 from .medication import (
     SETTABLE_MEDICATION_STATUSES,
     DoseUnit,
@@ -13,6 +22,7 @@ from .medication import (
     Route,
 )
 from .note import CaseNote
+from .part2 import Consent, ConsentCategory, Disclosure
 from .patient import Patient, PatientGroupObjectPermission, PatientUserObjectPermission
 from .program import Program
 from .referral import Referral, ReferralStatus, SupportGroup
@@ -29,14 +39,24 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "BaseModel",
+    "CalendarFeed",
     "CaseNote",
+    "Consent",
+    "ConsentCategory",
     "CorrectableRecord",
+    "Disclosure",
+    "DisclosureBasis",
     "DoseUnit",
     "DrugScreen",
     "DrugScreenResult",
     "Enrollment",
     "EnrollmentStatus",
+    "FeedClock",
+    "FeedRecord",
     "Instrument",
+    "IntegrationClient",
+    "IntegrationPrincipal",
+    "IntegrationScope",
     "LevelOfCare",
     "Medication",
     "MedicationRecord",
@@ -56,4 +76,5 @@ __all__ = [
     "Staff",
     "Substance",
     "SupportGroup",
+    "is_integration",
 ]

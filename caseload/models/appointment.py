@@ -3,6 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from .base import BaseModel
+from .feed import FeedRecord
 
 
 class AppointmentStatus(models.TextChoices):
@@ -24,7 +25,7 @@ class AppointmentKind(models.TextChoices):
     FOLLOW_UP = "follow_up", "Follow-up"
 
 
-class Appointment(BaseModel):
+class Appointment(FeedRecord, BaseModel):
     patient = models.ForeignKey(
         "caseload.Patient", on_delete=models.PROTECT, related_name="appointments"
     )
@@ -68,6 +69,8 @@ class Appointment(BaseModel):
         indexes = [
             models.Index(fields=["staff", "start"]),
             models.Index(fields=["updated_at", "id"]),
+            # The sync feed walks this index: (change_seq, id) > cursor, below the horizon.
+            models.Index(fields=["change_seq", "id"], name="appointment_feed"),
         ]
 
     def __str__(self) -> str:

@@ -3,9 +3,10 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 from .base import BaseModel
+from .feed import FeedRecord
 
 
-class Patient(BaseModel):
+class Patient(FeedRecord, BaseModel):
     """A person enrolled, now or before, in one program."""
 
     program = models.ForeignKey(
@@ -32,7 +33,11 @@ class Patient(BaseModel):
                 fields=["program", "mrn"], name="patient_mrn_unique_in_program"
             ),
         ]
-        indexes = [models.Index(fields=["program", "family_name", "given_name"])]
+        indexes = [
+            models.Index(fields=["program", "family_name", "given_name"]),
+            # The sync feed walks this index: (change_seq, id) > cursor, below the horizon.
+            models.Index(fields=["change_seq", "id"], name="patient_feed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.mrn}"

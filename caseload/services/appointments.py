@@ -25,7 +25,6 @@ from caseload.dates import CLOCK_SKEW
 from caseload.errors import Conflict, InvalidInput
 from caseload.models import Appointment, AppointmentStatus, Patient, Staff
 
-from .audit import audit_record
 from .records import ExpectedVersion, record_create, record_update, require_status
 
 S = AppointmentStatus
@@ -165,27 +164,51 @@ def appointment_transition(
 
 
 def appointment_plan_reminder(*, appointment_id, now: datetime | None = None) -> Appointment | None:
-    """Record when a booked, future appointment's reminder falls due. Idempotent."""
+    """Record when a booked, future appointment's reminder falls due. Idempotent.
+
+    `reminder_due_at` is served, so setting it is a change like any other: it goes through
+    `record_update` (version, `updated_at`, change history and the sync feed all move).
+    """
     now = now or timezone.now()
-    with transaction.atomic():
-        appointment = Appointment.objects.select_for_update().filter(pk=appointment_id).first()
-        if appointment is None or appointment.status != AppointmentStatus.BOOKED:
-            return appointment
-        due = max(appointment.start - settings.CASELOAD_REMINDER_LEAD, now)
-        if appointment.start <= now or appointment.reminder_due_at == due:
-            return appointment
-        Appointment.objects.filter(pk=appointment.pk).update(
-            reminder_due_at=due, reminder_queued_at=None
-        )
-        appointment.reminder_due_at = due
-        audit_record(
+    appointment = Appointment.objects.filter(pk=appointment_id).first()
+    if appointment is None:
+        return None
+    due = max(appointment.start - settings.CASELOAD_REMINDER_LEAD, now)
+    if not _needs_reminder(appointment, due, now):
+        return appointment
+    planned: dict[str, Any] = {}
+
+    def guard(current: Appointment) -> None:
+        # Checked again on the locked row: the appointment may have moved meanwhile.
+        if not _needs_reminder(current, due, now):
+            raise _NothingToPlan(current)
+        planned["due"] = due
+
+    try:
+        return record_update(
+            instance=appointment,
             actor=None,
+            changes={"reminder_due_at": due, "reminder_queued_at": None},
+            guard=guard,
             action="reminder_planned",
-            obj=appointment,
-            patient=appointment.patient,
-            detail={"due_at": due.isoformat()},
+            audit_detail={"due_at": due.isoformat()},
         )
-    return appointment
+    except _NothingToPlan as unchanged:
+        return unchanged.appointment
+
+
+class _NothingToPlan(Exception):
+    def __init__(self, appointment: Appointment):
+        super().__init__("nothing to plan")
+        self.appointment = appointment
+
+
+def _needs_reminder(appointment: Appointment, due: datetime, now: datetime) -> bool:
+    return (
+        appointment.status == AppointmentStatus.BOOKED
+        and appointment.start > now
+        and appointment.reminder_due_at != due
+    )
 
 
 def appointments_queue_due_reminders(*, now: datetime | None = None) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import models
 
-from caseload.models import AuditEvent, Patient
+from caseload.models import AuditEvent, Patient, is_integration
 
 
 def _object_type(obj: models.Model | type[models.Model]) -> str:
@@ -42,14 +42,18 @@ def audit_read(
     objects = list(objects)
     patient_ids = sorted({str(_patient_id(o)) for o in objects if _patient_id(o)})
     single = objects[0] if action == "read" and objects else None
+    detail: dict[str, Any] = {"count": len(objects), "patients": patient_ids}
+    if is_integration(actor):
+        # An integration client is a principal of its own: no staff member is the actor.
+        detail["client"] = str(actor.client.pk)
     return AuditEvent.objects.create(
-        actor=actor,
+        actor=None if is_integration(actor) else actor,
         program_id=actor.program_id,
         action=action,
         object_type=_object_type(model),
         object_id=str(single.pk) if single else "",
         patient_id=patient_ids[0] if len(patient_ids) == 1 else None,
-        detail={"count": len(objects), "patients": patient_ids},
+        detail=detail,
     )
 
 

@@ -10,7 +10,8 @@ from django.db.models import F
 
 from caseload.dates import require_valid_dates
 from caseload.errors import Conflict, InvalidInput, PreconditionFailed
-from caseload.models import CorrectableRecord, Patient, RecordStatus
+from caseload.feed import feed_stamp
+from caseload.models import CorrectableRecord, FeedRecord, Patient, RecordStatus
 
 from .audit import audit_record
 
@@ -34,6 +35,7 @@ def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **
     _attribute_history(instance, actor)
     try:
         with transaction.atomic():
+            _stamp(instance)
             instance.save(force_insert=True)
             audit_record(
                 actor=actor,
@@ -55,6 +57,7 @@ def record_update(
     expected_version: ExpectedVersion = None,
     action: str = "update",
     guard: Guard | None = None,
+    audit_detail: dict[str, Any] | None = None,
 ) -> M:
     """Apply `changes` to `instance`, failing with 412 if its version moved on.
 
@@ -83,13 +86,14 @@ def record_update(
                 setattr(fresh, name, value)
             fresh.updated_by = actor
             _attribute_history(fresh, actor)
+            _stamp(fresh)
             fresh.save()
             audit_record(
                 actor=actor,
                 action=action,
                 obj=fresh,
                 patient=_patient_of(fresh),
-                detail={"fields": sorted(changes)},
+                detail=audit_detail if audit_detail is not None else {"fields": sorted(changes)},
             )
     except IntegrityError as exc:
         raise _conflict(exc) from exc
@@ -104,6 +108,12 @@ def require_status(current: models.Model, allowed: Collection[str], to: str) -> 
             code="illegal_transition",
             field="status",
         )
+
+
+def _stamp(instance: models.Model) -> None:
+    """A record the sync feed serves takes this transaction's change number (caseload/feed.py)."""
+    if isinstance(instance, FeedRecord):
+        instance.change_seq = feed_stamp()
 
 
 def _claim(model: type[M], pk, expected_version: ExpectedVersion) -> M:

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "simple_history",
+    "oauth2_provider",
     "caseload",
 ]
 
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "api.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.NoStoreMiddleware",
+    "api.middleware.Part2NoticeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "api.middleware.CommonMiddleware",  # Django's, without slash redirects under /api/
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,6 +134,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.BearerTokenAuthentication",
+        "api.authentication.OAuth2ClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -204,6 +207,35 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
     },
 }
+
+# OAuth2 client credentials for integration clients (django-oauth-toolkit). Access tokens live
+# at most an hour; the scopes are the only ones a client can be given.
+CASELOAD_OAUTH_TOKEN_SECONDS = min(int(env("CASELOAD_OAUTH_TOKEN_SECONDS", "3600")), 3600)
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": CASELOAD_OAUTH_TOKEN_SECONDS,
+    "SCOPES": {
+        "appointments:read": "Read appointments of the client's program",
+        "patients:read": "Read patient demographics and contact details",
+    },
+    "DEFAULT_SCOPES": ["appointments:read", "patients:read"],
+    "OAUTH2_VALIDATOR_CLASS": "api.oauth.CaseloadOAuth2Validator",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    # The OAuth 2.0 Security BCP (RFC 9700): tokens stored hashed, never taken from a URL, and
+    # no implicit or password grant (clients use client credentials only).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+}
+# The sync feed: how long a `next_sync` or `cursor` link stays valid (410 sync_expired after).
+CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS = int(env("CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS", "30"))
+# /healthz reports the feed as `lagging` past this many seconds (a long transaction pauses it).
+CASELOAD_FEED_LAG_WARN_SECONDS = int(env("CASELOAD_FEED_LAG_WARN_SECONDS", "300"))
 
 # Personal API tokens
 CASELOAD_TOKEN_TTL_DAYS = int(env("CASELOAD_TOKEN_TTL_DAYS", "90"))

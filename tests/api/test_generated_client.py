@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from caseload.services.calendar_feeds import calendar_feed_create
+from caseload.services.integrations import integration_create
 from caseload.services.tokens import token_issue
 from tests.factories import AssessmentFactory, CaseNoteFactory, DrugScreenFactory, ReferralFactory
 
@@ -230,6 +232,8 @@ def test_the_generated_client_reads_every_resource_in_every_state(
 
     for factory in (AssessmentFactory, CaseNoteFactory, DrugScreenFactory, ReferralFactory):
         factory(actor=counselor, patient=patient)
+    calendar_feed_create(staff=supervisor)
+    integration_create(name="Reminders", program=supervisor.program, scopes=["appointments:read"])
     read = []
     operations = get_operations(generated)
     lists = {tag: module for tag, name, module in operations if name == f"{tag}_list"}

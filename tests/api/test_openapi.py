@@ -104,7 +104,7 @@ def test_filters_say_what_they_keep():
         for p in document()["paths"]["/api/v1/appointments/"]["get"]["parameters"]
     }
     assert parameters["patient"] == "Only appointments of this patient (the patient's id, a UUID)."
-    assert parameters["updated_since"].startswith("Only appointments updated at or after this")
+    assert parameters["updated_since"].startswith("Starts a sync walk over appointments changed")
     assert parameters["status"].startswith("Only appointments with this status.\n\n* `booked`")
 
 

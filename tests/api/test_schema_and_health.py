@@ -57,6 +57,8 @@ def test_healthz_reports_the_database_and_broker(client, db, settings):
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["broker"] == ("ok" if settings.REDIS_URL else "eager")
+    assert body["feed"]["lag_seconds"] == 0
+    assert body["feed"]["lagging"] is False
 
 
 def test_healthz_answers_503_when_the_broker_is_unreachable(client, db, settings):

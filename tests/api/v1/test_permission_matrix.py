@@ -19,7 +19,9 @@ from django.utils import timezone
 from api.v1.urls import urlpatterns
 from caseload.instruments import item_keys
 from caseload.services.assessments import assessment_record
+from caseload.services.calendar_feeds import calendar_feed_create
 from caseload.services.drug_screens import drug_screen_record
+from caseload.services.integrations import integration_create
 from caseload.services.medications import medication_record
 from caseload.services.referrals import referral_create, referral_transition
 from caseload.services.tokens import token_issue
@@ -57,6 +59,16 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("apitoken-detail", "GET"):         (200, 404, 404, 404, 404, 404, 401),
     ("apitoken-revoke", "POST"):        (200, 404, 404, 404, 404, 404, 401),
     ("apitoken-revoke-all", "POST"):    (200, 200, 200, 200, 200, 200, 401),
+    # Integration clients: supervisors manage their own program's.
+    ("integrationclient-list", "GET"):  (403, 403, 403, 200, 403, 200, 401),
+    ("integrationclient-detail", "GET"): (403, 403, 403, 200, 403, 404, 401),
+    ("integrationclient-disable", "POST"): (403, 403, 403, 200, 403, 404, 401),
+    ("integrationclient-rotate", "POST"): (403, 403, 403, 200, 403, 404, 401),
+    # Calendar feeds are each staff member's own: the target is the counselor's feed.
+    ("calendarfeed-list", "GET"):       (200, 200, 200, 200, 200, 200, 401),
+    ("calendarfeed-list", "POST"):      (201, 201, 201, 201, 201, 201, 401),
+    ("calendarfeed-detail", "GET"):     (200, 404, 404, 404, 404, 404, 401),
+    ("calendarfeed-revoke", "POST"):    (200, 404, 404, 404, 404, 404, 401),
     ("patient-list", "GET"):            (200, 200, 200, 200, 200, 200, 401),
     ("patient-list", "POST"):           (403, 403, 403, 201, 403, 201, 401),
     ("patient-detail", "GET"):          (200, 404, 200, 200, 200, 404, 401),
@@ -311,6 +323,24 @@ def _referral_scenario(ctx, route: str) -> Scenario:
     )
 
 
+def _integration_scenario(ctx) -> Scenario:
+    def target():
+        client, _ = integration_create(
+            name=f"matrix-{uuid.uuid4().hex[:6]}",
+            program=ctx.supervisor.program,
+            scopes=["appointments:read"],
+        )
+        return client
+
+    return Scenario(target=target, create=dict, update=dict)
+
+
+def _calendar_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: calendar_feed_create(staff=ctx.counselor)[0], create=dict, update=dict
+    )
+
+
 def _staff_scenario(ctx) -> Scenario:
     return Scenario(target=lambda: ctx.counselor, create=dict, update=dict)
 
@@ -333,6 +363,8 @@ SCENARIOS = {
     "drugscreen": _screen_scenario,
     "staff": _staff_scenario,
     "apitoken": _token_scenario,
+    "integrationclient": _integration_scenario,
+    "calendarfeed": _calendar_scenario,
 }
 URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
 CORRECTION = {"reason": "Wrong patient."}
@@ -340,6 +372,9 @@ ACTION_BODIES = {
     "enrollment-discharge": {"discharge_reason": "Completed the program."},
     "appointment-cancel": {"reason": "The patient asked to reschedule."},
     "apitoken-revoke-all": {},
+    "integrationclient-disable": {},
+    "integrationclient-rotate": {},
+    "calendarfeed-revoke": {},
 }
 
 
