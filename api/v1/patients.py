@@ -55,6 +55,7 @@ class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "city",
             "state",
             "postal_code",
+            "reminder_channel",
             "last_use_at",
             "withdrawal_phase",
             "withdrawal_phase_label",

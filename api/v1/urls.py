@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
+from .background import AlertViewSet, FollowUpViewSet, WebhookViewSet
 from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
 from .me import MeView
@@ -25,6 +26,9 @@ router.register("drug-screens", DrugScreenViewSet, basename="drugscreen")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("tokens", TokenViewSet, basename="apitoken")
+router.register("follow-ups", FollowUpViewSet, basename="followup")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -1,6 +1,21 @@
 from .appointment import Appointment, AppointmentKind, AppointmentStatus
 from .assessment import Assessment, Instrument
 from .audit import AuditEvent
+from .background import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    DeliveryStatus,
+    FollowUp,
+    FollowUpStatus,
+    OutboxEvent,
+    Reminder,
+    ReminderChannel,
+    ReminderStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from .base import BaseModel, CorrectableRecord, RecordStatus
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
 from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
@@ -22,6 +37,9 @@ from .token import ApiToken
 
 __all__ = [
     "SETTABLE_MEDICATION_STATUSES",
+    "Alert",
+    "AlertKind",
+    "AlertStatus",
     "ApiToken",
     "Appointment",
     "AppointmentKind",
@@ -31,16 +49,20 @@ __all__ = [
     "BaseModel",
     "CaseNote",
     "CorrectableRecord",
+    "DeliveryStatus",
     "DoseUnit",
     "DrugScreen",
     "DrugScreenResult",
     "Enrollment",
     "EnrollmentStatus",
+    "FollowUp",
+    "FollowUpStatus",
     "Instrument",
     "LevelOfCare",
     "Medication",
     "MedicationRecord",
     "MedicationStatus",
+    "OutboxEvent",
     "Patient",
     "PatientGroupObjectPermission",
     "PatientUserObjectPermission",
@@ -48,6 +70,9 @@ __all__ = [
     "RecordStatus",
     "Referral",
     "ReferralStatus",
+    "Reminder",
+    "ReminderChannel",
+    "ReminderStatus",
     "Role",
     "Route",
     "ScreenMethod",
@@ -56,4 +81,7 @@ __all__ = [
     "Staff",
     "Substance",
     "SupportGroup",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

@@ -1,5 +1,7 @@
 """Appointments: booking, rescheduling, the status machine, and the reminders they need.
 
+Every change writes its reminder rows and an outbox event in its own transaction.
+
     booked ──arrive──▶ arrived ──fulfil──▶ fulfilled
       │ ╲
       │  ╲──no-show (once the start has passed)──▶ noshow
@@ -23,10 +25,12 @@ from django.utils import timezone
 
 from caseload.dates import CLOCK_SKEW
 from caseload.errors import Conflict, InvalidInput
-from caseload.models import Appointment, AppointmentStatus, Patient, Staff
+from caseload.models import Appointment, AppointmentStatus, Patient, Staff, WebhookEvent
 
-from .audit import audit_record
+from .follow_ups import follow_up_for_noshow
 from .records import ExpectedVersion, record_create, record_update, require_status
+from .reminders import reminder_first_due, reminders_cancel, reminders_plan
+from .webhooks import outbox_record_appointment
 
 S = AppointmentStatus
 # Statuses that occupy the staff member's time.
@@ -72,8 +76,10 @@ def appointment_create(
             overlap_allowed=fields.get("overlap_allowed", False),
             exclude=None,
         )
+        fields["reminder_due_at"] = reminder_first_due(fields["start"], now)
         appointment = record_create(model=Appointment, actor=actor, patient=patient, **fields)
-        _plan_reminder_on_commit(appointment)
+        reminders_plan(appointment=appointment, now=now)
+        outbox_record_appointment(appointment=appointment, event=WebhookEvent.APPOINTMENT_CREATED)
     return appointment
 
 
@@ -109,6 +115,9 @@ def appointment_update(
                 exclude=current.pk,
             )
 
+    changes = dict(changes)
+    if "start" in changes:
+        changes["reminder_due_at"] = reminder_first_due(changes["start"])
     with transaction.atomic():
         _lock_staff(changes.get("staff", appointment.staff))
         updated = record_update(
@@ -119,7 +128,8 @@ def appointment_update(
             guard=guard,
         )
         if "start" in changes:
-            _plan_reminder_on_commit(updated)
+            reminders_plan(appointment=updated)
+        outbox_record_appointment(appointment=updated, event=WebhookEvent.APPOINTMENT_UPDATED)
     return updated
 
 
@@ -154,56 +164,51 @@ def appointment_transition(
     changes: dict[str, Any] = {"status": to}
     if to == S.CANCELLED:
         changes["cancellation_reason"] = reason.strip()
-    return record_update(
-        instance=appointment,
-        actor=actor,
-        changes=changes,
-        expected_version=expected_version,
-        guard=guard,
-        action="transition",
-    )
-
-
-def appointment_plan_reminder(*, appointment_id, now: datetime | None = None) -> Appointment | None:
-    """Record when a booked, future appointment's reminder falls due. Idempotent."""
-    now = now or timezone.now()
     with transaction.atomic():
-        appointment = Appointment.objects.select_for_update().filter(pk=appointment_id).first()
-        if appointment is None or appointment.status != AppointmentStatus.BOOKED:
-            return appointment
-        due = max(appointment.start - settings.CASELOAD_REMINDER_LEAD, now)
-        if appointment.start <= now or appointment.reminder_due_at == due:
-            return appointment
-        Appointment.objects.filter(pk=appointment.pk).update(
-            reminder_due_at=due, reminder_queued_at=None
+        updated = record_update(
+            instance=appointment,
+            actor=actor,
+            changes=changes,
+            expected_version=expected_version,
+            guard=guard,
+            action="transition",
         )
-        appointment.reminder_due_at = due
-        audit_record(
-            actor=None,
-            action="reminder_planned",
-            obj=appointment,
-            patient=appointment.patient,
-            detail={"due_at": due.isoformat()},
+        if to == S.CANCELLED:
+            reminders_cancel(appointment=updated)
+        event = (
+            WebhookEvent.APPOINTMENT_CANCELLED
+            if to == S.CANCELLED
+            else WebhookEvent.APPOINTMENT_UPDATED
         )
-    return appointment
+        outbox_record_appointment(appointment=updated, event=event)
+    return updated
 
 
-def appointments_queue_due_reminders(*, now: datetime | None = None) -> int:
-    """Mark every due reminder of a booked appointment as queued for sending; returns the count."""
+def appointments_mark_noshows(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Mark appointments still booked CASELOAD_NOSHOW_GRACE_MINUTES after their end as no-shows,
+    through the same transition the API uses, and give the counselor a follow-up."""
     now = now or timezone.now()
-    return Appointment.objects.filter(
-        status=AppointmentStatus.BOOKED,
-        reminder_due_at__lte=now,
-        reminder_queued_at__isnull=True,
-        start__gt=now,
-    ).update(reminder_queued_at=now)
-
-
-def _plan_reminder_on_commit(appointment: Appointment) -> None:
-    from caseload.tasks import appointment_plan_reminder_task
-
-    appointment_id = str(appointment.pk)
-    transaction.on_commit(lambda: appointment_plan_reminder_task.delay(appointment_id))
+    cutoff = now - timedelta(minutes=settings.CASELOAD_NOSHOW_GRACE_MINUTES)
+    overdue = list(
+        Appointment.objects.filter(status=S.BOOKED, end__lte=cutoff)
+        .order_by("end")
+        .values_list("pk", flat=True)[:limit]
+    )
+    marked = 0
+    for appointment_id in overdue:
+        appointment = Appointment.objects.filter(pk=appointment_id).first()
+        if appointment is None:
+            continue
+        try:
+            with transaction.atomic():
+                updated = appointment_transition(
+                    appointment=appointment, actor=None, to=S.NOSHOW, now=now
+                )
+                follow_up_for_noshow(appointment=updated)
+        except Conflict:  # moved on meanwhile (arrived, cancelled)
+            continue
+        marked += 1
+    return marked
 
 
 def _check_staff(patient: Patient, staff: Staff) -> None:

@@ -1,0 +1,36 @@
+"""Sending tasks by name, so services never import the task module (no import cycle).
+
+A task sent here is a nudge, never the only record of work: every task re-reads state from the
+database, and beat re-scans for anything a lost message would have done. So a broker that is
+down when a change commits delays the work; it does not lose it.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from celery import current_app
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(name: str, *args: str) -> None:
+    """Send task `name` with id arguments; a broker failure is logged, not raised."""
+    app = current_app
+    try:
+        if app.conf.task_always_eager:
+            import_module("caseload.tasks")
+            app.tasks[name].apply(args=args, throw=True)
+        else:
+            app.send_task(name, args=args, retry=False)
+    except Exception:
+        if app.conf.task_always_eager:
+            raise
+        logger.warning("could not send %s; beat will pick the work up", name, exc_info=True)
+
+
+def enqueue_on_commit(name: str, *args: str) -> None:
+    """`enqueue` once the current transaction commits; nothing if it rolls back."""
+    transaction.on_commit(lambda: enqueue(name, *args))
