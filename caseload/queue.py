@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 from importlib import import_module
 
-from celery import current_app
 from django.db import transaction
+
+from config.celery import app
 
 logger = logging.getLogger(__name__)
 
 
 def enqueue(name: str, *args: str) -> None:
     """Send task `name` with id arguments; a broker failure is logged, not raised."""
-    app = current_app
     try:
         if app.conf.task_always_eager:
             import_module("caseload.tasks")
