@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -24,6 +25,7 @@ from django.utils import timezone
 from caseload.models import OutboxEvent, Reminder
 from caseload.services.appointments import appointment_create
 from caseload.services.patients import patient_update
+from caseload.services.reminders import reminders_send_due
 from caseload.services.webhooks import webhook_create
 from config.celery import app as celery_app
 from tests.api.v1.test_background import Receiver
@@ -54,7 +56,7 @@ def start_worker(request, transactional_db, tmp_path):
         if os.environ.get("CI") or os.environ.get("CASELOAD_REQUIRE_BROKER"):
             pytest.fail("This test needs a broker and CI must run it with one (set REDIS_URL).")
         pytest.skip("needs a real broker (set REDIS_URL and DATABASE_URL to PostgreSQL)")
-    celery_app.control.purge()  # nothing left over from an earlier test on this broker database
+    _clear_broker()
     workers = []
 
     def start(pool: str = "solo", concurrency: int = 1, **extra_env: str):
@@ -110,10 +112,17 @@ def start_worker(request, transactional_db, tmp_path):
                     process.kill()
                     process.wait(timeout=5)
             log.close()
-        celery_app.control.purge()
+        _clear_broker()
 
     request.addfinalizer(stop)
     return start
+
+
+def _clear_broker() -> None:
+    """Nothing left over from an earlier test on this broker database: neither queued messages
+    nor those a killed worker took and never acknowledged."""
+    celery_app.control.purge()
+    redis.Redis.from_url(settings.REDIS_URL).delete("unacked", "unacked_index")
 
 
 def wait_for(condition, read_log, what: str, seconds: float = WAIT_SECONDS):
@@ -159,10 +168,9 @@ def test_a_reminder_delivered_twice_at_once_is_sent_once(
     reminder = due_reminder(patient=patient, counselor=counselor)
     # Two threads take the two copies at the same moment; the provider is slow (1 s).
     _, read_log = start_worker(pool="threads", concurrency=2, CASELOAD_TEST_SMS_DELAY="1")
-    celery_app.send_task(SEND, args=[str(reminder.pk)])
-    celery_app.send_task(SEND, args=[str(reminder.pk)])
+    copies = [celery_app.send_task(SEND, args=[str(reminder.pk)]).id for _ in range(2)]
     wait_for(
-        lambda: read_log().count(f"Task {SEND}[") >= 4,  # two received, two succeeded
+        lambda: all(f"{SEND}[{task_id}] succeeded" in read_log() for task_id in copies),
         read_log,
         "both copies did not finish",
     )
@@ -188,16 +196,16 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_to_be_sent_once(
     assert (reminder.status, reminder.attempts) == ("pending", 0)
     assert sms_lines(tmp_path) == []
 
-    # The unacknowledged message comes back (acks_late) once the visibility timeout passes.
+    # The beat scan sends the pending reminder again, and a new worker starts. The dead
+    # worker's message, never acknowledged (acks_late), also comes back once the visibility
+    # timeout passes: whichever runs first sends, the other finds it sent.
+    assert reminders_send_due() == 1
     _, read_log = start_worker(CELERY_VISIBILITY_TIMEOUT_SECONDS="2")
     wait_for(
         lambda: Reminder.objects.filter(pk=reminder.pk, status="sent").exists(),
         read_log,
-        "the redelivered task did not send the reminder",
+        "the reminder was not sent after the restart",
     )
-    # A beat scan afterwards finds nothing left to send.
-    from caseload.services.reminders import reminders_send_due
-
     assert reminders_send_due() == 0
     reminder.refresh_from_db()
     assert reminder.attempts == 1
@@ -234,5 +242,122 @@ def test_a_rolled_back_booking_sends_nothing_and_a_committed_one_is_delivered(
         time.sleep(1)  # room for a wrong second delivery to arrive
         assert [d["data"]["appointment"] for d in receiver.received] == [str(committed.pk)]
         assert OutboxEvent.objects.count() == 1
+    finally:
+        receiver.close()
+
+
+# Redis down ----------------------------------------------------------------------------------
+OWN_REDIS_PORT = 6390  # a Redis of this test's own: the shared one is never stopped
+
+
+def _redis(*args: str) -> None:
+    subprocess.run(["redis-cli", "-p", str(OWN_REDIS_PORT), *args], check=False, timeout=10)  # noqa: S603, S607
+
+
+def _start_own_redis(tmp_path) -> None:
+    subprocess.run(  # noqa: S603
+        [
+            "/usr/bin/redis-server",
+            "--port",
+            str(OWN_REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxmemory-policy",
+            "noeviction",
+            "--dir",
+            str(tmp_path),
+            "--pidfile",
+            str(tmp_path / "redis.pid"),
+        ],
+        check=True,
+        timeout=10,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ping = subprocess.run(  # noqa: S603
+            ["/usr/bin/redis-cli", "-p", str(OWN_REDIS_PORT), "ping"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if ping.stdout.strip() == "PONG":
+            return
+        time.sleep(0.1)
+    pytest.fail("own redis-server did not start")
+
+
+@pytest.fixture
+def own_broker(start_worker, tmp_path):
+    """This process and its workers publish to a Redis on port 6390 that the test may stop."""
+    url = f"redis://127.0.0.1:{OWN_REDIS_PORT}/0"
+    _start_own_redis(tmp_path)
+    previous = celery_app.conf.broker_url
+
+    def use(broker_url: str) -> None:
+        celery_app.conf.broker_url = broker_url
+        # Drop the cached connections so the next publish opens one to the new broker.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    use(url)
+    yield url
+    use(previous)
+    _redis("shutdown", "nosave")
+
+
+@pytest.mark.broker
+def test_changes_committed_while_redis_is_down_are_all_delivered_signed(
+    own_broker, start_worker, tmp_path, as_user, supervisor, counselor, patient
+):
+    receiver = Receiver()
+    try:
+        subscription, secret = webhook_create(
+            actor=supervisor,
+            fields={
+                "url": receiver.url,
+                "events": ["appointment.created", "appointment.cancelled"],
+            },
+        )
+        receiver.secret = secret
+        _, read_log = start_worker(REDIS_URL=own_broker)
+
+        _redis("shutdown", "nosave")  # the broker goes away
+        api = as_user(counselor)
+        booked = []
+        for day in (2, 3, 4):
+            start = (timezone.now() + timedelta(days=day)).replace(microsecond=0)
+            response = api.post(
+                "/api/v1/appointments/",
+                {
+                    "patient": str(patient.pk),
+                    "staff": str(counselor.pk),
+                    "kind": "counseling",
+                    "start": start.isoformat(),
+                    "end": (start + timedelta(hours=1)).isoformat(),
+                },
+            )
+            assert response.status_code == 201, response.json()  # the API keeps working
+            booked.append(response.json()["id"])
+        response = api.post(f"/api/v1/appointments/{booked[0]}/cancel/", {"reason": "Ill."})
+        assert response.status_code == 200
+        assert OutboxEvent.objects.filter(relayed_at__isnull=True).count() == 4
+        assert receiver.received == []
+
+        _start_own_redis(tmp_path)  # back, empty: every task message sent before is gone
+        celery_app.send_task("caseload.tasks.outbox_relay")  # what beat sends every 30 s
+        wait_for(lambda: len(receiver.received) >= 4, read_log, "not every change was delivered")
+        time.sleep(1)  # room for a duplicate to arrive
+        assert sorted((d["event"], d["data"]["appointment"]) for d in receiver.received) == sorted(
+            [("appointment.created", one) for one in booked]
+            + [("appointment.cancelled", booked[0])]
+        )
+        assert not OutboxEvent.objects.filter(relayed_at__isnull=True).exists()
+        assert subscription.deliveries.filter(status="succeeded").count() == 4
     finally:
         receiver.close()
