@@ -15,6 +15,7 @@ from caseload.services.appointments import (
     appointment_transition,
     appointment_update,
 )
+from caseload.services.audit import audit_read
 
 from .background import ReminderSerializer
 from .base import (
@@ -142,6 +143,9 @@ class AppointmentViewSet(RecordViewSet):
         """The appointment's reminders: one per start and lead time, with each send attempt's
         outcome. A rescheduled appointment lists the cancelled reminders of its old start."""
         appointment = self.get_object()
+        audit_read(
+            actor=request.user, model=Appointment, objects=[appointment], action="read_reminders"
+        )
         return Response(ReminderSerializer(appointment.reminders.all(), many=True).data)
 
     def create_record(self, *, actor, data):

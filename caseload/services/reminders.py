@@ -130,7 +130,9 @@ def reminder_send(*, reminder_id, now: datetime | None = None) -> Reminder | Non
             logger.warning("reminder %s not sent: %s", reminder.pk, type(exc).__name__)
             failed = reminder.attempts >= settings.CASELOAD_REMINDER_MAX_ATTEMPTS
             status = ReminderStatus.FAILED if failed else ReminderStatus.PENDING
-            return _finish(reminder, status, f"{type(exc).__name__}: {exc}"[:500])
+            # The provider's own words can name the address: keep only what went wrong.
+            error = f"SmsError: {exc}" if isinstance(exc, SmsError) else type(exc).__name__
+            return _finish(reminder, status, error[:500])
         reminder.sent_at = now
         return _finish(reminder, ReminderStatus.SENT, "")
 

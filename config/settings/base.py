@@ -241,7 +241,7 @@ CASELOAD_REMINDER_LEADS = [
     timedelta(hours=float(hours))
     for hours in env("CASELOAD_REMINDER_LEAD_HOURS", "24").split(",")
     if hours.strip()
-]
+] or [timedelta(hours=24)]
 CASELOAD_REMINDER_MAX_ATTEMPTS = int(env("CASELOAD_REMINDER_MAX_ATTEMPTS", "5"))
 CASELOAD_SMS_BACKEND = env("CASELOAD_SMS_BACKEND", "caseload.sms.ConsoleSmsBackend")
 CASELOAD_SMS_TWILIO_ACCOUNT_SID = env("CASELOAD_SMS_TWILIO_ACCOUNT_SID", "")

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from caseload.models import (
     Appointment,
+    AuditEvent,
     OutboxEvent,
     Reminder,
     WebhookDelivery,
@@ -27,10 +28,20 @@ from caseload.models import (
 from caseload.services import reminders, webhooks
 from caseload.services.appointments import appointments_mark_noshows
 from caseload.sms import TwilioSmsBackend
+from config.celery import app as celery_app
 from tests.api.v1.test_permission_matrix import SEVERE_COWS_ITEMS
 from tests.factories import AppointmentFactory, PatientFactory
 
 SMS_LOG = "tests.sms_backends.MemorySmsBackend"
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run in-process here, whatever the configured broker (the worker tests use one)."""
+    was_eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = was_eager
 
 
 @pytest.fixture
@@ -89,6 +100,9 @@ def test_an_sms_reminder_is_sent_once_in_neutral_words(as_user, counselor, patie
     listed = api.get(f"/api/v1/appointments/{booked['id']}/reminders/").json()
     assert [(r["status"], r["channel"], r["attempts"]) for r in listed] == [("sent", "sms", 1)]
     assert key == Reminder.objects.get().idempotency_key
+    assert AuditEvent.objects.filter(
+        action="read_reminders", actor=counselor, patient=patient
+    ).exists()
 
 
 def test_an_email_reminder_goes_through_the_email_backend(as_user, counselor, patient):
