@@ -6,6 +6,8 @@ CI. Each starts its own worker process against the same database the test writes
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -56,6 +58,12 @@ def start_worker(request, transactional_db, tmp_path):
         if os.environ.get("CI") or os.environ.get("CASELOAD_REQUIRE_BROKER"):
             pytest.fail("This test needs a broker and CI must run it with one (set REDIS_URL).")
         pytest.skip("needs a real broker (set REDIS_URL and DATABASE_URL to PostgreSQL)")
+    # One broker test at a time per broker database: pytest-xdist may run two at once, and a
+    # worker of one would take the other's messages. The lock is released when the file closes.
+    digest = hashlib.sha256(settings.REDIS_URL.encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir(), f"caseload-broker-{digest}.lock").open("w")  # noqa: SIM115
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    request.addfinalizer(lock.close)
     _clear_broker()
     workers = []
 
