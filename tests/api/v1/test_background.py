@@ -436,3 +436,40 @@ def test_the_signature_is_hmac_sha256_of_timestamp_dot_body():
     header = webhooks.webhook_signature(secret="s3cret", body=b'{"a":1}', timestamp=1700000000)
     digest = hmac.new(b"s3cret", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={digest}"
+
+
+# Database rules -------------------------------------------------------------------------------
+def test_the_database_holds_one_reminder_per_start_and_lead(as_user, counselor, patient):
+    from django.db import IntegrityError
+
+    booked = book(as_user(counselor), patient, counselor)
+    appointment = Appointment.objects.get(pk=booked["id"])
+    assert reminders.reminders_plan(appointment=appointment) == list(Reminder.objects.all())
+    existing = Reminder.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Reminder.objects.create(
+            appointment=appointment,
+            lead_minutes=existing.lead_minutes,
+            appointment_start=existing.appointment_start,
+            due_at=existing.due_at,
+            idempotency_key="another-key",
+        )
+
+
+def test_the_database_holds_one_open_alert_per_patient_and_kind(
+    as_user, counselor, prescriber, patient
+):
+    from django.db import IntegrityError
+
+    from caseload.models import Alert
+
+    record_cows(as_user(counselor), patient, SEVERE_COWS_ITEMS)
+    alert = Alert.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(
+            patient=patient, recipient=prescriber, kind=alert.kind, assessment=alert.assessment
+        )
+    Alert.objects.filter(pk=alert.pk).update(status="acknowledged")
+    Alert.objects.create(
+        patient=patient, recipient=prescriber, kind=alert.kind, assessment=alert.assessment
+    )
