@@ -101,7 +101,15 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 PROGRAM_WIDE_ROLES = {Role.SUPERVISOR, Role.FRONT_DESK}
 
 # Patient fields front desk may change; everything else on a patient is a counselor's.
-FRONT_DESK_PATIENT_FIELDS = {"phone", "email", "address_line", "city", "state", "postal_code"}
+FRONT_DESK_PATIENT_FIELDS = {
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "state",
+    "postal_code",
+    "reminder_channel",
+}
 # Patient fields that are clinical content, hidden from roles that see none.
 CLINICAL_PATIENT_FIELDS = frozenset({"last_use_at", "withdrawal_phase", "withdrawal_phase_label"})
 # Fields unique across the program. A change that collides with a patient the caller cannot see

@@ -15,8 +15,10 @@ from caseload.services.appointments import (
     appointment_transition,
     appointment_update,
 )
+from caseload.services.audit import audit_read
 
 from ..feed import FeedPagination
+from .background import ReminderSerializer
 from .base import (
     RECORD_META,
     PatientRecordFilter,
@@ -149,6 +151,17 @@ class AppointmentViewSet(RecordViewSet):
     no_show = _transition(
         AppointmentStatus.NOSHOW, "no-show", "The patient did not come (after the start)."
     )
+
+    @extend_schema(responses=ReminderSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def reminders(self, request: Request, pk=None) -> Response:
+        """The appointment's reminders: one per start and lead time, with each send attempt's
+        outcome. A rescheduled appointment lists the cancelled reminders of its old start."""
+        appointment = self.get_object()
+        audit_read(
+            actor=request.user, model=Appointment, objects=[appointment], action="read_reminders"
+        )
+        return Response(ReminderSerializer(appointment.reminders.all(), many=True).data)
 
     def create_record(self, *, actor, data):
         patient = data.pop("patient")

@@ -56,6 +56,7 @@ class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "city",
             "state",
             "postal_code",
+            "reminder_channel",
             "last_use_at",
             "withdrawal_phase",
             "withdrawal_phase_label",

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
+from .background import AlertViewSet, FollowUpViewSet, WebhookViewSet
 from .calendar_feeds import CalendarFeedViewSet
 from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
@@ -29,6 +30,9 @@ router.register("staff", StaffViewSet, basename="staff")
 router.register("tokens", TokenViewSet, basename="apitoken")
 router.register("integrations", IntegrationClientViewSet, basename="integrationclient")
 router.register("calendar-feeds", CalendarFeedViewSet, basename="calendarfeed")
+router.register("follow-ups", FollowUpViewSet, basename="followup")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

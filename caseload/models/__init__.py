@@ -1,6 +1,21 @@
 from .appointment import Appointment, AppointmentKind, AppointmentStatus
 from .assessment import Assessment, Instrument
 from .audit import AuditEvent
+from .background import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    DeliveryStatus,
+    FollowUp,
+    FollowUpStatus,
+    OutboxEvent,
+    Reminder,
+    ReminderChannel,
+    ReminderStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from .base import BaseModel, CorrectableRecord, RecordStatus
 from .calendar_feed import CalendarFeed
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
@@ -32,6 +47,9 @@ from .token import ApiToken
 
 __all__ = [
     "SETTABLE_MEDICATION_STATUSES",
+    "Alert",
+    "AlertKind",
+    "AlertStatus",
     "ApiToken",
     "Appointment",
     "AppointmentKind",
@@ -44,6 +62,7 @@ __all__ = [
     "Consent",
     "ConsentCategory",
     "CorrectableRecord",
+    "DeliveryStatus",
     "Disclosure",
     "DisclosureBasis",
     "DoseUnit",
@@ -53,6 +72,8 @@ __all__ = [
     "EnrollmentStatus",
     "FeedClock",
     "FeedRecord",
+    "FollowUp",
+    "FollowUpStatus",
     "Instrument",
     "IntegrationClient",
     "IntegrationPrincipal",
@@ -61,6 +82,7 @@ __all__ = [
     "Medication",
     "MedicationRecord",
     "MedicationStatus",
+    "OutboxEvent",
     "Patient",
     "PatientGroupObjectPermission",
     "PatientUserObjectPermission",
@@ -68,6 +90,9 @@ __all__ = [
     "RecordStatus",
     "Referral",
     "ReferralStatus",
+    "Reminder",
+    "ReminderChannel",
+    "ReminderStatus",
     "Role",
     "Route",
     "ScreenMethod",
@@ -76,5 +101,8 @@ __all__ = [
     "Staff",
     "Substance",
     "SupportGroup",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "is_integration",
 ]

@@ -42,8 +42,8 @@ class Appointment(FeedRecord, BaseModel):
     cancellation_reason = models.CharField(max_length=500, blank=True)
     # The booking deliberately overlaps the staff member's other appointments (a group session).
     overlap_allowed = models.BooleanField(default=False)
+    # When the first reminder falls due: set in the booking or rescheduling transaction.
     reminder_due_at = models.DateTimeField(null=True, blank=True)
-    reminder_queued_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 

@@ -2,6 +2,7 @@ from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from .background import ReminderChannel
 from .base import BaseModel
 from .feed import FeedRecord
 
@@ -23,6 +24,12 @@ class Patient(FeedRecord, BaseModel):
     state = models.CharField(max_length=50, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     last_use_at = models.DateTimeField(null=True, blank=True)
+    # How the patient wants appointment reminders: none (the default), email or sms.
+    reminder_channel = models.CharField(
+        max_length=10,
+        choices=ReminderChannel.choices,
+        default="none",
+    )
 
     history = HistoricalRecords()
 

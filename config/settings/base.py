@@ -178,6 +178,14 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "caseload.models.AppointmentStatus",
+        "KindEnum": "caseload.models.AppointmentKind",
+        "AlertKindEnum": "caseload.models.AlertKind",
+        "AlertStatusEnum": "caseload.models.AlertStatus",
+        "ReminderChannelEnum": "caseload.models.ReminderChannel",
+        "ReminderStatusEnum": "caseload.models.ReminderStatus",
+        "FollowUpStatusEnum": "caseload.models.FollowUpStatus",
+        "DeliveryStatusEnum": "caseload.models.DeliveryStatus",
+        "WebhookEventEnum": "caseload.models.WebhookEvent",
         "EnrollmentStatusEnum": "caseload.models.EnrollmentStatus",
         # What a new record may be created as; answers carry every status above. Without a
         # name of their own they would share (and overwrite) the names above.
@@ -201,10 +209,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# The Redis broker restores a message its worker took but never acknowledged (acks_late) after
+# this long. No task is scheduled with an ETA or countdown (retry times live on database rows),
+# so any value longer than the longest task is safe; an hour leaves a wide margin.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT_SECONDS", "3600")),
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
-    "queue-due-appointment-reminders": {
-        "task": "caseload.tasks.appointments_queue_due_reminders",
+    "send-due-reminders": {
+        "task": "caseload.tasks.reminders_send_due",
+        "schedule": timedelta(minutes=1),
+    },
+    "mark-no-shows": {
+        "task": "caseload.tasks.appointments_mark_noshows",
         "schedule": timedelta(minutes=5),
+    },
+    "relay-outbox": {
+        "task": "caseload.tasks.outbox_relay",
+        "schedule": timedelta(seconds=30),
+    },
+    "retry-webhook-deliveries": {
+        "task": "caseload.tasks.webhooks_deliver_due",
+        "schedule": timedelta(minutes=1),
     },
 }
 
@@ -240,7 +268,28 @@ CASELOAD_FEED_LAG_WARN_SECONDS = int(env("CASELOAD_FEED_LAG_WARN_SECONDS", "300"
 # Personal API tokens
 CASELOAD_TOKEN_TTL_DAYS = int(env("CASELOAD_TOKEN_TTL_DAYS", "90"))
 # How far ahead of an appointment its reminder falls due.
-CASELOAD_REMINDER_LEAD = timedelta(hours=int(env("CASELOAD_REMINDER_LEAD_HOURS", "24")))
+# How far ahead of an appointment its reminders fall due: hours, comma-separated ("24,2").
+CASELOAD_REMINDER_LEADS = [
+    timedelta(hours=float(hours))
+    for hours in env("CASELOAD_REMINDER_LEAD_HOURS", "24").split(",")
+    if hours.strip()
+] or [timedelta(hours=24)]
+CASELOAD_REMINDER_MAX_ATTEMPTS = int(env("CASELOAD_REMINDER_MAX_ATTEMPTS", "5"))
+CASELOAD_SMS_BACKEND = env("CASELOAD_SMS_BACKEND", "caseload.sms.ConsoleSmsBackend")
+CASELOAD_SMS_TWILIO_ACCOUNT_SID = env("CASELOAD_SMS_TWILIO_ACCOUNT_SID", "")
+CASELOAD_SMS_TWILIO_AUTH_TOKEN = env("CASELOAD_SMS_TWILIO_AUTH_TOKEN", "")
+CASELOAD_SMS_TWILIO_FROM = env("CASELOAD_SMS_TWILIO_FROM", "")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "reminders@localhost")
+# A booked appointment becomes a no-show this long after its end.
+CASELOAD_NOSHOW_GRACE_MINUTES = int(env("CASELOAD_NOSHOW_GRACE_MINUTES", "30"))
+# Webhook deliveries: attempts, backoff (doubling from BACKOFF up to CAP, with jitter), and how
+# many consecutive failures disable a subscription.
+CASELOAD_WEBHOOK_MAX_ATTEMPTS = int(env("CASELOAD_WEBHOOK_MAX_ATTEMPTS", "8"))
+CASELOAD_WEBHOOK_BACKOFF_SECONDS = int(env("CASELOAD_WEBHOOK_BACKOFF_SECONDS", "30"))
+CASELOAD_WEBHOOK_BACKOFF_CAP_SECONDS = int(env("CASELOAD_WEBHOOK_BACKOFF_CAP_SECONDS", "3600"))
+CASELOAD_WEBHOOK_DISABLE_AFTER = int(env("CASELOAD_WEBHOOK_DISABLE_AFTER", "20"))
+CASELOAD_WEBHOOK_TIMEOUT_SECONDS = int(env("CASELOAD_WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 # SOWS severity bands. These are the program's interpretation: the commonly used cut-offs have not
 # been verified against Handelsman et al. (1987), so they are configuration, not clinical fact.

@@ -21,10 +21,21 @@ from pathlib import Path
 import httpx
 import pytest
 
+from caseload.services.assessments import assessment_record
 from caseload.services.calendar_feeds import calendar_feed_create
+from caseload.services.follow_ups import follow_up_for_noshow
 from caseload.services.integrations import integration_create
 from caseload.services.tokens import token_issue
-from tests.factories import AssessmentFactory, CaseNoteFactory, DrugScreenFactory, ReferralFactory
+from caseload.services.webhooks import webhook_create
+from tests.api.v1.test_permission_matrix import HOOK_URL, SEVERE_COWS_ITEMS
+from tests.factories import (
+    AppointmentFactory,
+    AssessmentFactory,
+    CaseNoteFactory,
+    DrugScreenFactory,
+    PatientFactory,
+    ReferralFactory,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -234,6 +245,20 @@ def test_the_generated_client_reads_every_resource_in_every_state(
         factory(actor=counselor, patient=patient)
     calendar_feed_create(staff=supervisor)
     integration_create(name="Reminders", program=supervisor.program, scopes=["appointments:read"])
+    # What background work leaves, one of each for the supervisor: an alert about a patient
+    # with no prescriber, a follow-up after the supervisor's missed appointment, a webhook.
+    unassigned = PatientFactory(actor=supervisor)
+    assessment_record(
+        patient=unassigned,
+        actor=supervisor,
+        instrument="cows",
+        items=SEVERE_COWS_ITEMS,
+        administered_at=datetime.now(UTC),
+    )
+    follow_up_for_noshow(
+        appointment=AppointmentFactory(actor=supervisor, patient=unassigned, staff=supervisor)
+    )
+    webhook_create(actor=supervisor, fields={"url": HOOK_URL, "events": ["appointment.cancelled"]})
     read = []
     operations = get_operations(generated)
     lists = {tag: module for tag, name, module in operations if name == f"{tag}_list"}

@@ -87,6 +87,7 @@ def test_patients_read_gives_demographics_and_contact_fields_only(integration_cl
         "city",
         "state",
         "postal_code",
+        "reminder_channel",  # a contact preference, for reminder systems
         "version",
         "created_at",
         "updated_at",

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from caseload.feed import feed_horizon
 from caseload.models import Appointment, Consent, Patient
-from caseload.services.appointments import appointment_plan_reminder
 from tests.conftest import integration_for
 from tests.factories import AppointmentFactory, PatientFactory
 
@@ -123,22 +122,24 @@ def test_a_walk_keeps_its_filters_in_the_cursor(as_user, supervisor, counselor, 
     assert "patient" not in parse_qs(urlparse(next_sync).query)
 
 
-def test_reminder_planning_is_a_change_the_feed_delivers(as_user, supervisor, booked):
+def test_a_reschedule_moves_the_reminder_in_the_same_change_the_feed_delivers(
+    as_user, supervisor, booked
+):
     api = as_user(supervisor)
-    # As if the booking's reminder task had not run yet (on commit it may already have).
-    Appointment.objects.filter(pk=booked[0].pk).update(reminder_due_at=None)
     _, next_sync = walk(api, FEED, {"updated_since": EPOCH})
     before = Appointment.objects.get(pk=booked[0].pk)
-    history_before = before.history.count()
-    appointment_plan_reminder(appointment_id=booked[0].pk)
+    start = before.start + timedelta(days=1)
+    moved = api.patch(
+        f"/api/v1/appointments/{before.pk}/",
+        {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
+    )
+    assert moved.status_code == 200, moved.json()
     after = Appointment.objects.get(pk=booked[0].pk)
-    assert after.reminder_due_at is not None
+    assert after.reminder_due_at != before.reminder_due_at
     assert after.version == before.version + 1
-    assert after.updated_at > before.updated_at
-    assert after.history.count() == history_before + 1
     changes, _ = walk(api, next_sync)
-    assert [(i["id"], i["reminder_due_at"] is not None) for i in changes] == [
-        (str(booked[0].pk), True)
+    assert [(i["id"], i["reminder_due_at"]) for i in changes] == [
+        (str(booked[0].pk), moved.json()["reminder_due_at"])
     ]
 
 
