@@ -9,7 +9,10 @@ the RFC's list syntax requires.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import models
@@ -80,6 +83,11 @@ def if_match_versions(request: Request) -> frozenset[int] | None:
 
 def if_none_match_hits(request: Request, instance: models.Model) -> bool:
     """True when If-None-Match names the record's current ETag (weakly) or is `*`."""
+    return if_none_match_matches(request, etag_for(instance))
+
+
+def if_none_match_matches(request: Request, etag: str) -> bool:
+    """True when If-None-Match names `etag` (weak comparison) or is `*`."""
     header = request.headers.get("If-None-Match")
     if header is None:
         return False
@@ -88,5 +96,17 @@ def if_none_match_hits(request: Request, instance: models.Model) -> bool:
     tags = parse_entity_tags(header)
     if tags is None:
         raise _invalid("If-None-Match")
-    current = etag_for(instance).strip('"')
+    current = etag.strip('"')
     return any(tag.opaque == current for tag in tags)
+
+
+def list_etag(envelope: dict, rows: Iterable[tuple], audience: str) -> str:
+    """A strong tag for one list page, from what decides its body and nothing serialized:
+    the page's links and count, each row's id, version and time-dependent values, and who
+    asks (the fields a caller sees depend on their role or scopes).
+    """
+    digest = hashlib.sha256(audience.encode())
+    digest.update(json.dumps(envelope, sort_keys=True, default=str).encode())
+    for row in rows:
+        digest.update(repr(row).encode())
+    return f'"l{digest.hexdigest()[:40]}"'

@@ -105,3 +105,25 @@ class NoStoreMiddleware:
         add_never_cache_headers(response)
         patch_cache_control(response, private=True)
         return response
+
+
+# 42 CFR 2.32(a)(2): the short form of the notice that accompanies every disclosure.
+PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+PART2_NOTICE_HEADER = "Caseload-Part2-Notice"
+
+
+class Part2NoticeMiddleware:
+    """Every answer to an integration client carries the 42 CFR 2.32 notice as a header.
+
+    FHIR resources carry it too, as the `42CFRPart2` security label (api/fhir/mapping.py).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # Set by OAuth2ClientAuthentication (reading request.user here would load a session).
+        if getattr(request, "caseload_integration", False):
+            response[PART2_NOTICE_HEADER] = PART2_NOTICE
+        return response

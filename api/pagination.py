@@ -39,12 +39,28 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 1000
+    page_query_description = "Which page, from 1. A page past the last answers 404 `invalid_page`."
+
+    @property
+    def page_size_query_description(self) -> str:
+        return (
+            f"How many results per page, from 1 to {self.max_page_size} (default "
+            f"{self.page_size}); anything else answers 400 `invalid_page_size`."
+        )
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is not None and not _in_range(raw, self.max_page_size):
             raise _invalid_page_size()
         return super().get_page_size(request)
+
+    def etag_state(self) -> dict:
+        """What of the page's envelope decides its body, for the list's ETag."""
+        return {
+            "count": self.page.paginator.count,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+        }
 
     def paginate_queryset(self, queryset, request, view=None):
         try:

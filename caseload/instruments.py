@@ -171,6 +171,16 @@ def item_keys(instrument: str) -> tuple[str, ...]:
     raise _unknown_instrument()
 
 
+def max_total(instrument: str) -> int:
+    """The highest total a summed scale can reach (COWS 48, SOWS 64): the sum of each item's
+    highest legal answer. For the checklist, the number of signs."""
+    if instrument == WITHDRAWAL_CHECKLIST:
+        return len(_CHECKLIST_SIGNS)
+    if instrument in _SCALES:
+        return sum(max(values) for values in _SCALES[instrument].choices.values())
+    raise _unknown_instrument()
+
+
 def describe(instrument: str) -> dict:
     """What a client needs to build a form for ``instrument``: items, legal answers, bands."""
     if instrument == WITHDRAWAL_CHECKLIST:

@@ -8,6 +8,13 @@ Two questions decide every access:
    Grants are given and taken only by `caseload.services.care_team`.
 Objects of another program are never visible, whatever the role.
 
+Integration clients are not staff and hold no role. An integration reads only lists its OAuth2
+scopes name (`appointments:read`: appointments; `patients:read`: patient demographics and
+contact details), in its program, for the patients it may lawfully receive: every patient of the
+program under a qualified service organization agreement (basis `qsoa`), or only those whose
+active consent names the client and covers the category (basis `consent`). It writes nothing and
+receives no clinical content.
+
 Break-the-glass widens only what a clinician may *read*: a patient of their own program they
 opened with a stated reason is visible until the access expires, but never writable
 (`patients_writable_by` leaves it out, and the write services ask `can_write_patient`).
@@ -15,16 +22,30 @@ opened with a stated reason is visible until the access expires, but never writa
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group, Permission
-from django.db import models
+from django.db import connection, models
+from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from caseload.context import current_request
-from caseload.models import BreakGlass, Patient, Role
+from caseload.models import (
+    Appointment,
+    BreakGlass,
+    Consent,
+    DisclosureBasis,
+    InformationCategory,
+    IntegrationClient,
+    IntegrationPrincipal,
+    IntegrationScope,
+    Patient,
+    Role,
+    is_integration,
+)
 
 if TYPE_CHECKING:
     from caseload.models import Staff
@@ -100,7 +121,17 @@ PROGRAM_WIDE_ROLES = {Role.SUPERVISOR, Role.FRONT_DESK}
 BREAK_GLASS_ROLES = {Role.COUNSELOR, Role.PRESCRIBER}
 
 # Patient fields front desk may change; everything else on a patient is a counselor's.
-FRONT_DESK_PATIENT_FIELDS = {"phone", "email", "address_line", "city", "state", "postal_code"}
+FRONT_DESK_PATIENT_FIELDS = {
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "state",
+    "postal_code",
+    "reminder_channel",
+}
+# Patient fields that are clinical content, hidden from roles that see none.
+CLINICAL_PATIENT_FIELDS = frozenset({"last_use_at", "withdrawal_phase", "withdrawal_phase_label"})
 # Fields unique across the program. A change that collides with a patient the caller cannot see
 # would reveal that patient's MRN, so only roles that see the whole program may change them.
 PROGRAM_UNIQUE_PATIENT_FIELDS = {"mrn"}
@@ -127,19 +158,117 @@ def role_group_name(role: str) -> str:
 
 
 def is_staff_member(user: object) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and getattr(user, "program_id", None))
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "program_id", None)
+        and not is_integration(user)
+    )
 
 
 def has_role_permission(user: Staff, action: str, model: type[models.Model]) -> bool:
-    """Does the user's role allow `action` (view/add/change) on this record type?"""
+    """Does the user's role allow `action` (view/add/change) on this record type?
+
+    An integration client holds no role: see `integration_may_list`.
+    """
     if not is_staff_member(user):
         return False
     return user.has_perm(f"caseload.{action}_{model._meta.model_name}")
 
 
+# Integration scopes: what each lets a client list, and the consent category it discloses.
+INTEGRATION_SCOPE_MODELS: dict[str, type[models.Model]] = {
+    IntegrationScope.APPOINTMENTS_READ: Appointment,
+    IntegrationScope.PATIENTS_READ: Patient,
+}
+DISCLOSED_CATEGORY: dict[type[models.Model], str] = {
+    Appointment: InformationCategory.APPOINTMENTS,
+    Patient: InformationCategory.DEMOGRAPHICS,
+}
+# Appointment fields an integration never receives: free text that may be clinical, and
+# internal scheduling details.
+INTEGRATION_HIDDEN_APPOINTMENT_FIELDS = frozenset(
+    {"cancellation_reason", "overlap_allowed", "reminder_due_at", "created_at"}
+)
+
+
+def integration_may_list(user: object, model: type[models.Model]) -> bool:
+    """May this integration client list records of `model`? Only what a scope names.
+
+    Integrations read collections only (the REST list, FHIR search and read); every other
+    route and every write is refused.
+    """
+    if not is_integration(user):
+        return False
+    return any(
+        scope in user.scopes and scoped is model
+        for scope, scoped in INTEGRATION_SCOPE_MODELS.items()
+    )
+
+
+def _active_consents(principal: IntegrationPrincipal) -> models.QuerySet[Consent]:
+    now = timezone.now()
+    return Consent.objects.filter(
+        recipient_client=principal.client.pk,
+        patient__program_id=principal.program_id,
+        revoked_at__isnull=True,
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def patients_consented_to(
+    principal: IntegrationPrincipal, category: str
+) -> models.QuerySet[Consent]:
+    """Active consents naming this client that cover `category` (42 CFR 2.31).
+
+    The one place the consent rule lives, so the consent model can change behind it.
+    """
+    active = _active_consents(principal)
+    if connection.features.supports_json_field_contains:
+        return active.filter(information__contains=[category])
+    # SQLite cannot look inside a JSON list: pick the covering consents here.
+    covering = [
+        pk
+        for pk, information in active.values_list("pk", "information")
+        if category in (information or [])
+    ]
+    return active.filter(pk__in=covering)
+
+
+def patients_disclosable_to(
+    principal: IntegrationPrincipal, category: str
+) -> models.QuerySet[Patient]:
+    """The patients whose `category` information this client may receive."""
+    in_program = Patient.objects.filter(program_id=principal.program_id)
+    if principal.client.basis == DisclosureBasis.QSOA:
+        return in_program
+    consenting = patients_consented_to(principal, category).values("patient_id")
+    return in_program.filter(pk__in=consenting)
+
+
+def access_fingerprint(user: object) -> str:
+    """Changes whenever the set of patients the user may see could have changed by more than
+    new records: a sync link issued under another fingerprint can no longer be honoured.
+    """
+    if is_integration(user):
+        parts = [f"client:{user.client.pk}", user.client.basis, *sorted(user.scopes)]
+        if user.client.basis == DisclosureBasis.CONSENT:
+            ids = _active_consents(user).order_by("pk").values_list("pk", flat=True)
+            parts += [str(pk) for pk in ids]
+    elif is_staff_member(user):
+        parts = [f"staff:{user.pk}", str(user.role), str(user.program_id)]
+        if user.role not in PROGRAM_WIDE_ROLES:
+            granted = patients_visible_to(user).order_by("pk").values_list("pk", flat=True)
+            parts += [str(pk) for pk in granted]
+    else:
+        parts = ["nobody"]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
 def patients_visible_to(user: Staff) -> models.QuerySet[Patient]:
     """Every patient this user may open: their caseload, and patients of their program they
-    broke the glass for while that access lasts. Never crosses the user's program."""
+    broke the glass for while that access lasts. Never crosses the user's program. An
+    integration sees the patients it may lawfully receive."""
+    if is_integration(user):
+        return patients_disclosable_to(user, InformationCategory.DEMOGRAPHICS)
     caseload = patients_writable_by(user)
     if not is_staff_member(user) or user.role in PROGRAM_WIDE_ROLES:
         return caseload
@@ -220,6 +349,11 @@ def forget_break_glass_access(user: Staff) -> None:
 
 def records_visible_to(user: Staff, model: type[models.Model]) -> models.QuerySet:
     """Records of `model` (each with a `patient`) the user may read: role and patient both."""
+    if is_integration(user):
+        if not integration_may_list(user, model):
+            return model._default_manager.none()
+        category = DISCLOSED_CATEGORY[model]
+        return model._default_manager.filter(patient__in=patients_disclosable_to(user, category))
     if not has_role_permission(user, VIEW, model):
         return model._default_manager.none()
     return model._default_manager.filter(patient__in=patients_visible_to(user))
@@ -239,3 +373,20 @@ def can_change_patient_fields(user: Staff, fields: set[str]) -> set[str]:
 def sees_clinical_content(user: Staff) -> bool:
     """Front desk handles demographics and scheduling only."""
     return is_staff_member(user) and user.role != Role.FRONT_DESK
+
+
+def hidden_patient_fields(user: Staff) -> frozenset[str]:
+    """Patient fields the user may not see (front desk and integrations: the clinical ones)."""
+    return frozenset() if sees_clinical_content(user) else CLINICAL_PATIENT_FIELDS
+
+
+def hidden_appointment_fields(user: object) -> frozenset[str]:
+    """Appointment fields the user may not see (integrations: free text and internals)."""
+    return INTEGRATION_HIDDEN_APPOINTMENT_FIELDS if is_integration(user) else frozenset()
+
+
+def integration_clients_visible_to(user: object) -> models.QuerySet[IntegrationClient]:
+    """A program's integration clients, for its supervisors only."""
+    if not is_staff_member(user) or user.role != Role.SUPERVISOR:
+        return IntegrationClient.objects.none()
+    return IntegrationClient.objects.filter(program_id=user.program_id)

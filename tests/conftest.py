@@ -154,3 +154,63 @@ def as_user():
 @pytest.fixture
 def anonymous():
     return api_for(None)
+
+
+BOTH_SCOPES = ["appointments:read", "patients:read"]
+
+
+def token_request(data: dict, *, basic: tuple[str, str] | None = None):
+    """POST /o/token/ as a form, the client authenticating by HTTP Basic when `basic` is given."""
+    import base64
+    from urllib.parse import urlencode
+
+    headers = {}
+    if basic is not None:
+        pair = base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode()
+        headers["HTTP_AUTHORIZATION"] = f"Basic {pair}"
+    return APIClient().post(
+        "/o/token/",
+        urlencode(data),
+        content_type="application/x-www-form-urlencoded",
+        **headers,
+    )
+
+
+def oauth_token(client_id: str, secret: str, scope: str | None = None) -> dict:
+    """An access token from POST /o/token/ (client credentials, HTTP Basic)."""
+    data = {"grant_type": "client_credentials"}
+    if scope is not None:
+        data["scope"] = scope
+    response = token_request(data, basic=(client_id, secret))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@dataclass
+class Integration:
+    """An integration client with its secret, and an HTTP client carrying one of its tokens."""
+
+    record: object
+    secret: str
+    api: APIClient
+
+    def __getattr__(self, name):
+        return getattr(self.api, name)
+
+
+def integration_for(program, *, name="scheduler", scopes=None, basis="qsoa") -> Integration:
+    from caseload.services.integrations import integration_create
+
+    record, secret = integration_create(
+        name=name, program=program, scopes=scopes or BOTH_SCOPES, basis=basis
+    )
+    token = oauth_token(record.application.client_id, secret)["access_token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return Integration(record=record, secret=secret, api=api)
+
+
+@pytest.fixture
+def integration_client(program):
+    """A scheduling system of `program` under a QSOA, holding both read scopes."""
+    return integration_for(program)

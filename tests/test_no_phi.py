@@ -11,11 +11,11 @@ import logging
 from datetime import timedelta
 
 import pytest
-from celery.app.task import Task
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from caseload import queue
 from caseload.models import AuditEvent, Patient
 from config.logging import RedactDatabaseErrors
 from tests.api.v1.test_permission_matrix import COWS_ITEMS, consent_body
@@ -46,15 +46,16 @@ def log_output():
 
 @pytest.fixture
 def published(monkeypatch):
-    """The arguments of every task sent, eager or to a real broker."""
+    """The arguments of every task sent (services send tasks by name, through caseload.queue),
+    eager or to a real broker."""
     sent: list[tuple] = []
-    original = Task.apply_async
+    original = queue.enqueue
 
-    def recording(self, args=None, kwargs=None, **options):
-        sent.append((self.name, args, kwargs))
-        return original(self, args=args, kwargs=kwargs, **options)
+    def recording(name, *args, **options):
+        sent.append((name, args, {}))
+        return original(name, *args, **options)
 
-    monkeypatch.setattr(Task, "apply_async", recording)
+    monkeypatch.setattr(queue, "enqueue", recording)
     return sent
 
 
@@ -191,7 +192,7 @@ def test_the_canary_never_leaves_the_patients_own_record(
         (failure,) = [r for r in caplog.records if r.exc_info and r.levelno == logging.ERROR]
         assert CANARY in str(failure.exc_info[1])
     assert CANARY not in logged and CANARY_FAMILY not in logged
-    assert published, "the booking scheduled its reminder task"
+    assert published, "the flows sent background tasks"
     assert CANARY not in repr(published) and CANARY_FAMILY not in repr(published)
     assert all(set(map(type, args or ())) <= {str} for _, args, _ in published)
     for key, value in redis_contents():

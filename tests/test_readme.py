@@ -82,6 +82,7 @@ def test_the_set_up_block_runs_every_command_through_the_bootstrap():
         "issue_token",
         "revoke_tokens",
         "assign_care_team",
+        "create_integration",
         "seed_demo",
         "sync_roles",
         "verify_audit_chain",

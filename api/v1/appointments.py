@@ -8,14 +8,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from caseload.models import Appointment, AppointmentStatus
-from caseload.permissions import CHANGE
+from caseload.permissions import CHANGE, hidden_appointment_fields
 from caseload.selectors.records import appointment_list
 from caseload.services.appointments import (
     appointment_create,
     appointment_transition,
     appointment_update,
 )
+from caseload.services.audit import audit_read
 
+from ..feed import FeedPagination
+from .background import ReminderSerializer
 from .base import (
     RECORD_META,
     PatientRecordFilter,
@@ -72,12 +75,25 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             *RECORD_META,
         )
 
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            for name in hidden_appointment_fields(request.user):
+                fields.pop(name, None)
+        return fields
+
 
 class AppointmentFilter(PatientRecordFilter):
     staff = django_filters.UUIDFilter()
     start_after = PlausibleDateTimeFilter(field_name="start", lookup_expr="gte")
     start_before = PlausibleDateTimeFilter(field_name="start", lookup_expr="lt")
-    updated_since = PlausibleDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = PlausibleDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Starts a sync walk over appointments changed at or after this time (the "
+        "epoch for a full sync): pages link by `cursor`, the last one gives `next_sync`.",
+    )
 
     class Meta:
         model = Appointment
@@ -124,6 +140,7 @@ class AppointmentViewSet(RecordViewSet):
     selector = staticmethod(appointment_list)
     serializer_class = AppointmentSerializer
     filterset_class = AppointmentFilter
+    pagination_class = FeedPagination
     action_permissions = {"arrive": CHANGE, "fulfil": CHANGE, "cancel": CHANGE, "no_show": CHANGE}
 
     arrive = _transition(AppointmentStatus.ARRIVED, "arrive", "The patient has arrived.")
@@ -134,6 +151,21 @@ class AppointmentViewSet(RecordViewSet):
     no_show = _transition(
         AppointmentStatus.NOSHOW, "no-show", "The patient did not come (after the start)."
     )
+
+    @extend_schema(responses=ReminderSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def reminders(self, request: Request, pk=None) -> Response:
+        """The appointment's reminders: one per start and lead time, with each send attempt's
+        outcome. A rescheduled appointment lists the cancelled reminders of its old start."""
+        appointment = self.get_object()
+        audit_read(
+            actor=request.user,
+            model=Appointment,
+            objects=[appointment],
+            action="read",
+            detail={"view": "reminders"},
+        )
+        return Response(ReminderSerializer(appointment.reminders.all(), many=True).data)
 
     def create_record(self, *, actor, data):
         patient = data.pop("patient")

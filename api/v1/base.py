@@ -12,18 +12,27 @@ from typing import Any, ClassVar
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import models, transaction
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import as_uuid, patients_of_program
-from api.conditional import etag_for, if_none_match_hits
+from api.conditional import etag_for, if_none_match_hits, if_none_match_matches, list_etag
 from api.conditional import if_match_versions as expected_version
-from caseload.models import AuditAction, Patient
-from caseload.permissions import ADD, CHANGE, VIEW, can_write_patient, has_role_permission
+from caseload.models import AuditAction, Patient, is_integration
+from caseload.permissions import (
+    ADD,
+    CHANGE,
+    DISCLOSED_CATEGORY,
+    VIEW,
+    can_write_patient,
+    has_role_permission,
+    integration_may_list,
+)
 from caseload.services.audit import audit_read, patient_id_of
+from caseload.services.integrations import integration_disclose
 
 from .query import StrictQueryMixin
 
@@ -54,6 +63,13 @@ class RolePermission(permissions.BasePermission):
         method = request.method.lower()
         if method not in view.http_method_names or not hasattr(view, method):
             return True  # no handler: let the view answer 405
+        if is_integration(request.user):
+            # Integrations read lists their scopes name; nothing else, never a write.
+            return (
+                view.action == "list"
+                and request.method in ("GET", "HEAD")
+                and integration_may_list(request.user, view.model)
+            )
         action = view.action_permissions.get(view.action) or _METHOD_ACTIONS.get(request.method)
         if action is None:
             return True
@@ -165,6 +181,10 @@ def _type_problem(field: serializers.Field, value: Any) -> list | None:
     return None
 
 
+def _patient_id(instance: models.Model):
+    return getattr(instance, "patient_id", None) or instance.pk
+
+
 class PatientRecordFilter(django_filters.FilterSet):
     """Every collection of patient records filters by `patient`."""
 
@@ -221,6 +241,31 @@ class RecordViewSet(
     def list(self, request: Request, *args, **kwargs) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
+        etag = list_etag(
+            self.paginator.etag_state(),
+            (self.etag_row(instance) for instance in page),
+            audience=self.audience(),
+        )
+        if if_none_match_matches(request, etag):
+            self.audit_list(request, page)
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)  # nothing serialized
+            response["ETag"] = etag
+            return response
+        if is_integration(request.user):
+            with transaction.atomic():  # the audit row and the disclosure ledger agree
+                self.audit_list(request, page)
+                integration_disclose(
+                    principal=request.user,
+                    category=DISCLOSED_CATEGORY[self.model],
+                    patient_ids=[_patient_id(instance) for instance in page],
+                )
+        else:
+            self.audit_list(request, page)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        response["ETag"] = etag
+        return response
+
+    def audit_list(self, request: Request, page: list) -> None:
         audit_read(
             actor=request.user,
             model=self.model,
@@ -229,7 +274,28 @@ class RecordViewSet(
             patient_ids=queried_patients(request, page),
             detail=filters_used(request),
         )
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        """The request's filters; on a sync link, the filters of the walk it continues."""
+        walk = getattr(self.request, "_caseload_walk", None)
+        if walk is None or not walk.from_link or self.filterset_class is None:
+            return super().filter_queryset(queryset)
+        filterset = self.filterset_class(data=walk.filters, queryset=queryset, request=self.request)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        return filterset.qs
+
+    def etag_row(self, instance: models.Model) -> tuple:
+        """What of one record decides its place in a list body (values that change with time
+        but not with the version belong here too)."""
+        return (str(instance.pk), instance.version)
+
+    def audience(self) -> str:
+        """Who sees the body: fields depend on the role, or an integration's scopes."""
+        user = self.request.user
+        if is_integration(user):
+            return f"integration:{user.client.pk}:{','.join(sorted(user.scopes))}"
+        return f"staff:{getattr(user, 'role', '')}"
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         instance = self.get_object()

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.schema import error_response
 from caseload.models import AuditAction, BreakGlass
 from caseload.permissions import ADD, CHANGE, has_role_permission
 from caseload.selectors.break_glass import break_glass_list
@@ -91,6 +92,8 @@ class BreakGlassViewSet(
 ):
     """The review queue: every break-the-glass opening of the program, newest first."""
 
+    if_match_actions = ("review",)  # documented by api/schema.py
+
     model = BreakGlass
     serializer_class = BreakGlassSerializer
     filterset_class = BreakGlassFilter
@@ -120,7 +123,13 @@ class BreakGlassViewSet(
         audit_read(actor=request.user, model=BreakGlass, objects=[access], action=AuditAction.READ)
         return Response(self.get_serializer(access).data)
 
-    @extend_schema(request=ReviewSerializer, responses=BreakGlassSerializer)
+    @extend_schema(
+        request=ReviewSerializer,
+        responses={
+            200: BreakGlassSerializer,
+            409: error_response("`already_reviewed`: the opening was reviewed before."),
+        },
+    )
     @action(detail=True, methods=["post"], audit_action=AuditAction.UPDATE)
     def review(self, request: Request, pk=None) -> Response:
         """Close an opening in the queue with a note; each is reviewed once (409 after)."""

@@ -24,6 +24,10 @@ class EnteredInErrorMixin:
     @extend_schema(request=EnteredInErrorSerializer)
     @action(detail=True, methods=["post"], url_path="entered-in-error")
     def entered_in_error(self, request: Request, pk=None) -> Response:
+        """Mark the record entered in error, with the reason: it stays in lists and history.
+
+        A record already entered in error answers 409 `entered_in_error`.
+        """
         instance = self.get_object()
         version = expected_version(request)
         payload = EnteredInErrorSerializer(data=request.data)

@@ -81,6 +81,8 @@ class DischargeSerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class EnrollmentViewSet(RecordViewSet):
+    """Episodes of care, with the care team (counselor, prescriber) that gives staff access."""
+
     model = Enrollment
     selector = staticmethod(enrollment_list)
     serializer_class = EnrollmentSerializer

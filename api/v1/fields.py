@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from rest_framework import serializers
 
+from caseload.dates import PAST_DATE, PAST_DATETIME, PLAUSIBLE_DATE, PLAUSIBLE_DATETIME, DateRule
 from caseload.models import Staff
 from caseload.permissions import patients_visible_to
-
-EARLIEST_DATE = date(1900, 1, 1)
-# Clock skew tolerated between a client and the server for "not in the future" checks.
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class VisiblePatientField(serializers.PrimaryKeyRelatedField):
@@ -41,39 +37,29 @@ class ProgramStaffField(serializers.PrimaryKeyRelatedField):
         )
 
 
-def validate_past_date(value: date) -> date:
-    if value < EARLIEST_DATE or value > timezone.localdate():
-        raise serializers.ValidationError(
-            "Date must be between 1900-01-01 and today.", code="out_of_range"
-        )
-    return value
+def _validator(rule: DateRule):
+    """A serializer validator asking the domain's date rule, so the API reports it together
+    with the other field errors; the services check the same rule on every write."""
+
+    def validate(value):
+        message = rule.problem(value)
+        if message:
+            raise serializers.ValidationError(message, code="out_of_range")
+        return value
+
+    return validate
 
 
-def validate_past_datetime(value: datetime) -> datetime:
-    if value.date() < EARLIEST_DATE or value > timezone.now() + CLOCK_SKEW:
-        raise serializers.ValidationError(
-            "Time must be after 1900 and not in the future.", code="out_of_range"
-        )
-    return value
-
-
-def validate_plausible_datetime(value: datetime) -> datetime:
-    """Scheduling times: within a hundred years either side of today."""
-    now = timezone.now()
-    if abs(value - now) > timedelta(days=365 * 100):
-        raise serializers.ValidationError("Time is out of range.", code="out_of_range")
-    return value
-
-
-def validate_plausible_date(value: date) -> date:
-    if value < EARLIEST_DATE or value > timezone.localdate() + timedelta(days=366):
-        raise serializers.ValidationError("Date is out of range.", code="out_of_range")
-    return value
+validate_past_date = _validator(PAST_DATE)
+validate_past_datetime = _validator(PAST_DATETIME)
+validate_plausible_date = _validator(PLAUSIBLE_DATE)
+validate_plausible_datetime = _validator(PLAUSIBLE_DATETIME)
 
 
 def _plausible_filter_value(value: datetime) -> None:
-    if value is not None and abs(value - timezone.now()) > timedelta(days=365 * 100):
-        raise DjangoValidationError("Time is out of range.", code="out_of_range")
+    message = PLAUSIBLE_DATETIME.problem(value)
+    if message:
+        raise DjangoValidationError(message, code="out_of_range")
 
 
 class PlausibleDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from caseload.models import Staff
+from caseload.models import Staff, is_integration
 from caseload.permissions import ROLE_PERMISSIONS
 
 from .query import StrictQueryMixin
@@ -25,10 +25,17 @@ class MeSerializer(serializers.ModelSerializer):
         return sorted(ROLE_PERMISSIONS.get(staff.role, set()))
 
 
+class IsPerson(permissions.IsAuthenticated):
+    """A signed-in person; an integration client is not one."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        return super().has_permission(request, view) and not is_integration(request.user)
+
+
 class MeView(StrictQueryMixin, APIView):
     """Who the caller is: their role, program and what the role may do."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [IsPerson]
 
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:

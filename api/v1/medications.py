@@ -6,15 +6,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from caseload.medications import facts_for
-from caseload.models import MedicationRecord, MedicationStatus
+from caseload.models import SETTABLE_MEDICATION_STATUSES, MedicationRecord
 from caseload.selectors.records import medication_list
 from caseload.services.medications import medication_record, medication_update
 
 from .base import RECORD_META, PatientRecordFilter, RecordViewSet, StrictSerializerMixin
 from .corrections import EnteredInErrorMixin
 from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_date
-
-SETTABLE_STATUSES = [s for s in MedicationStatus.choices if s[0] != "entered_in_error"]
 
 
 class MedicationSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -29,7 +27,7 @@ class MedicationSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     end_date = serializers.DateField(
         required=False, allow_null=True, validators=[validate_plausible_date]
     )
-    status = serializers.ChoiceField(choices=SETTABLE_STATUSES, required=False)
+    status = serializers.ChoiceField(choices=SETTABLE_MEDICATION_STATUSES, required=False)
     causes_physical_dependence = serializers.SerializerMethodField()
     rxnorm_ingredient = serializers.SerializerMethodField()
 
@@ -91,6 +89,8 @@ class MedicationFilter(PatientRecordFilter):
 
 
 class MedicationViewSet(EnteredInErrorMixin, RecordViewSet):
+    """Medication orders, recorded as the prescriber gave them. Caseload never suggests a dose."""
+
     model = MedicationRecord
     selector = staticmethod(medication_list)
     serializer_class = MedicationSerializer

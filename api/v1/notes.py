@@ -48,6 +48,8 @@ class CaseNoteFilter(PatientRecordFilter):
 
 
 class CaseNoteViewSet(EnteredInErrorMixin, RecordViewSet):
+    """Counselors' case notes. Only the author changes a note; corrected, never deleted."""
+
     model = CaseNote
     selector = staticmethod(note_list)
     serializer_class = CaseNoteSerializer

@@ -9,8 +9,9 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from api.pagination import PageNumberPagination
 from caseload.models import AuditAction, Disclosure, Patient
-from caseload.permissions import VIEW, has_role_permission, sees_clinical_content
+from caseload.permissions import VIEW, has_role_permission, hidden_patient_fields
 from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.consents import consent_list
 from caseload.selectors.disclosures import disclosure_accounting
@@ -21,11 +22,12 @@ from caseload.services.exports import patient_export
 from caseload.services.patients import patient_create, patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
+from ..feed import FeedPagination
 from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
 from .break_glass import CanBreakGlass, OpenBreakGlassSerializer, OpenedBreakGlassSerializer
 from .disclosures import ACCOUNTING_SCHEMA, AccountingQuerySerializer, DisclosureSerializer
 from .exports import EXPORT_SCHEMA, CanExport, ExportRequestSerializer, export_payload
-from .fields import validate_past_date, validate_past_datetime
+from .fields import PlausibleDateTimeFilter, validate_past_date, validate_past_datetime
 from .patient_records import (
     HISTORY_SCHEMA,
     TREND_SCHEMA,
@@ -35,8 +37,6 @@ from .patient_records import (
     trend_svg,
 )
 from .renderers import SvgRenderer
-
-CLINICAL_FIELDS = ("last_use_at", "withdrawal_phase", "withdrawal_phase_label")
 
 
 class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -66,6 +66,7 @@ class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "city",
             "state",
             "postal_code",
+            "reminder_channel",
             "last_use_at",
             "withdrawal_phase",
             "withdrawal_phase_label",
@@ -80,8 +81,8 @@ class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         request = self.context.get("request")
-        if request is not None and not sees_clinical_content(request.user):
-            for name in CLINICAL_FIELDS:
+        if request is not None:
+            for name in hidden_patient_fields(request.user):
                 fields.pop(name, None)
         return fields
 
@@ -97,17 +98,35 @@ class PatientFilter(django_filters.FilterSet):
     patient = django_filters.UUIDFilter(field_name="id")
     mrn = django_filters.CharFilter()
     family_name = django_filters.CharFilter(lookup_expr="iexact")
+    updated_since = PlausibleDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Starts a sync walk over patients changed at or after this time: pages link "
+        "by `cursor`, the last one gives `next_sync`.",
+    )
 
     class Meta:
         model = Patient
-        fields = ("patient", "mrn", "family_name")
+        fields = ("patient", "mrn", "family_name", "updated_since")
 
 
 class PatientViewSet(RecordViewSet):
+    """Patients of the caller's program that the caller may see; demographics and contact details.
+
+    A role that sees no clinical content (front desk) gets no `last_use_at` or withdrawal phase.
+    """
+
     model = Patient
     selector = staticmethod(patient_list)
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
+    pagination_class = FeedPagination
+
+    def etag_row(self, instance: Patient) -> tuple:
+        # The expected withdrawal phase moves with the clock, not with the version.
+        if "withdrawal_phase" in hidden_patient_fields(self.request.user):
+            return super().etag_row(instance)
+        return (*super().etag_row(instance), withdrawal_phase(instance.last_use_at, timezone.now()))
 
     def create_record(self, *, actor, data):
         return patient_create(actor=actor, fields=data)
@@ -187,6 +206,7 @@ class PatientViewSet(RecordViewSet):
         query_parameters=("since", "until", "page", "page_size"),
         audit_action=AuditAction.LIST,
         audit_resource=Disclosure,
+        pagination_class=PageNumberPagination,  # an accounting, not a sync feed
     )
     def disclosures(self, request, pk=None) -> Response:
         """The patient's accounting of disclosures (42 CFR 2.24, HIPAA 164.528): every

@@ -105,4 +105,7 @@ def _value_errors(view, request: Request) -> dict[str, list]:
             paginator.get_page_size(request)
         except exceptions.ValidationError as exc:
             errors |= exc.detail
+        if hasattr(paginator, "query_errors"):  # the sync feed's combinations and links
+            for name, problems in paginator.query_errors(request, view).items():
+                errors.setdefault(name, problems)
     return errors

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.schema import error_response
 from caseload.models import ApiToken
 from caseload.services.tokens import token_issue_for_self, token_revoke, token_revoke_all
 
@@ -36,7 +37,7 @@ class NewTokenSerializer(StrictSerializerMixin, serializers.Serializer):
         help_text="The caller's own password: a new token needs it, even from a signed-in caller.",
         style={"input_type": "password"},
     )
-    name = serializers.CharField(max_length=100, required=False, default="")
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     expires_in_days = serializers.IntegerField(
         min_value=1,
         required=False,
@@ -59,6 +60,8 @@ class IssuedTokenSerializer(TokenSerializer):
 class TokenViewSet(
     StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    """The caller's own personal API tokens."""
+
     permission_classes = [IsProgramStaff]
     serializer_class = TokenSerializer
 
@@ -67,8 +70,19 @@ class TokenViewSet(
             return ApiToken.objects.none()
         return ApiToken.objects.filter(staff=self.request.user)
 
-    @extend_schema(request=NewTokenSerializer, responses={201: IssuedTokenSerializer})
+    @extend_schema(
+        request=NewTokenSerializer,
+        responses={
+            201: IssuedTokenSerializer,
+            403: error_response("`invalid_password` (field `password`): the password is wrong."),
+            429: error_response(
+                "`locked_out`: too many failed sign-ins for this username; no password is "
+                "checked until `Retry-After` seconds have passed."
+            ),
+        },
+    )
     def create(self, request: Request) -> Response:
+        """A new token for the caller, against their password; its secret is shown only here."""
         payload = NewTokenSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         days = payload.validated_data.get("expires_in_days")
@@ -85,6 +99,7 @@ class TokenViewSet(
     @extend_schema(request=None, responses=TokenSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk=None) -> Response:
+        """Revoke one of the caller's tokens; it stops working at once."""
         token = token_revoke(token=self.get_object(), actor=request.user)
         return Response(TokenSerializer(token).data)
 

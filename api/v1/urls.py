@@ -4,11 +4,14 @@ from rest_framework.routers import DefaultRouter
 from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
 from .audit_events import AuditEventViewSet
+from .background import AlertViewSet, FollowUpViewSet, WebhookViewSet
 from .break_glass import BreakGlassViewSet
+from .calendar_feeds import CalendarFeedViewSet
 from .consents import ConsentViewSet
 from .disclosures import DisclosureViewSet
 from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
+from .integrations import IntegrationClientViewSet
 from .me import MeView
 from .medications import MedicationViewSet
 from .notes import CaseNoteViewSet
@@ -33,6 +36,11 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("break-glass", BreakGlassViewSet, basename="breakglass")
 router.register("consents", ConsentViewSet, basename="consent")
 router.register("disclosures", DisclosureViewSet, basename="disclosure")
+router.register("integrations", IntegrationClientViewSet, basename="integrationclient")
+router.register("calendar-feeds", CalendarFeedViewSet, basename="calendarfeed")
+router.register("follow-ups", FollowUpViewSet, basename="followup")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -8,13 +8,43 @@ from .audit import (
     AuditSeal,
     AuditSealRun,
 )
-from .base import BaseModel, RecordStatus
+from .background import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    DeliveryStatus,
+    FollowUp,
+    FollowUpStatus,
+    OutboxEvent,
+    Reminder,
+    ReminderChannel,
+    ReminderStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
+from .base import BaseModel, CorrectableRecord, RecordStatus
 from .break_glass import BreakGlass
+from .calendar_feed import CalendarFeed
 from .consent import Consent, ConsentStatus, InformationCategory
 from .disclosure import Disclosure, DisclosureBasis
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
 from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
-from .medication import DoseUnit, Medication, MedicationRecord, MedicationStatus, Route
+from .feed import FeedClock, FeedRecord
+from .integration import (
+    IntegrationClient,
+    IntegrationPrincipal,
+    IntegrationScope,
+    is_integration,
+)
+from .medication import (
+    SETTABLE_MEDICATION_STATUSES,
+    DoseUnit,
+    Medication,
+    MedicationRecord,
+    MedicationStatus,
+    Route,
+)
 from .note import CaseNote
 from .patient import Patient, PatientGroupObjectPermission, PatientUserObjectPermission
 from .program import Program
@@ -24,6 +54,10 @@ from .staff import Role, Staff
 from .token import ApiToken
 
 __all__ = [
+    "SETTABLE_MEDICATION_STATUSES",
+    "Alert",
+    "AlertKind",
+    "AlertStatus",
     "ApiToken",
     "Appointment",
     "AppointmentKind",
@@ -37,9 +71,12 @@ __all__ = [
     "AuditSealRun",
     "BaseModel",
     "BreakGlass",
+    "CalendarFeed",
     "CaseNote",
     "Consent",
     "ConsentStatus",
+    "CorrectableRecord",
+    "DeliveryStatus",
     "Disclosure",
     "DisclosureBasis",
     "DoseUnit",
@@ -47,12 +84,20 @@ __all__ = [
     "DrugScreenResult",
     "Enrollment",
     "EnrollmentStatus",
+    "FeedClock",
+    "FeedRecord",
+    "FollowUp",
+    "FollowUpStatus",
     "InformationCategory",
     "Instrument",
+    "IntegrationClient",
+    "IntegrationPrincipal",
+    "IntegrationScope",
     "LevelOfCare",
     "Medication",
     "MedicationRecord",
     "MedicationStatus",
+    "OutboxEvent",
     "Patient",
     "PatientGroupObjectPermission",
     "PatientUserObjectPermission",
@@ -60,6 +105,9 @@ __all__ = [
     "RecordStatus",
     "Referral",
     "ReferralStatus",
+    "Reminder",
+    "ReminderChannel",
+    "ReminderStatus",
     "Role",
     "Route",
     "ScreenMethod",
@@ -68,4 +116,8 @@ __all__ = [
     "Staff",
     "Substance",
     "SupportGroup",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
+    "is_integration",
 ]

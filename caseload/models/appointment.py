@@ -3,6 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from .base import BaseModel
+from .feed import FeedRecord
 
 
 class AppointmentStatus(models.TextChoices):
@@ -24,7 +25,7 @@ class AppointmentKind(models.TextChoices):
     FOLLOW_UP = "follow_up", "Follow-up"
 
 
-class Appointment(BaseModel):
+class Appointment(FeedRecord, BaseModel):
     patient = models.ForeignKey(
         "caseload.Patient", on_delete=models.PROTECT, related_name="appointments"
     )
@@ -41,8 +42,8 @@ class Appointment(BaseModel):
     cancellation_reason = models.CharField(max_length=500, blank=True)
     # The booking deliberately overlaps the staff member's other appointments (a group session).
     overlap_allowed = models.BooleanField(default=False)
+    # When the first reminder falls due: set in the booking or rescheduling transaction.
     reminder_due_at = models.DateTimeField(null=True, blank=True)
-    reminder_queued_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -68,6 +69,8 @@ class Appointment(BaseModel):
         indexes = [
             models.Index(fields=["staff", "start"]),
             models.Index(fields=["updated_at", "id"]),
+            # The sync feed walks this index: (change_seq, id) > cursor, below the horizon.
+            models.Index(fields=["change_seq", "id"], name="appointment_feed"),
         ]
 
     def __str__(self) -> str:

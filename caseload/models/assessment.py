@@ -2,7 +2,9 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .base import BaseModel, RecordStatus
+from caseload import instruments
+
+from .base import CorrectableRecord, RecordStatus
 
 
 class Instrument(models.TextChoices):
@@ -11,7 +13,7 @@ class Instrument(models.TextChoices):
     WITHDRAWAL_CHECKLIST = "withdrawal_checklist", "Withdrawal checklist (DSM-5 criterion B)"
 
 
-class Assessment(BaseModel):
+class Assessment(CorrectableRecord):
     """A withdrawal assessment: the raw answers and what the server computed from them.
 
     The results are stored with the instrument version and band thresholds used, so a later
@@ -37,23 +39,39 @@ class Assessment(BaseModel):
     status = models.CharField(
         max_length=20, choices=RecordStatus.choices, default=RecordStatus.FINAL
     )
-    entered_in_error_reason = models.CharField(max_length=500, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-administered_at", "-created_at"]
         constraints = [
+            *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(
                 condition=models.Q(instrument__in=Instrument.values),
                 name="assessment_instrument_valid",
             ),
+            # Totals within each scale's range (COWS 0-48, SOWS 0-64), from the scoring module.
             models.CheckConstraint(
-                condition=models.Q(total_score__isnull=True) | models.Q(total_score__lte=64),
+                condition=models.Q(total_score__isnull=True)
+                | models.Q(
+                    instrument=instruments.COWS,
+                    total_score__gte=0,
+                    total_score__lte=instruments.max_total(instruments.COWS),
+                )
+                | models.Q(
+                    instrument=instruments.SOWS,
+                    total_score__gte=0,
+                    total_score__lte=instruments.max_total(instruments.SOWS),
+                ),
                 name="assessment_total_in_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(criteria_met__isnull=True) | models.Q(criteria_met__lte=9),
+                condition=models.Q(criteria_met__isnull=True)
+                | models.Q(
+                    instrument=instruments.WITHDRAWAL_CHECKLIST,
+                    criteria_met__gte=0,
+                    criteria_met__lte=instruments.max_total(instruments.WITHDRAWAL_CHECKLIST),
+                ),
                 name="assessment_criteria_in_range",
             ),
             models.CheckConstraint(

@@ -33,3 +33,31 @@ class RecordStatus(models.TextChoices):
 
     FINAL = "final", "Final"
     ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+
+ENTERED_IN_ERROR = RecordStatus.ENTERED_IN_ERROR
+
+
+class CorrectableRecord(BaseModel):
+    """A clinical record that is corrected, never deleted: its `status` (each subclass defines
+    the field with its own lifecycle, always including `entered_in_error`) is set to
+    entered_in_error with a reason, only through `record_mark_entered_in_error`, and such a
+    record can no longer change (one guard, in `record_update`, error code `entered_in_error`).
+    """
+
+    entered_in_error_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            # An entered-in-error record says why.
+            models.CheckConstraint(
+                condition=~models.Q(status=ENTERED_IN_ERROR)
+                | ~models.Q(entered_in_error_reason=""),
+                name="%(class)s_error_has_reason",
+            ),
+        ]
+
+    @property
+    def is_entered_in_error(self) -> bool:
+        return self.status == ENTERED_IN_ERROR

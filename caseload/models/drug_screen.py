@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .base import BaseModel, RecordStatus
+from .base import CorrectableRecord, RecordStatus
 
 
 class ScreenMethod(models.TextChoices):
@@ -30,7 +30,7 @@ class ScreenResult(models.TextChoices):
     INVALID = "invalid", "Invalid"
 
 
-class DrugScreen(BaseModel):
+class DrugScreen(CorrectableRecord):
     """A urine drug screen: who collected it when, and a result per substance tested."""
 
     patient = models.ForeignKey(
@@ -44,13 +44,13 @@ class DrugScreen(BaseModel):
     status = models.CharField(
         max_length=20, choices=RecordStatus.choices, default=RecordStatus.FINAL
     )
-    entered_in_error_reason = models.CharField(max_length=500, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-collected_at", "-created_at"]
         constraints = [
+            *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(
                 condition=models.Q(method__in=ScreenMethod.values), name="drugscreen_method_valid"
             ),

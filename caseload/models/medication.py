@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .base import BaseModel
+from .base import CorrectableRecord
 
 
 class Medication(models.TextChoices):
@@ -17,6 +17,12 @@ class MedicationStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
     COMPLETED = "completed", "Completed"
     ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+
+# What a client may set; entered_in_error comes only through the correction.
+SETTABLE_MEDICATION_STATUSES = [
+    choice for choice in MedicationStatus.choices if choice[0] != MedicationStatus.ENTERED_IN_ERROR
+]
 
 
 class DoseUnit(models.TextChoices):
@@ -38,7 +44,7 @@ class Route(models.TextChoices):
     INTRAMUSCULAR = "intramuscular", "Intramuscular"
 
 
-class MedicationRecord(BaseModel):
+class MedicationRecord(CorrectableRecord):
     """What a prescriber ordered, recorded as ordered. The system never checks or computes doses."""
 
     patient = models.ForeignKey(
@@ -57,13 +63,13 @@ class MedicationRecord(BaseModel):
     prescriber = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    entered_in_error_reason = models.CharField(max_length=500, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-start_date", "-created_at"]
         constraints = [
+            *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(condition=models.Q(dose__gt=0), name="medication_dose_positive"),
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True)

@@ -2,10 +2,10 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .base import BaseModel, RecordStatus
+from .base import CorrectableRecord, RecordStatus
 
 
-class CaseNote(BaseModel):
+class CaseNote(CorrectableRecord):
     """A counselor's case note. Corrected by marking it entered in error, never deleted."""
 
     patient = models.ForeignKey("caseload.Patient", on_delete=models.PROTECT, related_name="notes")
@@ -15,20 +15,15 @@ class CaseNote(BaseModel):
     status = models.CharField(
         max_length=20, choices=RecordStatus.choices, default=RecordStatus.FINAL
     )
-    entered_in_error_reason = models.CharField(max_length=500, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-written_at", "-created_at"]
         constraints = [
+            *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(
                 condition=models.Q(status__in=RecordStatus.values), name="casenote_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=~models.Q(status="entered_in_error")
-                | ~models.Q(entered_in_error_reason=""),
-                name="casenote_error_has_reason",
             ),
         ]
 

@@ -2,10 +2,12 @@ from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from .background import ReminderChannel
 from .base import BaseModel
+from .feed import FeedRecord
 
 
-class Patient(BaseModel):
+class Patient(FeedRecord, BaseModel):
     """A person enrolled, now or before, in one program."""
 
     program = models.ForeignKey(
@@ -22,6 +24,12 @@ class Patient(BaseModel):
     state = models.CharField(max_length=50, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     last_use_at = models.DateTimeField(null=True, blank=True)
+    # How the patient wants appointment reminders: none (the default), email or sms.
+    reminder_channel = models.CharField(
+        max_length=10,
+        choices=ReminderChannel.choices,
+        default="none",
+    )
 
     history = HistoricalRecords()
 
@@ -32,7 +40,11 @@ class Patient(BaseModel):
                 fields=["program", "mrn"], name="patient_mrn_unique_in_program"
             ),
         ]
-        indexes = [models.Index(fields=["program", "family_name", "given_name"])]
+        indexes = [
+            models.Index(fields=["program", "family_name", "given_name"]),
+            # The sync feed walks this index: (change_seq, id) > cursor, below the horizon.
+            models.Index(fields=["change_seq", "id"], name="patient_feed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.mrn}"

@@ -14,6 +14,9 @@ class Program(BaseModel):
 
     code = models.CharField(max_length=32, unique=True, validators=[program_code_validator])
     name = models.CharField(max_length=200)
+    # Reminder wording: neutral, never naming what the program treats (being a patient is
+    # itself protected). The time and place are added to it.
+    reminder_text = models.CharField(max_length=300, default="You have an appointment.")
 
     class Meta:
         ordering = ["code"]

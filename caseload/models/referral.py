@@ -1,7 +1,7 @@
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .base import BaseModel
+from .base import CorrectableRecord
 
 
 class SupportGroup(models.TextChoices):
@@ -18,7 +18,7 @@ class ReferralStatus(models.TextChoices):
     ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
 
 
-class Referral(BaseModel):
+class Referral(CorrectableRecord):
     """A support-group referral. Attendance is self-reported."""
 
     patient = models.ForeignKey(
@@ -32,13 +32,13 @@ class Referral(BaseModel):
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
     notes = models.CharField(max_length=1000, blank=True)
-    entered_in_error_reason = models.CharField(max_length=500, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-referred_on", "-created_at"]
         constraints = [
+            *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(
                 condition=~models.Q(group="other") | ~models.Q(group_name=""),
                 name="referral_other_group_is_named",

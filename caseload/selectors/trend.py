@@ -9,7 +9,10 @@ from caseload.charts import SeriesPoint, TrendSeries
 from caseload.models import Assessment, Instrument, Patient, RecordStatus, Staff
 from caseload.selectors.records import assessment_list
 
-SERIES = ((Instrument.COWS, "COWS", 48), (Instrument.SOWS, "SOWS", 64))
+SERIES = tuple(
+    (code, label, instruments.max_total(code))
+    for code, label in ((Instrument.COWS, "COWS"), (Instrument.SOWS, "SOWS"))
+)
 
 
 def withdrawal_trend(*, user: Staff, patient: Patient) -> list[tuple[TrendSeries, list]]:

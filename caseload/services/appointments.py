@@ -1,5 +1,7 @@
 """Appointments: booking, rescheduling, the status machine, and the reminders they need.
 
+Every change writes its reminder rows and an outbox event in its own transaction.
+
     booked ──arrive──▶ arrived ──fulfil──▶ fulfilled
       │ ╲
       │  ╲──no-show (once the start has passed)──▶ noshow
@@ -21,11 +23,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from caseload.dates import CLOCK_SKEW
 from caseload.errors import Conflict, InvalidInput
-from caseload.models import Appointment, AppointmentStatus, Patient, Staff
+from caseload.models import Appointment, AppointmentStatus, Patient, Staff, WebhookEvent
 
-from .audit import audit_record
-from .records import ExpectedVersion, record_create, record_update
+from .follow_ups import follow_up_for_noshow
+from .records import ExpectedVersion, record_create, record_update, require_status
+from .reminders import reminder_first_due, reminders_cancel, reminders_plan
+from .webhooks import outbox_record_appointment
 
 S = AppointmentStatus
 # Statuses that occupy the staff member's time.
@@ -37,8 +42,6 @@ TRANSITIONS: dict[str, set[str]] = {
     S.CANCELLED: {S.BOOKED},
     S.NOSHOW: {S.BOOKED},
 }
-# Clock skew tolerated between a client and the server for "not in the past" checks.
-CLOCK_SKEW = timedelta(minutes=5)
 LONGEST_APPOINTMENT = timedelta(hours=24)
 SCHEDULE_FIELDS = {"staff", "start", "end"}
 
@@ -73,8 +76,10 @@ def appointment_create(
             overlap_allowed=fields.get("overlap_allowed", False),
             exclude=None,
         )
+        fields["reminder_due_at"] = reminder_first_due(fields["start"], now)
         appointment = record_create(model=Appointment, actor=actor, patient=patient, **fields)
-        _plan_reminder_on_commit(appointment)
+        reminders_plan(appointment=appointment, now=now)
+        outbox_record_appointment(appointment=appointment, event=WebhookEvent.APPOINTMENT_CREATED)
     return appointment
 
 
@@ -96,7 +101,7 @@ def appointment_update(
         _check_staff(appointment.patient, changes["staff"])
 
     def guard(current: Appointment) -> None:
-        _require_booked(current)
+        require_status(current, {S.BOOKED}, "rescheduled or edited")
         merged = {f: getattr(current, f) for f in (*SCHEDULE_FIELDS, "overlap_allowed")}
         merged |= changes
         if {"start", "end"} & set(changes):
@@ -110,6 +115,9 @@ def appointment_update(
                 exclude=current.pk,
             )
 
+    changes = dict(changes)
+    if "start" in changes:
+        changes["reminder_due_at"] = reminder_first_due(changes["start"])
     with transaction.atomic():
         _lock_staff(changes.get("staff", appointment.staff))
         updated = record_update(
@@ -120,7 +128,8 @@ def appointment_update(
             guard=guard,
         )
         if "start" in changes:
-            _plan_reminder_on_commit(updated)
+            reminders_plan(appointment=updated)
+        outbox_record_appointment(appointment=updated, event=WebhookEvent.APPOINTMENT_UPDATED)
     return updated
 
 
@@ -144,12 +153,7 @@ def appointment_transition(
     now = now or timezone.now()
 
     def guard(current: Appointment) -> None:
-        if current.status not in TRANSITIONS[to]:
-            raise Conflict(
-                f"An appointment that is {current.status} cannot become {to}.",
-                code="illegal_transition",
-                field="status",
-            )
+        require_status(current, TRANSITIONS[to], to)
         if to == S.NOSHOW and current.start > now:
             raise Conflict(
                 "A no-show is recorded only after the appointment's start.",
@@ -160,65 +164,51 @@ def appointment_transition(
     changes: dict[str, Any] = {"status": to}
     if to == S.CANCELLED:
         changes["cancellation_reason"] = reason.strip()
-    return record_update(
-        instance=appointment,
-        actor=actor,
-        changes=changes,
-        expected_version=expected_version,
-        guard=guard,
-        action="transition",
-    )
-
-
-def appointment_plan_reminder(*, appointment_id, now: datetime | None = None) -> Appointment | None:
-    """Record when a booked, future appointment's reminder falls due. Idempotent."""
-    now = now or timezone.now()
     with transaction.atomic():
-        appointment = Appointment.objects.select_for_update().filter(pk=appointment_id).first()
-        if appointment is None or appointment.status != AppointmentStatus.BOOKED:
-            return appointment
-        due = max(appointment.start - settings.CASELOAD_REMINDER_LEAD, now)
-        if appointment.start <= now or appointment.reminder_due_at == due:
-            return appointment
-        Appointment.objects.filter(pk=appointment.pk).update(
-            reminder_due_at=due, reminder_queued_at=None
+        updated = record_update(
+            instance=appointment,
+            actor=actor,
+            changes=changes,
+            expected_version=expected_version,
+            guard=guard,
+            action="transition",
         )
-        appointment.reminder_due_at = due
-        audit_record(
-            actor=None,
-            action="update",
-            obj=appointment,
-            patient=appointment.patient,
-            detail={"reminder_planned": True, "due_at": due.isoformat()},
+        if to == S.CANCELLED:
+            reminders_cancel(appointment=updated)
+        event = (
+            WebhookEvent.APPOINTMENT_CANCELLED
+            if to == S.CANCELLED
+            else WebhookEvent.APPOINTMENT_UPDATED
         )
-    return appointment
+        outbox_record_appointment(appointment=updated, event=event)
+    return updated
 
 
-def appointments_queue_due_reminders(*, now: datetime | None = None) -> int:
-    """Mark every due reminder of a booked appointment as queued for sending; returns the count."""
+def appointments_mark_noshows(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Mark appointments still booked CASELOAD_NOSHOW_GRACE_MINUTES after their end as no-shows,
+    through the same transition the API uses, and give the counselor a follow-up."""
     now = now or timezone.now()
-    return Appointment.objects.filter(
-        status=AppointmentStatus.BOOKED,
-        reminder_due_at__lte=now,
-        reminder_queued_at__isnull=True,
-        start__gt=now,
-    ).update(reminder_queued_at=now)
-
-
-def _plan_reminder_on_commit(appointment: Appointment) -> None:
-    from caseload.tasks import appointment_plan_reminder_task
-
-    appointment_id = str(appointment.pk)
-    transaction.on_commit(lambda: appointment_plan_reminder_task.delay(appointment_id))
-
-
-def _require_booked(appointment: Appointment) -> None:
-    if appointment.status != S.BOOKED:
-        raise Conflict(
-            f"An appointment that is {appointment.status} can no longer be changed.",
-            code="illegal_transition",
-            field="status",
-        )
+    cutoff = now - timedelta(minutes=settings.CASELOAD_NOSHOW_GRACE_MINUTES)
+    overdue = list(
+        Appointment.objects.filter(status=S.BOOKED, end__lte=cutoff)
+        .order_by("end")
+        .values_list("pk", flat=True)[:limit]
+    )
+    marked = 0
+    for appointment_id in overdue:
+        appointment = Appointment.objects.filter(pk=appointment_id).first()
+        if appointment is None:
+            continue
+        try:
+            with transaction.atomic():
+                updated = appointment_transition(
+                    appointment=appointment, actor=None, to=S.NOSHOW, now=now
+                )
+                follow_up_for_noshow(appointment=updated)
+        except Conflict:  # moved on meanwhile (arrived, cancelled)
+            continue
+        marked += 1
+    return marked
 
 
 def _check_staff(patient: Patient, staff: Staff) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
+
 from caseload import instruments
 from caseload.errors import InvalidInput
 from caseload.models import Assessment, Patient, Staff
 
+from .alerts import alert_raise_for
 from .records import record_create
 
 
@@ -42,19 +45,22 @@ def assessment_record(
     except instruments.ItemsError as exc:
         problems = _problems(exc)
         raise InvalidInput(problems[0][2], code=problems[0][1], errors=problems) from exc
-    return record_create(
-        model=Assessment,
-        actor=actor,
-        patient=patient,
-        instrument=instrument,
-        items=items,
-        administered_at=administered_at,
-        administered_by=actor,
-        instrument_version=score.instrument_version,
-        total_score=score.total_score,
-        severity=score.severity or "",
-        criteria_met=score.criteria_met,
-        meets_withdrawal_criteria=score.meets_withdrawal_criteria,
-        bands=list(score.bands),
-        bands_label=score.bands_label,
-    )
+    with transaction.atomic():
+        assessment = record_create(
+            model=Assessment,
+            actor=actor,
+            patient=patient,
+            instrument=instrument,
+            items=items,
+            administered_at=administered_at,
+            administered_by=actor,
+            instrument_version=score.instrument_version,
+            total_score=score.total_score,
+            severity=score.severity or "",
+            criteria_met=score.criteria_met,
+            meets_withdrawal_criteria=score.meets_withdrawal_criteria,
+            bands=list(score.bands),
+            bands_label=score.bands_label,
+        )
+        alert_raise_for(assessment=assessment)
+    return assessment

@@ -25,6 +25,7 @@ from caseload.models import (
     AuditOutcome,
     AuditPatientSet,
     Patient,
+    is_integration,
 )
 from caseload.permissions import break_glass_access, is_staff_member
 
@@ -138,7 +139,9 @@ def audit_event(
     status a successful write answers) and whether it ran under break-the-glass access."""
     if action not in AuditAction.values:
         raise ValueError(f"Unknown audit action {action!r}")
-    staff = actor if getattr(actor, "pk", None) else None
+    # An integration client is a principal of its own: no staff member is the actor.
+    integration = actor if is_integration(actor) else None
+    staff = actor if integration is None and getattr(actor, "pk", None) else None
     request = current_request()
     ids = sorted({uuid.UUID(str(i)) for i in patient_ids}, key=str)
     detail = dict(detail or {})
@@ -149,9 +152,13 @@ def audit_event(
         status_code = request.success_status
     event = AuditEvent(
         actor=staff,
-        program_id=program_id or getattr(staff, "program_id", None),
-        client=request.client if request is not None else None,
-        role=getattr(staff, "role", "") or "",
+        program_id=program_id
+        or getattr(staff, "program_id", None)
+        or getattr(integration, "program_id", None),
+        client=integration.client.pk
+        if integration is not None
+        else (request.client if request is not None else None),
+        role="integration" if integration is not None else (getattr(staff, "role", "") or ""),
         action=action,
         resource_type=resource_type,
         resource_id=str(resource_id)[:64],

@@ -9,6 +9,10 @@ disclosure no basis covers:
   integration client, or the recipient's name) and covering every kind of information sent;
   counseling notes only under a consent that names notes alone, and never with anything else.
 - `qsoa`: a qualified service organization agreement covers the recipient; no consent needed.
+
+`disclosures_record` is the integrations' batched form of the same ledger write: the feed's
+access policy has already chosen the patients (and the consents relied on), so it writes the
+page's rows in one INSERT and leaves the page's audit event to the list that served it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from caseload.models import (
     Disclosure,
     DisclosureBasis,
     InformationCategory,
+    IntegrationClient,
     Patient,
 )
 from caseload.selectors.consents import active_consents
@@ -159,3 +164,37 @@ def _check_information(information: list[str]) -> None:
             code="notes_not_alone",
             field="information",
         )
+
+
+def disclosures_record(
+    *,
+    client: IntegrationClient,
+    patients: Iterable[Patient | object],
+    information: list[str],
+    purpose: str,
+    basis: str,
+    consents: dict | None = None,
+) -> int:
+    """Ledger `information` about each of `patients` (objects or ids) sent to `client`: one row
+    each, one INSERT. `consents` maps a patient id to the consent relied on (basis `consent`)."""
+    now = timezone.now()
+    request = current_request()
+    ids = sorted({str(getattr(p, "pk", p)) for p in patients})
+    relied_on = {str(k): v for k, v in (consents or {}).items()}
+    rows = [
+        Disclosure(
+            program_id=client.program_id,
+            patient_id=patient_id,
+            disclosed_at=now,
+            recipient_name=client.name,
+            client=client.pk,
+            information=sorted(set(information)),
+            purpose=purpose,
+            basis=basis,
+            consent_id=relied_on.get(patient_id),
+            request_id=request.request_id if request is not None else "",
+        )
+        for patient_id in ids
+    ]
+    Disclosure.objects.bulk_create(rows)
+    return len(rows)

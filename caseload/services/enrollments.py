@@ -17,7 +17,7 @@ from caseload.errors import Conflict, InvalidInput
 from caseload.models import Enrollment, EnrollmentStatus, Patient, Role, Staff
 
 from .care_team import care_team_sync, patient_lock
-from .records import ExpectedVersion, record_create, record_update
+from .records import ExpectedVersion, record_create, record_update, require_status
 
 S = EnrollmentStatus
 # A new episode starts at intake, or active when the patient is admitted on the spot.
@@ -92,12 +92,7 @@ def enrollment_activate(
     """Intake becomes active care; 409 from any other status."""
 
     def guard(current: Enrollment) -> None:
-        if current.status != S.INTAKE:
-            raise Conflict(
-                f"An enrollment that is {current.status} cannot become active.",
-                code="illegal_transition",
-                field="status",
-            )
+        require_status(current, {S.INTAKE}, S.ACTIVE)
 
     return _write(
         enrollment=enrollment,

@@ -14,8 +14,11 @@ from caseload.permissions import role_group_name, roles_sync
 from .audit import audit_record
 
 
-def program_create(*, code: str, name: str) -> Program:
+def program_create(*, code: str, name: str, reminder_text: str | None = None) -> Program:
+    """A program; `reminder_text` is the neutral wording its appointment reminders start with."""
     program = Program(code=code, name=name)
+    if reminder_text is not None:
+        program.reminder_text = reminder_text.strip()
     try:
         program.full_clean()
     except DjangoValidationError as exc:

@@ -8,8 +8,10 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
-from caseload.errors import Conflict, Forbidden, PreconditionFailed
-from caseload.models import Patient, RecordStatus
+from caseload.dates import require_valid_dates
+from caseload.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
+from caseload.feed import feed_stamp
+from caseload.models import CorrectableRecord, FeedRecord, Patient, RecordStatus
 from caseload.permissions import break_glass_access, can_write_patient, is_staff_member
 
 from .audit import audit_record
@@ -40,11 +42,14 @@ def require_patient_write(actor, patient: Patient | None) -> None:
 
 def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **fields: Any) -> M:
     """Insert one record with its authorship and audit row in the caller's transaction."""
+    require_valid_dates(model, fields)
+    _refuse_correction_by_write(fields)
     instance = model(created_by=actor, updated_by=actor, **fields)
     require_patient_write(actor, _patient_of(instance))
     _attribute_history(instance, actor)
     try:
         with transaction.atomic():
+            _stamp(instance)
             instance.save(force_insert=True)
             audit_record(
                 actor=actor,
@@ -66,7 +71,7 @@ def record_update(
     expected_version: ExpectedVersion = None,
     action: str = "update",
     guard: Guard | None = None,
-    audit_detail: dict | None = None,
+    audit_detail: dict[str, Any] | None = None,
 ) -> M:
     """Apply `changes` to `instance`, failing with 412 if its version moved on.
 
@@ -78,10 +83,13 @@ def record_update(
     """
     model = type(instance)
     require_patient_write(actor, _patient_of(instance))
+    require_valid_dates(model, changes)
+    if action != "entered_in_error":
+        _refuse_correction_by_write(changes)
     try:
         with transaction.atomic():
             fresh = _claim(model, instance.pk, expected_version)
-            if getattr(fresh, "status", None) == RecordStatus.ENTERED_IN_ERROR:
+            if isinstance(fresh, CorrectableRecord) and fresh.is_entered_in_error:
                 raise Conflict(
                     "A record entered in error cannot be changed.",
                     code="entered_in_error",
@@ -93,6 +101,7 @@ def record_update(
                 setattr(fresh, name, value)
             fresh.updated_by = actor
             _attribute_history(fresh, actor)
+            _stamp(fresh)
             fresh.save()
             audit_record(
                 actor=actor,
@@ -111,6 +120,22 @@ def _update_detail(action: str, changes: dict[str, Any]) -> dict[str, Any]:
     if action == "transition" and "status" in changes:
         detail["to"] = str(changes["status"])
     return detail
+
+
+def require_status(current: models.Model, allowed: Collection[str], to: str) -> None:
+    """A guard's status check: 409 `illegal_transition` unless `current` may move to `to`."""
+    if current.status not in allowed:
+        raise Conflict(
+            f"This {current._meta.verbose_name} is {current.status}; it cannot become {to}.",
+            code="illegal_transition",
+            field="status",
+        )
+
+
+def _stamp(instance: models.Model) -> None:
+    """A record the sync feed serves takes this transaction's change number (caseload/feed.py)."""
+    if isinstance(instance, FeedRecord):
+        instance.change_seq = feed_stamp()
 
 
 def _claim(model: type[M], pk, expected_version: ExpectedVersion) -> M:
@@ -134,16 +159,30 @@ def record_mark_entered_in_error(
 ) -> M:
     """Correct a clinical record by marking it entered in error. It stays in the history.
 
+    The one way any `CorrectableRecord` is corrected; other records cannot be.
+
     The entered-in-error lock in `record_update` runs on the locked row, so of two racing
     corrections exactly one succeeds and the other answers 409.
     """
+    if not isinstance(instance, CorrectableRecord):
+        raise TypeError(f"{type(instance).__name__} is not corrected by entered-in-error")
     return record_update(
         instance=instance,
         actor=actor,
         expected_version=expected_version,
-        changes={"status": "entered_in_error", "entered_in_error_reason": reason},
+        changes={"status": RecordStatus.ENTERED_IN_ERROR, "entered_in_error_reason": reason},
         action="entered_in_error",
     )
+
+
+def _refuse_correction_by_write(values: dict[str, Any]) -> None:
+    """A record becomes entered-in-error only through `record_mark_entered_in_error`."""
+    if values.get("status") == RecordStatus.ENTERED_IN_ERROR:
+        raise InvalidInput(
+            "Mark a record entered in error through its entered-in-error endpoint.",
+            field="status",
+            code="invalid_choice",
+        )
 
 
 def _attribute_history(instance: models.Model, actor) -> None:

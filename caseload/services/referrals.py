@@ -6,10 +6,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from caseload.errors import Conflict, InvalidInput
+from caseload.errors import InvalidInput
 from caseload.models import Patient, Referral, ReferralStatus, Staff, SupportGroup
 
-from .records import ExpectedVersion, record_create, record_update
+from .records import ExpectedVersion, record_create, record_update, require_status
 
 S = ReferralStatus
 # Which status each transition may start from.
@@ -37,19 +37,11 @@ def referral_transition(
     first can pass; the second sees the new status and answers 409.
     """
 
-    def guard(current: Referral) -> None:
-        if current.status not in TRANSITIONS[to]:
-            raise Conflict(
-                f"A referral that is {current.status} cannot become {to}.",
-                code="illegal_transition",
-                field="status",
-            )
-
     return record_update(
         instance=referral,
         actor=actor,
         expected_version=expected_version,
         changes={"status": to, "status_changed_at": timezone.now()},
         action="transition",
-        guard=guard,
+        guard=lambda current: require_status(current, TRANSITIONS[to], to),
     )

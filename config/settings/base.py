@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "simple_history",
+    "oauth2_provider",
     "caseload",
 ]
 
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     "api.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.NoStoreMiddleware",
+    "api.middleware.Part2NoticeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "api.middleware.CommonMiddleware",  # Django's, without slash redirects under /api/
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -133,13 +135,14 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.BearerTokenAuthentication",
+        "api.authentication.OAuth2ClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
@@ -147,21 +150,51 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+API_DESCRIPTION = """Case management for opioid-use-disorder treatment programs.
+
+Authenticate with `Authorization: Bearer <token>`, a staff member's personal API token (or a
+browser session). Every error answers in one JSON shape, `Error`: a stable `code`, a `detail`
+and one entry in `errors` per failing field. Every operation lists the errors it can give; any
+request may also be refused with 413 (a body over the size limit) or 415 (a `Content-Type`
+charset that is not a text encoding) before it reaches an operation. `DELETE` is answered 405
+everywhere: clinical records are corrected (marked entered in error), never deleted.
+
+Reads of one record carry an `ETag`; send it back as `If-Match` on a change to have it refused
+with 412 if someone changed the record since."""
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Caseload API",
-    "DESCRIPTION": "Case management for opioid-use-disorder treatment programs.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
+    # Operation ids and tags leave the prefix out: `patients_list`, tag `patients`.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.postprocess_tags",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "caseload.models.AppointmentStatus",
+        "KindEnum": "caseload.models.AppointmentKind",
+        "AlertKindEnum": "caseload.models.AlertKind",
+        "AlertStatusEnum": "caseload.models.AlertStatus",
+        "ReminderChannelEnum": "caseload.models.ReminderChannel",
+        "ReminderStatusEnum": "caseload.models.ReminderStatus",
+        "FollowUpStatusEnum": "caseload.models.FollowUpStatus",
+        "DeliveryStatusEnum": "caseload.models.DeliveryStatus",
+        "WebhookEventEnum": "caseload.models.WebhookEvent",
         "EnrollmentStatusEnum": "caseload.models.EnrollmentStatus",
+        # What a new record may be created as; answers carry every status above. Without a
+        # name of their own they would share (and overwrite) the names above.
+        "AppointmentNewStatusEnum": [("booked", "Booked")],
+        "EnrollmentNewStatusEnum": [("intake", "Intake"), ("active", "Active")],
         "RecordStatusEnum": "caseload.models.RecordStatus",
         "MedicationStatusEnum": "caseload.models.MedicationStatus",
-        "MedicationSettableStatusEnum": "api.v1.medications.SETTABLE_STATUSES",
+        "MedicationSettableStatusEnum": "caseload.models.SETTABLE_MEDICATION_STATUSES",
         "ReferralStatusEnum": "caseload.models.ReferralStatus",
     },
 }
@@ -179,10 +212,30 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Workers log through LOGGING above (and its redaction), not Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
+# The Redis broker restores a message its worker took but never acknowledged (acks_late) after
+# this long. No task is scheduled with an ETA or countdown (retry times live on database rows),
+# so any value longer than the longest task is safe; an hour leaves a wide margin.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT_SECONDS", "3600")),
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
-    "queue-due-appointment-reminders": {
-        "task": "caseload.tasks.appointments_queue_due_reminders",
+    "send-due-reminders": {
+        "task": "caseload.tasks.reminders_send_due",
+        "schedule": timedelta(minutes=1),
+    },
+    "mark-no-shows": {
+        "task": "caseload.tasks.appointments_mark_noshows",
         "schedule": timedelta(minutes=5),
+    },
+    "relay-outbox": {
+        "task": "caseload.tasks.outbox_relay",
+        "schedule": timedelta(seconds=30),
+    },
+    "retry-webhook-deliveries": {
+        "task": "caseload.tasks.webhooks_deliver_due",
+        "schedule": timedelta(minutes=1),
     },
     "seal-audit-events": {
         "task": "caseload.tasks.audit_seal",
@@ -192,11 +245,60 @@ CELERY_BEAT_SCHEDULE = {
 
 # How long a break-the-glass opening lets a clinician read a patient off their caseload.
 CASELOAD_BREAK_GLASS_HOURS = float(env("CASELOAD_BREAK_GLASS_HOURS", "4"))
+# OAuth2 client credentials for integration clients (django-oauth-toolkit). Access tokens live
+# at most an hour; the scopes are the only ones a client can be given.
+CASELOAD_OAUTH_TOKEN_SECONDS = min(int(env("CASELOAD_OAUTH_TOKEN_SECONDS", "3600")), 3600)
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": CASELOAD_OAUTH_TOKEN_SECONDS,
+    "SCOPES": {
+        "appointments:read": "Read appointments of the client's program",
+        "patients:read": "Read patient demographics and contact details",
+    },
+    "DEFAULT_SCOPES": ["appointments:read", "patients:read"],
+    "OAUTH2_VALIDATOR_CLASS": "api.oauth.CaseloadOAuth2Validator",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    # The OAuth 2.0 Security BCP (RFC 9700): tokens stored hashed, never taken from a URL, and
+    # no implicit or password grant (clients use client credentials only).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+}
+# The sync feed: how long a `next_sync` or `cursor` link stays valid (410 sync_expired after).
+CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS = int(env("CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS", "30"))
+# /healthz reports the feed as `lagging` past this many seconds (a long transaction pauses it).
+CASELOAD_FEED_LAG_WARN_SECONDS = int(env("CASELOAD_FEED_LAG_WARN_SECONDS", "300"))
 
 # Personal API tokens
 CASELOAD_TOKEN_TTL_DAYS = int(env("CASELOAD_TOKEN_TTL_DAYS", "90"))
 # How far ahead of an appointment its reminder falls due.
-CASELOAD_REMINDER_LEAD = timedelta(hours=int(env("CASELOAD_REMINDER_LEAD_HOURS", "24")))
+# How far ahead of an appointment its reminders fall due: hours, comma-separated ("24,2").
+CASELOAD_REMINDER_LEADS = [
+    timedelta(hours=float(hours))
+    for hours in env("CASELOAD_REMINDER_LEAD_HOURS", "24").split(",")
+    if hours.strip()
+] or [timedelta(hours=24)]
+CASELOAD_REMINDER_MAX_ATTEMPTS = int(env("CASELOAD_REMINDER_MAX_ATTEMPTS", "5"))
+CASELOAD_SMS_BACKEND = env("CASELOAD_SMS_BACKEND", "caseload.sms.ConsoleSmsBackend")
+CASELOAD_SMS_TWILIO_ACCOUNT_SID = env("CASELOAD_SMS_TWILIO_ACCOUNT_SID", "")
+CASELOAD_SMS_TWILIO_AUTH_TOKEN = env("CASELOAD_SMS_TWILIO_AUTH_TOKEN", "")
+CASELOAD_SMS_TWILIO_FROM = env("CASELOAD_SMS_TWILIO_FROM", "")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "reminders@localhost")
+# A booked appointment becomes a no-show this long after its end.
+CASELOAD_NOSHOW_GRACE_MINUTES = int(env("CASELOAD_NOSHOW_GRACE_MINUTES", "30"))
+# Webhook deliveries: attempts, backoff (doubling from BACKOFF up to CAP, with jitter), and how
+# many consecutive failures disable a subscription.
+CASELOAD_WEBHOOK_MAX_ATTEMPTS = int(env("CASELOAD_WEBHOOK_MAX_ATTEMPTS", "8"))
+CASELOAD_WEBHOOK_BACKOFF_SECONDS = int(env("CASELOAD_WEBHOOK_BACKOFF_SECONDS", "30"))
+CASELOAD_WEBHOOK_BACKOFF_CAP_SECONDS = int(env("CASELOAD_WEBHOOK_BACKOFF_CAP_SECONDS", "3600"))
+CASELOAD_WEBHOOK_DISABLE_AFTER = int(env("CASELOAD_WEBHOOK_DISABLE_AFTER", "20"))
+CASELOAD_WEBHOOK_TIMEOUT_SECONDS = int(env("CASELOAD_WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 # SOWS severity bands. These are the program's interpretation: the commonly used cut-offs have not
 # been verified against Handelsman et al. (1987), so they are configuration, not clinical fact.

@@ -88,8 +88,9 @@ def test_no_credentials_answer_401(anonymous):
     assert_unauthenticated(anonymous.get(PATIENTS), "not_authenticated")
 
 
-def test_a_bearer_value_that_is_not_a_personal_token_answers_401(counselor):
-    assert_unauthenticated(bearer("not-a-caseload-token").get(ME), "not_authenticated")
+def test_a_bearer_value_that_is_neither_a_personal_nor_an_oauth2_token_answers_401(counselor):
+    # Not `cl_…`, so it is read as an OAuth2 access token, and no such token exists.
+    assert_unauthenticated(bearer("not-a-caseload-token").get(ME), "invalid_token")
 
 
 def test_a_deactivated_staff_members_token_answers_401(counselor):

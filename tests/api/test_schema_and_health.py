@@ -1,5 +1,7 @@
+import copy
 import os
 
+import pytest
 from django.urls import URLPattern
 
 from api.v1.urls import urlpatterns
@@ -55,6 +57,8 @@ def test_healthz_reports_the_database_and_broker(client, db, settings):
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["broker"] == ("ok" if settings.REDIS_URL else "eager")
+    assert body["feed"]["lag_seconds"] == 0
+    assert body["feed"]["lagging"] is False
 
 
 def test_healthz_answers_503_when_the_broker_is_unreachable(client, db, settings):
@@ -62,6 +66,21 @@ def test_healthz_answers_503_when_the_broker_is_unreachable(client, db, settings
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"].startswith("error")
+
+
+def test_the_served_schema_passes_openapi_spec_validator(client):
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    document = client.get("/api/schema/?format=json").json()
+    validate(document)  # raises on any violation of the OpenAPI 3 specification
+    # The validator does catch what drf-spectacular's own check let through: a default that
+    # breaks its own schema (the token name once had `minLength: 1` and `default: ''`).
+    broken = copy.deepcopy(document)
+    name = broken["components"]["schemas"]["NewTokenRequest"]["properties"]["name"]
+    name["minLength"] = 1
+    with pytest.raises(OpenAPIValidationError, match="minLength"):
+        validate(broken)
 
 
 def test_the_schema_generates_without_warnings_and_validates():

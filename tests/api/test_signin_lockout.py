@@ -159,8 +159,9 @@ def test_wrong_bearer_tokens_answer_alike_and_lock_nobody(account):
     _, raw = token_issue(staff=account)
     fail_times(Client(), 5)  # the account is locked: its bad tokens must look like any others
     answers = set()
-    wrong = [c for c in "ABC" if c != raw[-1]][:2]  # a last character the real token lacks
-    for candidate in ("cl_" + "x" * 43, raw[:-1] + wrong[0], raw[:-1] + wrong[1], "cl_"):
+    # Near misses of the real token: its last character swapped for two others.
+    near = [raw[:-1] + c for c in "ABC" if c != raw[-1]][:2]
+    for candidate in ("cl_" + "x" * 43, *near, "cl_"):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {candidate}")
         response = client.get(ME)

@@ -52,6 +52,17 @@ def test_create_program_prints_its_code_as_the_last_line():
 
 
 @pytest.mark.django_db
+def test_create_program_sets_the_reminder_wording_and_refuses_an_empty_one():
+    run("create_program", "lakeside", "--name", "Lakeside", "--reminder-text", "See you soon.")
+    assert Program.objects.get(code="lakeside").reminder_text == "See you soon."
+    assert Program.objects.get(code="lakeside").name == "Lakeside"
+    with pytest.raises(CommandError, match="reminder_text"):
+        run("create_program", "hillside", "--name", "Hillside", "--reminder-text", " ")
+    assert Program.objects.get(code="lakeside").reminder_text == "See you soon."
+    assert not Program.objects.filter(code="hillside").exists()
+
+
+@pytest.mark.django_db
 def test_create_program_rejects_an_invalid_code_and_creates_nothing():
     with pytest.raises(CommandError, match="code"):
         run("create_program", "Not A Code!", "--name", "Bad")

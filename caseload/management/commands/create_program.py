@@ -9,7 +9,11 @@ class Command(JsonCommand):
     def add_arguments(self, parser):
         parser.add_argument("code")
         parser.add_argument("--name", required=True)
+        parser.add_argument(
+            "--reminder-text",
+            help="Neutral opening of appointment reminders; never name what the program treats.",
+        )
 
-    def handle(self, *args, code: str, name: str, **options):
-        program = program_create(code=code, name=name)
+    def handle(self, *args, code: str, name: str, reminder_text: str | None = None, **options):
+        program = program_create(code=code, name=name, reminder_text=reminder_text)
         self.emit({"program": program.code})

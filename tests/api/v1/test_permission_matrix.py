@@ -18,15 +18,19 @@ from django.utils import timezone
 
 from api.v1.urls import urlpatterns
 from caseload.instruments import item_keys
-from caseload.models import AuditEvent
+from caseload.models import Alert, AuditEvent, OutboxEvent, WebhookDelivery
 from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
+from caseload.services.calendar_feeds import calendar_feed_create
 from caseload.services.consents import consent_create
 from caseload.services.disclosures import disclosure_record
 from caseload.services.drug_screens import drug_screen_record
+from caseload.services.follow_ups import follow_up_for_noshow
+from caseload.services.integrations import integration_create
 from caseload.services.medications import medication_record
 from caseload.services.referrals import referral_create, referral_transition
 from caseload.services.tokens import token_issue
+from caseload.services.webhooks import webhook_create
 from tests.conftest import api_for
 from tests.factories import (
     PERSONA_PASSWORD,
@@ -61,6 +65,16 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("apitoken-detail", "GET"):         (200, 404, 404, 404, 404, 404, 401),
     ("apitoken-revoke", "POST"):        (200, 404, 404, 404, 404, 404, 401),
     ("apitoken-revoke-all", "POST"):    (200, 200, 200, 200, 200, 200, 401),
+    # Integration clients: supervisors manage their own program's.
+    ("integrationclient-list", "GET"):  (403, 403, 403, 200, 403, 200, 401),
+    ("integrationclient-detail", "GET"): (403, 403, 403, 200, 403, 404, 401),
+    ("integrationclient-disable", "POST"): (403, 403, 403, 200, 403, 404, 401),
+    ("integrationclient-rotate", "POST"): (403, 403, 403, 200, 403, 404, 401),
+    # Calendar feeds are each staff member's own: the target is the counselor's feed.
+    ("calendarfeed-list", "GET"):       (200, 200, 200, 200, 200, 200, 401),
+    ("calendarfeed-list", "POST"):      (201, 201, 201, 201, 201, 201, 401),
+    ("calendarfeed-detail", "GET"):     (200, 404, 404, 404, 404, 404, 401),
+    ("calendarfeed-revoke", "POST"):    (200, 404, 404, 404, 404, 404, 401),
     ("patient-list", "GET"):            (200, 200, 200, 200, 200, 200, 401),
     ("patient-list", "POST"):           (403, 403, 403, 201, 403, 201, 401),
     ("patient-detail", "GET"):          (200, 404, 200, 200, 200, 404, 401),
@@ -129,6 +143,23 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("disclosure-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
     ("patient-disclosures", "GET"):     (200, 404, 200, 200, 403, 404, 401),
     ("patient-export", "POST"):         (200, 404, 403, 200, 403, 404, 401),
+    ("appointment-reminders", "GET"):   (200, 404, 200, 200, 200, 404, 401),
+    # Follow-ups and alerts are each recipient's own: the counselor's follow-up, the
+    # prescriber's alert.
+    ("followup-list", "GET"):           (200, 200, 200, 200, 200, 200, 401),
+    ("followup-detail", "GET"):         (200, 404, 404, 404, 404, 404, 401),
+    ("followup-done", "POST"):          (200, 404, 404, 404, 404, 404, 401),
+    ("alert-list", "GET"):              (200, 200, 200, 200, 200, 200, 401),
+    ("alert-detail", "GET"):            (404, 404, 200, 404, 404, 404, 401),
+    ("alert-acknowledge", "POST"):      (404, 404, 200, 404, 404, 404, 401),
+    # Webhooks are a supervisor's, within the program.
+    ("webhook-list", "GET"):            (403, 403, 403, 200, 403, 200, 401),
+    ("webhook-list", "POST"):           (403, 403, 403, 201, 403, 201, 401),
+    ("webhook-detail", "GET"):          (403, 403, 403, 200, 403, 404, 401),
+    ("webhook-detail", "PUT"):          (403, 403, 403, 200, 403, 404, 401),
+    ("webhook-detail", "PATCH"):        (403, 403, 403, 200, 403, 404, 401),
+    ("webhook-deliveries", "GET"):      (403, 403, 403, 200, 403, 404, 401),
+    ("webhook-replay", "POST"):         (403, 403, 403, 200, 403, 404, 401),
 }
 # fmt: on
 
@@ -333,6 +364,24 @@ def _referral_scenario(ctx, route: str) -> Scenario:
     )
 
 
+def _integration_scenario(ctx) -> Scenario:
+    def target():
+        client, _ = integration_create(
+            name=f"matrix-{uuid.uuid4().hex[:6]}",
+            program=ctx.supervisor.program,
+            scopes=["appointments:read"],
+        )
+        return client
+
+    return Scenario(target=target, create=dict, update=dict)
+
+
+def _calendar_scenario(ctx) -> Scenario:
+    return Scenario(
+        target=lambda: calendar_feed_create(staff=ctx.counselor)[0], create=dict, update=dict
+    )
+
+
 def _staff_scenario(ctx) -> Scenario:
     return Scenario(target=lambda: ctx.counselor, create=dict, update=dict)
 
@@ -402,7 +451,75 @@ def _token_scenario(ctx) -> Scenario:
     )
 
 
+def _follow_up_scenario(ctx) -> Scenario:
+    def target():
+        appointment = AppointmentFactory(
+            actor=ctx.supervisor, patient=ctx.patient, staff=ctx.counselor
+        )
+        return follow_up_for_noshow(appointment=appointment)
+
+    return Scenario(target=target, create=dict, update=dict)
+
+
+# A COWS total of 25: moderately severe, which raises an alert for the prescriber.
+SEVERE_COWS_ITEMS = dict.fromkeys(item_keys("cows"), 2) | {
+    "restlessness": 3,
+    "gi_upset": 3,
+    "gooseflesh": 3,
+}
+
+
+def _alert_scenario(ctx) -> Scenario:
+    def target():
+        assessment_record(
+            patient=ctx.patient,
+            actor=ctx.counselor,
+            instrument="cows",
+            items=SEVERE_COWS_ITEMS,
+            administered_at=timezone.now(),
+        )
+        return Alert.objects.get(patient=ctx.patient, status="open")
+
+    return Scenario(target=target, create=dict, update=dict)
+
+
+# Port 9 (discard) refuses at once: no delivery ever leaves the machine.
+HOOK_URL = "http://127.0.0.1:9/hook"
+REPLAY_DELIVERY_ID = uuid.UUID("00000000-0000-4000-8000-00000000d31e")
+
+
+def _webhook_scenario(ctx) -> Scenario:
+    def target():
+        subscription, _ = webhook_create(
+            actor=ctx.supervisor, fields={"url": HOOK_URL, "events": ["appointment.created"]}
+        )
+        event = OutboxEvent.objects.create(
+            program=ctx.supervisor.program, event="appointment.created", payload={}
+        )
+        # The one delivery the replay body names moves to each new target subscription.
+        WebhookDelivery.objects.update_or_create(
+            pk=REPLAY_DELIVERY_ID,
+            defaults={
+                "subscription": subscription,
+                "event": event,
+                "status": "failed",
+                "next_attempt_at": timezone.now(),
+            },
+        )
+        return subscription
+
+    return Scenario(
+        target=target,
+        create=lambda: {"url": HOOK_URL, "events": ["appointment.cancelled"]},
+        update=lambda: {"active": False},
+        put=lambda: {"url": HOOK_URL + "2", "events": ["appointment.updated"]},
+    )
+
+
 SCENARIOS = {
+    "followup": _follow_up_scenario,
+    "alert": _alert_scenario,
+    "webhook": _webhook_scenario,
     "patient": _patient_scenario,
     "enrollment": _enrollment_scenario,
     "casenote": _note_scenario,
@@ -416,6 +533,8 @@ SCENARIOS = {
     "breakglass": _break_glass_scenario,
     "consent": _consent_scenario,
     "disclosure": _disclosure_scenario,
+    "integrationclient": _integration_scenario,
+    "calendarfeed": _calendar_scenario,
 }
 URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
 CORRECTION = {"reason": "Wrong patient."}
@@ -428,6 +547,10 @@ ACTION_BODIES = {
     "consent-revoke": {},
     # Built per request: an export names a consent of the target patient.
     "patient-export": lambda ctx: {"consent": str(_consent_scenario(ctx).target().pk)},
+    "integrationclient-disable": {},
+    "integrationclient-rotate": {},
+    "calendarfeed-revoke": {},
+    "webhook-replay": {"delivery": str(REPLAY_DELIVERY_ID)},
 }
 
 

@@ -123,7 +123,7 @@ def remove_append_only(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('caseload', '0004_appointment_status_machine'),
+        ('caseload', '0005_correctable_records'),
     ]
 
     operations = [

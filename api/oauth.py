@@ -1,0 +1,79 @@
+"""OAuth2 client credentials for integration clients (`POST /o/token/`).
+
+django-oauth-toolkit runs the grant; this module ties it to Caseload's clients: a client may ask
+only for scopes it was given (otherwise 400 `invalid_scope`), a request without `scope` gets all
+of them, a disabled client cannot authenticate, and every error answer carries both the OAuth2
+fields (`error`, `error_description`, RFC 6749) and Caseload's one error shape.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.views import TokenView
+
+from caseload.services.integrations import integration_for_application
+
+_FIELDS = {
+    "invalid_scope": "scope",
+    "invalid_client": "client_id",
+    "unsupported_grant_type": "grant_type",
+    "unauthorized_client": "grant_type",
+    "invalid_request": None,
+}
+_DETAILS = {
+    "invalid_scope": "The client was not given this scope.",
+    "invalid_client": "Unknown client, wrong secret, or a disabled client.",
+    "unsupported_grant_type": "Use grant_type=client_credentials.",
+    "unauthorized_client": "This client may use grant_type=client_credentials only.",
+    "invalid_request": "The token request is malformed.",
+}
+
+
+class CaseloadOAuth2Validator(OAuth2Validator):
+    def _client(self, request):
+        application = getattr(request, "client", None)
+        if application is None:
+            return None
+        if not hasattr(request, "_caseload_client"):
+            request._caseload_client = integration_for_application(application)
+        return request._caseload_client
+
+    def authenticate_client(self, request, *args, **kwargs) -> bool:
+        return super().authenticate_client(request, *args, **kwargs) and (
+            self._client(request) is not None
+        )
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
+        integration = self._client(request)
+        return integration is not None and set(scopes) <= set(integration.scopes)
+
+    def get_default_scopes(self, client_id, request, *args, **kwargs) -> list[str]:
+        integration = self._client(request)
+        return list(integration.scopes) if integration is not None else []
+
+
+class CaseloadTokenView(TokenView):
+    """DOT's token endpoint; error bodies also carry `code`, `detail` and `errors`."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        if response.status_code < 400:
+            return response
+        try:
+            body = json.loads(response.content or b"{}")
+        except ValueError:
+            body = {}
+        error = body.get("error") or "invalid_request"
+        detail = body.get("error_description") or _DETAILS.get(error, "The request failed.")
+        field = _FIELDS.get(error)
+        body |= {
+            "code": error,
+            "detail": detail,
+            "errors": [{"field": field, "code": error, "detail": detail}] if field else [],
+        }
+        response.content = json.dumps(body).encode()
+        response["Content-Type"] = "application/json"
+        return response

@@ -1,0 +1,68 @@
+"""A staff member's own calendar feeds: create (the link is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from caseload.models import CalendarFeed
+from caseload.services.calendar_feeds import (
+    calendar_feed_create,
+    calendar_feed_revoke,
+    calendar_feeds_of,
+)
+
+from .base import StrictSerializerMixin
+from .query import StrictQueryMixin
+from .reference import IsProgramStaff
+
+
+class CalendarFeedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CalendarFeed
+        fields = ("id", "created_at", "revoked_at")
+        read_only_fields = fields
+
+
+class NewCalendarFeedSerializer(StrictSerializerMixin, serializers.Serializer):
+    """No fields: a feed is always of the caller's own appointments."""
+
+
+class IssuedCalendarFeedSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    url = serializers.URLField(
+        read_only=True,
+        help_text="The iCalendar link (text/calendar, no header needed). Shown once.",
+    )
+
+
+class CalendarFeedViewSet(
+    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The caller's own calendar feeds: private iCalendar links to their appointments, with no
+    patient name or clinical word in any event."""
+
+    permission_classes = [IsProgramStaff]
+    serializer_class = CalendarFeedSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return CalendarFeed.objects.none()
+        return calendar_feeds_of(self.request.user)
+
+    @extend_schema(request=NewCalendarFeedSerializer, responses={201: IssuedCalendarFeedSerializer})
+    def create(self, request: Request) -> Response:
+        NewCalendarFeedSerializer(data=request.data).is_valid(raise_exception=True)
+        feed, secret = calendar_feed_create(staff=request.user)
+        url = request.build_absolute_uri(f"/calendar/{secret}.ics")
+        return Response({"id": str(feed.pk), "url": url}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=CalendarFeedSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk=None) -> Response:
+        """The feed's link answers 404 from now on."""
+        feed = calendar_feed_revoke(feed=self.get_object(), actor=request.user)
+        return Response(CalendarFeedSerializer(feed).data)

@@ -1,0 +1,34 @@
+from django.core.management.base import CommandError
+
+from caseload.models import DisclosureBasis, Program
+from caseload.services.integrations import integration_create
+
+from ._output import JsonCommand
+
+
+class Command(JsonCommand):
+    help = "Register an integration client (OAuth2 client credentials) and print its secret once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--program", required=True)
+        parser.add_argument(
+            "--scopes",
+            required=True,
+            help='Space-separated: "appointments:read patients:read".',
+        )
+        parser.add_argument(
+            "--basis",
+            choices=DisclosureBasis.values,
+            default=DisclosureBasis.QSOA,
+            help="qsoa: every patient of the program; consent: patients whose consent names it.",
+        )
+
+    def handle(self, *args, name, program, scopes, basis, **options):
+        program_obj = Program.objects.filter(code=program).first()
+        if program_obj is None:
+            raise CommandError(f"program: no program {program!r}")
+        client, secret = integration_create(
+            name=name, program=program_obj, scopes=scopes.split(), basis=basis
+        )
+        self.emit({"client_id": client.application.client_id, "client_secret": secret})

@@ -1,0 +1,251 @@
+"""Background work: reminders, follow-ups, alerts, and the outbox that feeds webhooks."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ReminderChannel(models.TextChoices):
+    NONE = "none", "No reminders"
+    EMAIL = "email", "Email"
+    SMS = "sms", "Text message"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (no channel or address)"
+    CANCELLED = "cancelled", "Cancelled (rescheduled or cancelled appointment)"
+
+
+class Reminder(models.Model):
+    """One reminder of one appointment start at one lead time; a reschedule makes a new row.
+
+    `idempotency_key` is unique and is handed to the delivery backend, so a send retried after a
+    crash carries the same key. The row is locked while it is sent, so two copies of the task
+    cannot both send it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment = models.ForeignKey(
+        "caseload.Appointment", on_delete=models.PROTECT, related_name="reminders"
+    )
+    lead_minutes = models.PositiveIntegerField()
+    appointment_start = models.DateTimeField()
+    due_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=20, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    # The channel of the last attempt (the patient's choice at the time).
+    channel = models.CharField(
+        max_length=10, choices=ReminderChannel.choices, default=ReminderChannel.NONE
+    )
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "lead_minutes", "appointment_start"],
+                name="reminder_one_per_start_and_lead",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ReminderStatus.values), name="reminder_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"reminder {self.id}"
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+
+
+class FollowUp(models.Model):
+    """Work for a counselor: today only a missed appointment (`reason` noshow)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    patient = models.ForeignKey(
+        "caseload.Patient", on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    appointment = models.ForeignKey(
+        "caseload.Appointment", on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    reason = models.CharField(max_length=20, default="noshow")
+    status = models.CharField(
+        max_length=10, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "reason"], name="follow_up_one_per_appointment_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"follow-up {self.id}"
+
+
+class AlertKind(models.TextChoices):
+    COWS_SEVERE = "cows_severe", "COWS moderately severe or severe"
+    WITHDRAWAL_CRITERIA = "withdrawal_criteria", "Withdrawal checklist meets criteria"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+
+class Alert(models.Model):
+    """A withdrawal finding for the patient's prescriber (or a supervisor when none)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey("caseload.Patient", on_delete=models.PROTECT, related_name="alerts")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="alerts"
+    )
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    assessment = models.ForeignKey(
+        "caseload.Assessment", on_delete=models.PROTECT, related_name="alerts"
+    )
+    status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
+                condition=models.Q(status="open"),
+                name="alert_one_open_per_patient_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.id}"
+
+
+class OutboxEvent(models.Model):
+    """An event written in the transaction of the change it describes; relayed after commit."""
+
+    id = models.BigAutoField(primary_key=True)
+    program = models.ForeignKey("caseload.Program", on_delete=models.PROTECT, related_name="+")
+    event = models.CharField(max_length=50)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    relayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(relayed_at__isnull=True),
+                name="outbox_unrelayed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.id}"
+
+
+class WebhookEvent(models.TextChoices):
+    APPOINTMENT_CREATED = "appointment.created", "appointment.created"
+    APPOINTMENT_UPDATED = "appointment.updated", "appointment.updated"
+    APPOINTMENT_CANCELLED = "appointment.cancelled", "appointment.cancelled"
+
+
+class WebhookSubscription(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    program = models.ForeignKey(
+        "caseload.Program", on_delete=models.PROTECT, related_name="webhooks"
+    )
+    # The integration client of the program this subscription delivers to.
+    client = models.ForeignKey(
+        "caseload.IntegrationClient",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="webhooks",
+    )
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list)
+    # Needed in the clear to sign deliveries; shown to the caller only when created.
+    secret = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"webhook {self.id}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one subscription: its attempts, the last answer, and when to try next."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(OutboxEvent, on_delete=models.PROTECT, related_name="deliveries")
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "event"], name="webhook_delivery_one_per_event"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"delivery {self.id}"

@@ -1,0 +1,213 @@
+"""Integration clients: created by an administrator, listed, disabled and rotated by supervisors.
+
+The client secret is shown once, when it is made; django-oauth-toolkit stores only its hash.
+Disabling a client or rotating its secret revokes every access token it holds, and the token
+check refuses a disabled client's tokens on the next request whatever they say.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application
+
+from caseload.errors import Conflict, InvalidInput
+from caseload.models import (
+    DisclosureBasis,
+    IntegrationClient,
+    IntegrationPrincipal,
+    IntegrationScope,
+    Program,
+    Staff,
+)
+from caseload.permissions import patients_consented_to
+
+from .audit import audit_record
+from .disclosures import disclosures_record
+
+SECRET_BYTES = 48
+
+
+def _checked_scopes(scopes: Iterable[str]) -> list[str]:
+    chosen = sorted({scope for scope in scopes if scope})
+    unknown = [scope for scope in chosen if scope not in IntegrationScope.values]
+    if unknown or not chosen:
+        allowed = ", ".join(IntegrationScope.values)
+        raise InvalidInput(
+            f"Name one or more scopes from: {allowed}.", field="scopes", code="invalid_choice"
+        )
+    return chosen
+
+
+def integration_create(
+    *,
+    name: str,
+    program: Program,
+    scopes: Iterable[str],
+    basis: str = DisclosureBasis.QSOA,
+    actor: Staff | None = None,
+) -> tuple[IntegrationClient, str]:
+    """Register a client of `program`; returns it with its secret, which is never stored."""
+    chosen = _checked_scopes(scopes)
+    if basis not in DisclosureBasis.values:
+        raise InvalidInput(
+            f"basis is one of {', '.join(DisclosureBasis.values)}.",
+            field="basis",
+            code="invalid_choice",
+        )
+    if not name.strip():
+        raise InvalidInput("Give the client a name.", field="name", code="required")
+    if IntegrationClient.objects.filter(program=program, name=name).exists():
+        raise Conflict("A client of this name exists.", code="unique", field="name")
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                name=f"{program.code}:{name}"[:255],
+                client_type=Application.CLIENT_CONFIDENTIAL,
+                authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+                client_secret=secret,
+                hash_client_secret=True,
+                user=None,
+            )
+            client = IntegrationClient.objects.create(
+                program=program,
+                name=name,
+                scopes=chosen,
+                basis=basis,
+                application=application,
+                created_by=actor,
+                updated_by=actor,
+            )
+            audit_record(
+                actor=actor,
+                action="create",
+                obj=client,
+                detail={"scopes": chosen, "basis": basis},
+            )
+    except IntegrityError as exc:
+        raise Conflict("A client of this name exists.", code="unique", field="name") from exc
+    return client, secret
+
+
+def integration_disable(*, client: IntegrationClient, actor: Staff) -> IntegrationClient:
+    """Stop the client: its tokens stop working on the next request. Idempotent."""
+    with transaction.atomic():
+        locked = IntegrationClient.objects.select_for_update().get(pk=client.pk)
+        if locked.disabled_at is None:
+            locked.disabled_at = timezone.now()
+            locked.updated_by = actor
+            locked.version += 1
+            locked.save(update_fields=["disabled_at", "updated_by", "version", "updated_at"])
+            revoked = _revoke_tokens(locked)
+            audit_record(
+                actor=actor,
+                action="update",
+                obj=locked,
+                detail={"change": "disable", "tokens": revoked},
+            )
+    return locked
+
+
+def integration_rotate_secret(
+    *, client: IntegrationClient, actor: Staff
+) -> tuple[IntegrationClient, str]:
+    """Give the client a new secret (shown once); the old one and every token stop working."""
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    with transaction.atomic():
+        locked = IntegrationClient.objects.select_for_update().get(pk=client.pk)
+        application = locked.application
+        application.client_secret = secret
+        application.hash_client_secret = True
+        application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+        locked.updated_by = actor
+        locked.version += 1
+        locked.save(update_fields=["updated_by", "version", "updated_at"])
+        revoked = _revoke_tokens(locked)
+        audit_record(
+            actor=actor,
+            action="update",
+            obj=locked,
+            detail={"change": "rotate_secret", "tokens": revoked},
+        )
+    return locked, secret
+
+
+def _revoke_tokens(client: IntegrationClient) -> int:
+    deleted, _ = AccessToken.objects.filter(application_id=client.application_id).delete()
+    return deleted
+
+
+def integration_principal(
+    *, application: Application, token_scopes: Iterable[str]
+) -> IntegrationPrincipal | None:
+    """Who a valid access token speaks for; None when the client is disabled or unknown.
+
+    The scopes are the token's, less any the client no longer holds.
+    """
+    client = (
+        IntegrationClient.objects.select_related("program")
+        .filter(application=application, disabled_at__isnull=True)
+        .first()
+    )
+    if client is None:
+        return None
+    return IntegrationPrincipal(client=client, scopes=frozenset(token_scopes) & set(client.scopes))
+
+
+def integration_for_application(application: Application) -> IntegrationClient | None:
+    """The enabled client behind a DOT application, for the token endpoint."""
+    return IntegrationClient.objects.filter(
+        application=application, disabled_at__isnull=True
+    ).first()
+
+
+QSOA_PURPOSE = "Services to the program under a qualified service organization agreement"
+
+
+def integration_disclose(
+    *, principal: IntegrationPrincipal, category: str, patient_ids: Iterable
+) -> int:
+    """Write the ledger for one payload served to a client: one entry per patient, one INSERT.
+
+    Under basis `consent` each entry names the consent relied on and takes its purpose.
+    """
+    ids = sorted({str(pk) for pk in patient_ids if pk})
+    if not ids:
+        return 0
+    client = principal.client
+    if client.basis != DisclosureBasis.CONSENT:
+        return disclosures_record(
+            client=client,
+            patients=ids,
+            information=[category],
+            purpose=QSOA_PURPOSE,
+            basis=client.basis,
+        )
+    relied_on = (
+        patients_consented_to(principal, category)
+        .filter(patient_id__in=ids)
+        .order_by("patient_id", "-signed_at")
+        .values_list("patient_id", "pk", "purpose")
+    )
+    by_purpose: dict[str, dict[str, str]] = {}
+    seen: set[str] = set()
+    for patient_id, consent_id, purpose in relied_on:
+        if str(patient_id) not in seen:  # the newest consent covering the patient
+            seen.add(str(patient_id))
+            by_purpose.setdefault(purpose, {})[str(patient_id)] = str(consent_id)
+    # One INSERT per purpose named by the consents relied on (usually one per page).
+    return sum(
+        disclosures_record(
+            client=client,
+            patients=list(consents),
+            information=[category],
+            purpose=purpose,
+            basis=client.basis,
+            consents=consents,
+        )
+        for purpose, consents in sorted(by_purpose.items())
+    )
