@@ -188,6 +188,9 @@ def test_a_feed_page_costs_the_same_queries_at_any_page_size(program, two_thousa
     counts = {}
     for size in (10, 100, 1000):
         first = integration.get(FEED, {"updated_since": EPOCH, "page_size": size})
+        # Read the page once first: the audit stores each new set of patients once (a new set
+        # costs an INSERT, a repeated one a lookup), and the count compares like with like.
+        integration.get(first.json()["next"])
         with CaptureQueriesContext(connection) as captured:
             response = integration.get(first.json()["next"])
         assert response.status_code == 200
