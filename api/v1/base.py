@@ -216,7 +216,37 @@ def filters_used(request: Request) -> dict[str, Any]:
     return used
 
 
+class AuditedReadMixin:
+    """`list` and `retrieve` that write the read's audit event: a list page names every patient
+    it returned and the patient a `?patient=` filter asked about; a record names its patient."""
+
+    model: ClassVar[type[models.Model]]
+
+    def audit_list(self, request: Request, page: list) -> None:
+        audit_read(
+            actor=request.user,
+            model=self.model,
+            objects=page,
+            action=AuditAction.LIST,
+            patient_ids=queried_patients(request, page),
+            detail=filters_used(request),
+        )
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        self.audit_list(request, page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        instance = self.get_object()
+        audit_read(
+            actor=request.user, model=self.model, objects=[instance], action=AuditAction.READ
+        )
+        return Response(self.get_serializer(instance).data)
+
+
 class RecordViewSet(
+    AuditedReadMixin,
     StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -264,16 +294,6 @@ class RecordViewSet(
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         response["ETag"] = etag
         return response
-
-    def audit_list(self, request: Request, page: list) -> None:
-        audit_read(
-            actor=request.user,
-            model=self.model,
-            objects=page,
-            action=AuditAction.LIST,
-            patient_ids=queried_patients(request, page),
-            detail=filters_used(request),
-        )
 
     def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         """The request's filters; on a sync link, the filters of the walk it continues."""

@@ -15,15 +15,13 @@ from api.schema import error_response
 from caseload.models import AuditAction, BreakGlass
 from caseload.permissions import ADD, CHANGE, has_role_permission
 from caseload.selectors.break_glass import break_glass_list
-from caseload.services.audit import audit_read
 from caseload.services.break_glass import break_glass_review
 
 from .base import (
+    AuditedReadMixin,
     RolePermission,
     StrictSerializerMixin,
     expected_version,
-    filters_used,
-    queried_patients,
 )
 from .query import StrictQueryMixin
 
@@ -88,7 +86,11 @@ class BreakGlassFilter(django_filters.FilterSet):
 
 
 class BreakGlassViewSet(
-    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedReadMixin,
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """The review queue: every break-the-glass opening of the program, newest first."""
 
@@ -105,23 +107,6 @@ class BreakGlassViewSet(
 
     def get_serializer_context(self):
         return super().get_serializer_context() | {"now": timezone.now()}
-
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        audit_read(
-            actor=request.user,
-            model=BreakGlass,
-            objects=page,
-            action=AuditAction.LIST,
-            patient_ids=queried_patients(request, page),
-            detail=filters_used(request),
-        )
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        access = self.get_object()
-        audit_read(actor=request.user, model=BreakGlass, objects=[access], action=AuditAction.READ)
-        return Response(self.get_serializer(access).data)
 
     @extend_schema(
         request=ReviewSerializer,

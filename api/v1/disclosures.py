@@ -9,14 +9,11 @@ import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from caseload.models import AuditAction, Disclosure, DisclosureBasis
+from caseload.models import Disclosure, DisclosureBasis
 from caseload.selectors.disclosures import ACCOUNTING_PERIOD, disclosure_list
-from caseload.services.audit import audit_read
 
-from .base import PatientRecordFilter, RolePermission, filters_used, queried_patients
+from .base import AuditedReadMixin, PatientRecordFilter, RolePermission
 from .fields import PlausibleDateTimeFilter
 from .query import StrictQueryMixin
 
@@ -53,7 +50,11 @@ class DisclosureFilter(PatientRecordFilter):
 
 
 class DisclosureViewSet(
-    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedReadMixin,
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Every disclosure of the patients you see, newest first. Written only by the services that
     disclose (exports, integration payloads); no write method."""
@@ -66,25 +67,6 @@ class DisclosureViewSet(
 
     def get_queryset(self):
         return disclosure_list(user=self.request.user)
-
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        audit_read(
-            actor=request.user,
-            model=Disclosure,
-            objects=page,
-            action=AuditAction.LIST,
-            patient_ids=queried_patients(request, page),
-            detail=filters_used(request),
-        )
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        disclosure = self.get_object()
-        audit_read(
-            actor=request.user, model=Disclosure, objects=[disclosure], action=AuditAction.READ
-        )
-        return Response(self.get_serializer(disclosure).data)
 
 
 class AccountingQuerySerializer(serializers.Serializer):
