@@ -181,10 +181,6 @@ def _type_problem(field: serializers.Field, value: Any) -> list | None:
     return None
 
 
-def _patient_id(instance: models.Model):
-    return getattr(instance, "patient_id", None) or instance.pk
-
-
 class PatientRecordFilter(django_filters.FilterSet):
     """Every collection of patient records filters by `patient`."""
 
@@ -287,7 +283,7 @@ class RecordViewSet(
                 integration_disclose(
                     principal=request.user,
                     category=DISCLOSED_CATEGORY[self.model],
-                    patient_ids=[_patient_id(instance) for instance in page],
+                    patient_ids=[patient_id_of(instance) for instance in page],
                 )
         else:
             self.audit_list(request, page)
