@@ -6,8 +6,9 @@ out to the program's subscriptions as `WebhookDelivery` rows. The relay runs aft
 and from beat, so events committed while the broker is down go out once it is back.
 
 Each delivery is POSTed with `Caseload-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
-"<t>.<body>")>`. A failed delivery is retried with exponential backoff and jitter (the next
-attempt time is stored on the row, never held in the broker); after
+"<t>.<body>")>`, only to an allowed address and never through a redirect
+(caseload/services/webhook_targets.py). A failed delivery is retried with exponential backoff
+and jitter (the next attempt time is stored on the row, never held in the broker); after
 CASELOAD_WEBHOOK_DISABLE_AFTER consecutive failures the subscription is disabled.
 """
 
@@ -15,13 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import random
 import secrets
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,8 @@ from caseload.models import (
     WebhookSubscription,
 )
 from caseload.queue import enqueue, enqueue_on_commit
+
+from .webhook_targets import TargetRefused, post_to_target, webhook_check_url
 
 logger = logging.getLogger(__name__)
 RELAY_TASK = "caseload.tasks.outbox_relay"
@@ -156,26 +158,22 @@ def webhook_deliver(*, delivery_id, now: datetime | None = None) -> WebhookDeliv
         header = webhook_signature(
             secret=subscription.secret, body=body, timestamp=int(time.time())
         )
-        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked by the API
-            subscription.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: header,
-                "Caseload-Event": delivery.event.event,
-                "Caseload-Delivery": str(delivery.pk),
-            },
-        )
         delivery.attempts += 1
         try:
-            with urllib.request.urlopen(  # noqa: S310 - the subscriber's http(s) URL
-                request, timeout=settings.CASELOAD_WEBHOOK_TIMEOUT_SECONDS
-            ) as response:
-                code = response.status
-        except urllib.error.HTTPError as exc:
-            code, error = exc.code, f"HTTP {exc.code}"
-        except (OSError, ValueError) as exc:
+            code = post_to_target(
+                subscription.url,
+                body,
+                {
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: header,
+                    "Caseload-Event": delivery.event.event,
+                    "Caseload-Delivery": str(delivery.pk),
+                },
+                timeout=settings.CASELOAD_WEBHOOK_TIMEOUT_SECONDS,
+            )
+        except TargetRefused as exc:
+            code, error = None, f"Refused target: {exc}"[:500]
+        except (OSError, http.client.HTTPException) as exc:
             code, error = None, f"{type(exc).__name__}: {exc}"[:500]
         else:
             error = "" if 200 <= code < 300 else f"HTTP {code}"
@@ -213,6 +211,7 @@ def _failed(delivery: WebhookDelivery, subscription: WebhookSubscription, now: d
 # Subscriptions --------------------------------------------------------------------------------
 def webhook_create(*, actor: Staff, fields: dict[str, Any]) -> tuple[WebhookSubscription, str]:
     """A subscription with a new secret, returned once in the clear."""
+    webhook_check_url(fields.get("url", ""))
     _check_events(fields.get("events", []))
     _check_client(actor.program_id, fields.get("client_id"))
     secret = "whsec_" + secrets.token_urlsafe(32)
@@ -226,6 +225,8 @@ def webhook_update(
     *, subscription: WebhookSubscription, changes: dict[str, Any]
 ) -> WebhookSubscription:
     """Change url, events or `active`; re-activating clears the failure count."""
+    if "url" in changes:
+        webhook_check_url(changes["url"])
     if "events" in changes:
         _check_events(changes["events"])
     if "client_id" in changes:

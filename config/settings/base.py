@@ -299,6 +299,12 @@ CASELOAD_WEBHOOK_BACKOFF_SECONDS = int(env("CASELOAD_WEBHOOK_BACKOFF_SECONDS", "
 CASELOAD_WEBHOOK_BACKOFF_CAP_SECONDS = int(env("CASELOAD_WEBHOOK_BACKOFF_CAP_SECONDS", "3600"))
 CASELOAD_WEBHOOK_DISABLE_AFTER = int(env("CASELOAD_WEBHOOK_DISABLE_AFTER", "20"))
 CASELOAD_WEBHOOK_TIMEOUT_SECONDS = int(env("CASELOAD_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Webhooks go only to public addresses over https, unless a receiver inside the clinic's network is
+# listed here (comma-separated CIDRs, e.g. "10.20.0.0/16") or http is allowed explicitly.
+CASELOAD_WEBHOOK_ALLOWED_NETWORKS = [
+    net.strip() for net in env("CASELOAD_WEBHOOK_ALLOWED_NETWORKS", "").split(",") if net.strip()
+]
+CASELOAD_WEBHOOK_ALLOW_HTTP = env_bool("CASELOAD_WEBHOOK_ALLOW_HTTP")
 
 # SOWS severity bands. These are the program's interpretation: the commonly used cut-offs have not
 # been verified against Handelsman et al. (1987), so they are configuration, not clinical fact.

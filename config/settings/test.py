@@ -11,3 +11,7 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # Serve static files from the app folders; no collectstatic needed outside production.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Receivers on this machine (tests' and developers' own), over plain http.
+CASELOAD_WEBHOOK_ALLOWED_NETWORKS = [*CASELOAD_WEBHOOK_ALLOWED_NETWORKS, "127.0.0.0/8", "::1/128"]  # noqa: F405
+CASELOAD_WEBHOOK_ALLOW_HTTP = True

@@ -296,10 +296,18 @@ class Receiver:
         self.received: list[dict] = []
         self.statuses = list(statuses)
         self.secret = ""
+        self.location = ""  # sent with a 3xx answer
+        self.asked: list[str] = []  # every request's method, signed or not
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                receiver.asked.append("GET")
+                self.send_response(200)
+                self.end_headers()
+
             def do_POST(self):
+                receiver.asked.append("POST")
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 header = self.headers["Caseload-Signature"]
                 parts = dict(part.split("=", 1) for part in header.split(","))
@@ -309,6 +317,8 @@ class Receiver:
                 if hmac.compare_digest(expected, parts["v1"]) and status < 300:
                     receiver.received.append(json.loads(body))
                 self.send_response(status if hmac.compare_digest(expected, parts["v1"]) else 401)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -473,3 +483,68 @@ def test_the_database_holds_one_open_alert_per_patient_and_kind(
     Alert.objects.create(
         patient=patient, recipient=prescriber, kind=alert.kind, assessment=alert.assessment
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # a cloud metadata service
+        "http://10.0.0.5/hook",
+        "http://[::ffff:127.0.0.1]:6379/",  # loopback spelled as IPv6
+        "http://0.0.0.0:5432/",
+        "https://user:pass@hooks.example.org/x",
+    ],
+)
+def test_a_webhook_cannot_point_inside_the_clinics_network(as_user, supervisor, settings, url):
+    settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS = []
+    response = as_user(supervisor).post(
+        "/api/v1/webhooks/", {"url": url, "events": ["appointment.created"]}
+    )
+    assert response.status_code == 400, response.json()
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("url", "disallowed_target")
+    ]
+
+
+def test_plain_http_is_refused_unless_allowed(as_user, supervisor, settings):
+    settings.CASELOAD_WEBHOOK_ALLOW_HTTP = False
+    api = as_user(supervisor)
+    events = ["appointment.created"]
+    refused = api.post("/api/v1/webhooks/", {"url": "http://hooks.example.org/x", "events": events})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "disallowed_target"
+    created = api.post("/api/v1/webhooks/", {"url": "https://hooks.example.org/", "events": events})
+    assert created.status_code == 201, created.json()
+    moved = api.patch(f"/api/v1/webhooks/{created.json()['id']}/", {"url": "http://127.0.0.1/"})
+    assert moved.status_code == 400
+    assert moved.json()["errors"][0]["field"] == "url"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_checks_the_address_again_and_never_follows_a_redirect(
+    as_user, supervisor, counselor, patient, receiver, settings
+):
+    inner = receiver()
+    outer = receiver(statuses=[302])
+    outer.location = inner.url
+    subscribe(as_user(supervisor), outer, events=["appointment.created"])
+    inner.secret = outer.secret
+    book(as_user(counselor), patient, counselor, starts_in=timedelta(days=2))
+    delivery = WebhookDelivery.objects.get()
+    # The receiver answered 302 towards another host: a failure, and that host was never asked.
+    assert delivery.status == "pending" and delivery.last_status_code == 302
+    assert outer.asked == ["POST"] and inner.asked == []
+
+    # The name now resolves somewhere refused (as after DNS rebinding): nothing is sent.
+    settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS = []
+    webhooks.webhook_deliver(delivery_id=delivery.pk, now=timezone.now() + timedelta(days=1))
+    delivery.refresh_from_db()
+    assert delivery.attempts == 2 and delivery.last_status_code is None
+    assert delivery.last_error.startswith("Refused target:")
+    assert outer.asked == ["POST"]
+
+    settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    webhooks.webhook_deliver(delivery_id=delivery.pk, now=timezone.now() + timedelta(days=2))
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded"
+    assert [d["event"] for d in outer.received] == ["appointment.created"]
