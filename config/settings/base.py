@@ -88,6 +88,24 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A kept connection is checked before each request reuses it, so one the database dropped (a
+# restart, a failover) is replaced at once instead of failing the request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL cancels any statement (a lock wait included) running longer than this; the API
+# answers 503 `database_timeout` instead of holding a worker (README, "Limits"). 0 turns it off.
+CASELOAD_STATEMENT_TIMEOUT_MS = int(env("CASELOAD_STATEMENT_TIMEOUT_MS", "5000"))
+# How long opening a connection may take before the request answers 503 `database_unavailable`.
+CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS = int(
+    env("CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS", "5")
+)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS)
+    _options["options"] = " ".join(
+        filter(
+            None, [_options.get("options"), f"-c statement_timeout={CASELOAD_STATEMENT_TIMEOUT_MS}"]
+        )
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "caseload.Staff"
@@ -218,6 +236,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT_SECONDS", "3600")),
 }
+# No task may run for ever: past the soft limit it is interrupted (its transaction rolls back
+# and the work stays in the database for beat's next scan); past the hard limit the worker child
+# running it is replaced. Both are well under the visibility timeout above. Enforced by the
+# default prefork pool (README, "Limits").
+CELERY_TASK_SOFT_TIME_LIMIT = int(env("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", "300"))
+CELERY_TASK_TIME_LIMIT = int(env("CELERY_TASK_TIME_LIMIT_SECONDS", "360"))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
