@@ -18,7 +18,7 @@ from django.urls import get_urlconf, is_valid_path
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views import defaults
 
-from .refusals import database_fault
+from .refusals import unavailable
 
 API_PREFIXES = ("/api/", "/fhir/", "/o/")
 # Headers of the original answer a client still needs.
@@ -84,7 +84,7 @@ class JsonErrorsMiddleware:
 def server_error(request: HttpRequest) -> HttpResponse:
     """`handler500`: a database fault no view handled (one in a middleware, say) answers 503
     like the same fault inside a view; anything else is Django's 500."""
-    fault = database_fault(sys.exc_info()[1])
+    fault = unavailable(sys.exc_info()[1])
     if fault is None:
         return defaults.server_error(request)
     response = JsonResponse(fault.payload(), status=fault.status)

@@ -36,7 +36,7 @@ TIMED_OUT_STATES = {"57014", "55P03"}
 
 
 @dataclass(frozen=True)
-class DatabaseFault:
+class Unavailable:
     """A request the database could not serve now: 503 with `Retry-After`, never a 500.
 
     The client may retry: nothing of the request was committed (its transaction rolled back or
@@ -52,20 +52,29 @@ class DatabaseFault:
         return error_payload(self.code, self.detail)
 
 
-DATABASE_TIMEOUT = DatabaseFault(
+DATABASE_TIMEOUT = Unavailable(
     "database_timeout", "The database did not answer in time; try again shortly.", 1
 )
-DATABASE_UNAVAILABLE = DatabaseFault(
+REQUEST_TIMEOUT = Unavailable(
+    "request_timeout", "The request took too long and was stopped; try again shortly.", 5
+)
+DATABASE_UNAVAILABLE = Unavailable(
     "database_unavailable", "The database is unavailable; try again shortly.", 5
 )
 
 
-def database_fault(exc: BaseException | None) -> DatabaseFault | None:
+class RequestTimedOut(Exception):
+    """Raised into a request gunicorn's worker timeout stopped (config/gunicorn.py)."""
+
+
+def unavailable(exc: BaseException | None) -> Unavailable | None:
     """What a lost connection, an unreachable server or a cancelled statement means to a client.
 
     Django raises OperationalError or InterfaceError for each; the driver error it wraps carries
     the SQLSTATE that tells a cancelled statement from a database that is away.
     """
+    if isinstance(exc, RequestTimedOut):
+        return REQUEST_TIMEOUT
     if not isinstance(exc, OperationalError | InterfaceError):
         return None
     if getattr(exc.__cause__, "sqlstate", None) in TIMED_OUT_STATES:

@@ -15,7 +15,21 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # connection is closed. The statement timeout (CASELOAD_STATEMENT_TIMEOUT_MS) answers 503 well
 # before this for anything waiting on the database; this is the last resort.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT_SECONDS", "30"))
+
+
+def worker_abort(worker) -> None:
+    """A worker past `timeout` is aborted; the request it is stuck in answers 503
+    `request_timeout` (api/refusals.py) instead of gunicorn's HTML 500, then the worker exits and
+    gunicorn starts a new one. Raised from the signal handler into the stuck request."""
+    from api.refusals import RequestTimedOut
+
+    raise RequestTimedOut(f"the request ran past the {timeout} s worker timeout")
+
+
 # On a restart or deploy, requests in progress get this long to finish.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT_SECONDS", "30"))
 # Idle keep-alive connections from the reverse proxy stay open this long.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE_SECONDS", "5"))
+# Managed by signals from the process supervisor (docker, systemd); no runtime control socket
+# (gunicorn 24+), which would also be shared by every gunicorn of one user.
+control_socket_disable = True

@@ -98,14 +98,24 @@ CASELOAD_STATEMENT_TIMEOUT_MS = int(env("CASELOAD_STATEMENT_TIMEOUT_MS", "5000")
 CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS = int(
     env("CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS", "5")
 )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options.setdefault("connect_timeout", CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS)
-    _options["options"] = " ".join(
-        filter(
-            None, [_options.get("options"), f"-c statement_timeout={CASELOAD_STATEMENT_TIMEOUT_MS}"]
-        )
+_URL_OPTIONS = dict(DATABASES["default"].get("OPTIONS", {}))
+
+
+def database_options(statement_timeout_ms: int) -> dict:
+    """OPTIONS for the default database: the URL's, plus the timeouts on PostgreSQL."""
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return _URL_OPTIONS
+    options = " ".join(
+        filter(None, [_URL_OPTIONS.get("options"), f"-c statement_timeout={statement_timeout_ms}"])
     )
+    return {
+        "connect_timeout": CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS,
+        **_URL_OPTIONS,
+        "options": options,
+    }
+
+
+DATABASES["default"]["OPTIONS"] = database_options(CASELOAD_STATEMENT_TIMEOUT_MS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "caseload.Staff"
