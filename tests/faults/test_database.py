@@ -9,32 +9,17 @@ past gunicorn's timeout answers 503 `request_timeout` and its worker is replaced
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
 from tests.gunicorn_server import Reply, Server
+from tests.load import wait_until, writers
 
 WRITERS = 3
-OUTAGE_SECONDS = 3
-BOUND_SECONDS = 20
-
-
-@dataclass
-class Writes:
-    """What every writer thread sent and what came back, with when."""
-
-    replies: list[tuple[float, Reply]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def acknowledged(self, since: float = 0.0) -> list[str]:
-        with self.lock:
-            return [r.body["id"] for at, r in self.replies if r.status == 201 and at >= since]
+OUTAGE_SECONDS = 2
 
 
 def note(patient: str, text: str) -> dict:
@@ -48,54 +33,24 @@ def first_patient(server: Server) -> str:
     return reply.body["results"][0]["id"]
 
 
-def keep_writing(server: Server, patient: str, writer: int, writes: Writes, stop) -> None:
-    for number in range(1_000_000):
-        if stop.is_set():
-            return
-        try:
-            reply = server.call(
-                "POST", "/api/v1/notes/", note(patient, f"writer {writer} note {number}")
-            )
-        except OSError as exc:  # no answer at all: never acceptable here
-            with writes.lock:
-                writes.failures.append(repr(exc))
-        else:
-            with writes.lock:
-                writes.replies.append((time.monotonic(), reply))
-        time.sleep(0.02)
-
-
-def wait_until(condition, what: str, seconds: float = BOUND_SECONDS) -> float:
-    """Seconds until `condition()` held; fails past `seconds`."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > seconds:
-            pytest.fail(f"{what} within {seconds}s")
-        time.sleep(0.05)
-    return time.monotonic() - started
-
-
 @pytest.mark.postgres
 def test_a_database_crash_under_writes_loses_no_acknowledged_write_and_answers_503_meanwhile(
     cluster, fresh_database, serve
 ):
     server = serve(workers=2)
     patient = first_patient(server)
-    writes, stop = Writes(), threading.Event()
-    writers = [
-        threading.Thread(target=keep_writing, args=(server, patient, n, writes, stop))
-        for n in range(WRITERS)
-    ]
-    for thread in writers:
-        thread.start()
     health: list[Reply] = []
-    try:
+
+    def body(writer: int, number: int) -> dict:
+        return note(patient, f"writer {writer} note {number}")
+
+    with writers(server, "/api/v1/notes/", body, count=WRITERS) as writes:
         wait_until(lambda: len(writes.acknowledged()) >= 10, "no writes before the crash")
         crashed = time.monotonic()
         cluster.stop("immediate")  # a crash: no checkpoint; committed work is in the WAL
         health.append(server.call("GET", "/healthz"))
         time_to_503 = wait_until(
-            lambda: any(r.status == 503 for at, r in writes.replies if at > crashed),
+            lambda: any(r.status == 503 for r in writes.answered(since=crashed)),
             "no write answered 503 while the database was down",
         )
         health.append(server.call("GET", "/healthz"))
@@ -106,10 +61,6 @@ def test_a_database_crash_under_writes_loses_no_acknowledged_write_and_answers_5
             lambda: writes.acknowledged(since=restarted), "no write acknowledged after restart"
         )
         time.sleep(0.5)
-    finally:
-        stop.set()
-        for thread in writers:
-            thread.join(timeout=BOUND_SECONDS)
 
     statuses = [reply.status for _, reply in writes.replies]
     refused = [reply for _, reply in writes.replies if reply.status != 201]
