@@ -37,10 +37,11 @@ TIMED_OUT_STATES = {"57014", "55P03"}
 
 @dataclass(frozen=True)
 class Unavailable:
-    """A request the database could not serve now: 503 with `Retry-After`, never a 500.
+    """A request that cannot be served now: 503 with `Retry-After`, never a 500.
 
-    The client may retry: nothing of the request was committed (its transaction rolled back or
-    never began).
+    After a database answer nothing of the request was committed (its transaction rolled back or
+    never began); a request stopped at the request timeout rolled back whatever transaction it
+    was in.
     """
 
     code: str

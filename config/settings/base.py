@@ -184,7 +184,9 @@ Authenticate with `Authorization: Bearer <token>`, a staff member's personal API
 browser session). Every error answers in one JSON shape, `Error`: a stable `code`, a `detail`
 and one entry in `errors` per failing field. Every operation lists the errors it can give; any
 request may also be refused with 413 (a body over the size limit) or 415 (a `Content-Type`
-charset that is not a text encoding) before it reaches an operation. `DELETE` is answered 405
+charset that is not a text encoding) before it reaches an operation, and may answer 503 with
+`Retry-After` when it cannot be served now (`database_unavailable`, `database_timeout`,
+`request_timeout`): retry it later. `DELETE` is answered 405
 everywhere: clinical records are corrected (marked entered in error), never deleted.
 
 Reads of one record carry an `ETag`; send it back as `If-Match` on a change to have it refused
