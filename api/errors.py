@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from caseload.errors import DomainError, LockedOut
 
 from .audit import audit_refusal
+from .refusals import unavailable
 
 
 class FieldNotFound(exceptions.NotFound):
@@ -53,6 +54,11 @@ def _error_response(exc, context):
         return response
     if isinstance(exc, DataError):
         return _response(400, "validation_error", "A value is out of range for its field.", [])
+    fault = unavailable(exc)
+    if fault is not None:
+        response = Response(fault.payload(), status=fault.status)
+        response["Retry-After"] = str(fault.retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -8,6 +8,7 @@ one of Django's HTML pages; `JsonErrorsMiddleware` answers those in the same sha
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 
@@ -15,6 +16,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware import common
 from django.urls import get_urlconf, is_valid_path
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.views import defaults
+
+from .refusals import unavailable
 
 API_PREFIXES = ("/api/", "/fhir/", "/o/")
 # Headers of the original answer a client still needs.
@@ -75,6 +79,17 @@ class JsonErrorsMiddleware:
             if header in response:
                 replacement[header] = response[header]
         return replacement
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """`handler500`: a database fault no view handled (one in a middleware, say) answers 503
+    like the same fault inside a view; anything else is Django's 500."""
+    fault = unavailable(sys.exc_info()[1])
+    if fault is None:
+        return defaults.server_error(request)
+    response = JsonResponse(fault.payload(), status=fault.status)
+    response["Retry-After"] = str(fault.retry_after)
+    return response
 
 
 class CommonMiddleware(common.CommonMiddleware):

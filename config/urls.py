@@ -6,6 +6,9 @@ from api.calendar import calendar_feed
 from api.health import healthz
 from api.oauth import CaseloadTokenView
 
+# A database fault outside any DRF view answers 503, not 500 (api/refusals.py).
+handler500 = "api.middleware.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("api.v1.urls")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import select
@@ -50,6 +51,13 @@ def running_gunicorn(database_path: Path, extra_env: dict | None = None) -> Iter
     token = json.loads(
         _manage(env, "create_staff", "live.sup", "--program", "live", "--role", "supervisor")
     )["token"]
+    with serving(env, token=token) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(env: dict, *, token: str = "", workers: int = 1) -> Iterator[Server]:
+    """gunicorn with the production config file (config/gunicorn.py) and `env`, on a free port."""
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
         [
@@ -57,8 +65,10 @@ def running_gunicorn(database_path: Path, extra_env: dict | None = None) -> Iter
             "-m",
             "gunicorn",
             "config.wsgi:application",
+            "--config",
+            "config/gunicorn.py",
             "--workers",
-            "1",
+            str(workers),
             "--bind",
             f"127.0.0.1:{port}",
         ],
@@ -79,6 +89,14 @@ def running_gunicorn(database_path: Path, extra_env: dict | None = None) -> Iter
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: dict | list | None
+    seconds: float
 
 
 @dataclass
@@ -124,6 +142,34 @@ class Server:
             reply = _read_head(conn)
         status = int(reply.split(b" ", 2)[1]) if reply else 0
         return Answer(status, reply, sent, time.monotonic() - started)
+
+    def call(
+        self, method: str, path: str, body: dict | None = None, *, timeout: float = 30
+    ) -> Reply:
+        """One JSON request with the server's token on a connection of its own.
+
+        Raises OSError when the connection fails or closes without an answer.
+        """
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+        finally:
+            conn.close()
+        is_json = response.getheader("Content-Type", "").startswith("application/json")
+        return Reply(
+            status=response.status,
+            headers={name.lower(): value for name, value in response.getheaders()},
+            body=json.loads(raw) if is_json and raw else None,
+            seconds=time.monotonic() - started,
+        )
 
     def get_status(self, path: str, *, content_type: str) -> int:
         head = (

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import re
+import runpy
 import shlex
 import tomllib
 from pathlib import Path
@@ -79,6 +81,19 @@ def test_web_serves_the_projects_wsgi_application_with_gunicorn(services):
     application = getattr(importlib.import_module(module_name), attribute)
 
     assert callable(application)
+
+
+def test_web_and_the_image_run_gunicorn_with_the_projects_config_file(services):
+    """Workers and the request timeout come from config/gunicorn.py (README, "Limits")."""
+    words = argv(services["web"])
+    image = json.loads(re.search(r"^CMD (.*)$", (ROOT / "Dockerfile").read_text(), re.M)[1])
+
+    for command in (words[words.index("gunicorn") :], image):
+        path = ROOT / option(command, "--config")
+        assert path == ROOT / "config/gunicorn.py"
+        namespace = runpy.run_path(str(path))
+        assert namespace["timeout"] > 0
+        assert namespace["workers"] >= 1
 
 
 def test_web_migrates_and_collects_static_files_before_gunicorn_starts(services):

@@ -61,7 +61,7 @@ def audit_seal() -> int:
         chain = bytes(last.chain) if last else GENESIS
         position = last.position if last else 0
         first = position + 1
-        pending = _pending(since=last_run.horizon if last_run else 0, snapshot=running)
+        pending = _pending(since=_since(last_run, running), snapshot=running)
         for batch in _batches(pending):
             members = _members([e.patient_set_id for e in batch])
             seals = []
@@ -141,6 +141,16 @@ def _members(set_ids: list[int | None]) -> dict[int, list[str]]:
     wanted = {i for i in set_ids if i is not None}
     rows = AuditPatientSet.objects.filter(pk__in=wanted).values_list("pk", "patients")
     return {set_id: sorted(str(i) for i in patients) for set_id, patients in rows}
+
+
+def _since(last_run: AuditSealRun | None, snapshot: Snapshot | None) -> int:
+    """Where this run starts: the last run's horizon, unless the transaction counter is now below
+    it. That happens when the database was restored on another cluster (README, "Backup and
+    restore"): transaction ids start again from low numbers there, and the events written since
+    would sit below the horizon for ever. Every unsealed event is looked at until one is sealed."""
+    if last_run is None or (snapshot is not None and last_run.horizon > snapshot.xmax):
+        return 0
+    return last_run.horizon
 
 
 def _pending(*, since: int, snapshot: Snapshot | None) -> Iterator[AuditEvent]:

@@ -88,6 +88,34 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A kept connection is checked before each request reuses it, so one the database dropped (a
+# restart, a failover) is replaced at once instead of failing the request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL cancels any statement (a lock wait included) running longer than this; the API
+# answers 503 `database_timeout` instead of holding a worker (README, "Limits"). 0 turns it off.
+CASELOAD_STATEMENT_TIMEOUT_MS = int(env("CASELOAD_STATEMENT_TIMEOUT_MS", "5000"))
+# How long opening a connection may take before the request answers 503 `database_unavailable`.
+CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS = int(
+    env("CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS", "5")
+)
+_URL_OPTIONS = dict(DATABASES["default"].get("OPTIONS", {}))
+
+
+def database_options(statement_timeout_ms: int) -> dict:
+    """OPTIONS for the default database: the URL's, plus the timeouts on PostgreSQL."""
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return _URL_OPTIONS
+    options = " ".join(
+        filter(None, [_URL_OPTIONS.get("options"), f"-c statement_timeout={statement_timeout_ms}"])
+    )
+    return {
+        "connect_timeout": CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS,
+        **_URL_OPTIONS,
+        "options": options,
+    }
+
+
+DATABASES["default"]["OPTIONS"] = database_options(CASELOAD_STATEMENT_TIMEOUT_MS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "caseload.Staff"
@@ -156,7 +184,9 @@ Authenticate with `Authorization: Bearer <token>`, a staff member's personal API
 browser session). Every error answers in one JSON shape, `Error`: a stable `code`, a `detail`
 and one entry in `errors` per failing field. Every operation lists the errors it can give; any
 request may also be refused with 413 (a body over the size limit) or 415 (a `Content-Type`
-charset that is not a text encoding) before it reaches an operation. `DELETE` is answered 405
+charset that is not a text encoding) before it reaches an operation, and may answer 503 with
+`Retry-After` when it cannot be served now (`database_unavailable`, `database_timeout`,
+`request_timeout`): retry it later. `DELETE` is answered 405
 everywhere: clinical records are corrected (marked entered in error), never deleted.
 
 Reads of one record carry an `ETag`; send it back as `If-Match` on a change to have it refused
@@ -218,6 +248,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT_SECONDS", "3600")),
 }
+# No task may run for ever: past the soft limit it is interrupted (its transaction rolls back
+# and the work stays in the database for beat's next scan); past the hard limit the worker child
+# running it is replaced. Both are well under the visibility timeout above. Enforced by the
+# default prefork pool (README, "Limits").
+CELERY_TASK_SOFT_TIME_LIMIT = int(env("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", "300"))
+CELERY_TASK_TIME_LIMIT = int(env("CELERY_TASK_TIME_LIMIT_SECONDS", "360"))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {

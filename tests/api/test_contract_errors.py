@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import InterfaceError, OperationalError
+from django.db.backends.utils import CursorWrapper
 from rest_framework.test import APIClient
 
 from api.v1.me import MeSerializer
@@ -196,3 +198,68 @@ def test_the_readme_names_the_server_messages_it_quotes(as_user, counselor, pati
     for code, detail in quoted:
         assert f"`{code}`" in text, code
         assert f'"{detail}"' in text, detail
+
+
+class _Cancelled(Exception):
+    """What the driver raises for a statement PostgreSQL cancelled at statement_timeout."""
+
+    sqlstate = "57014"
+
+
+@pytest.fixture
+def database_fails(db):
+    """`database_fails(error)`: from now on every query raises `error`, as Django raises it when
+    the server is away (OperationalError) or cancelled the statement (its cause says so).
+    Queries work again before the test database is cleaned up."""
+    original = CursorWrapper.execute
+
+    def start(error: Exception) -> None:
+        def refuse(self, *args, **kwargs):
+            raise error
+
+        CursorWrapper.execute = refuse
+
+    yield start
+    CursorWrapper.execute = original
+
+
+def _cancelled() -> OperationalError:
+    error = OperationalError("canceling statement due to statement timeout")
+    error.__cause__ = _Cancelled()
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "retry_after"),
+    [
+        (OperationalError("connection refused"), "database_unavailable", "5"),
+        (InterfaceError("connection already closed"), "database_unavailable", "5"),
+        (_cancelled(), "database_timeout", "1"),
+    ],
+)
+def test_a_database_fault_in_a_view_is_a_json_503_with_retry_after(
+    as_user, counselor, database_fails, error, code, retry_after
+):
+    api = as_user(counselor)
+    api.client.raise_request_exception = False
+    database_fails(error)
+    response = api.get("/api/v1/me/")
+    assert_error(response, 503, code)
+    assert response["Retry-After"] == retry_after
+
+
+def test_a_database_fault_outside_drf_is_a_json_503_too(client, supervisor, database_fails):
+    client.force_login(supervisor)
+    client.raise_request_exception = False
+    database_fails(OperationalError("connection refused"))
+    response = client.get("/api/auth/login/")  # the session is loaded from the database
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    assert response["Retry-After"] == "5"
+
+
+def test_healthz_names_the_database_when_it_is_away(client, db, database_fails):
+    database_fails(OperationalError("connection refused"))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "error: OperationalError"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,9 +30,13 @@ from caseload.models import OutboxEvent, Reminder
 from caseload.services.appointments import appointment_create
 from caseload.services.patients import patient_update
 from caseload.services.reminders import reminders_send_due
+from caseload.services.tokens import token_issue
 from caseload.services.webhooks import webhook_create
 from config.celery import app as celery_app
 from tests.api.v1.test_background import Receiver
+from tests.gunicorn_server import serving
+from tests.load import wait_until, writers
+from tests.private_services import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 30
@@ -255,56 +261,12 @@ def test_a_rolled_back_booking_sends_nothing_and_a_committed_one_is_delivered(
 
 
 # Redis down ----------------------------------------------------------------------------------
-OWN_REDIS_PORT = 6390  # a Redis of this test's own: the shared one is never stopped
-
-
-def _redis(*args: str) -> None:
-    subprocess.run(["redis-cli", "-p", str(OWN_REDIS_PORT), *args], check=False, timeout=10)  # noqa: S603, S607
-
-
-def _start_own_redis(tmp_path) -> None:
-    subprocess.run(  # noqa: S603
-        [
-            "/usr/bin/redis-server",
-            "--port",
-            str(OWN_REDIS_PORT),
-            "--bind",
-            "127.0.0.1",
-            "--daemonize",
-            "yes",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--maxmemory-policy",
-            "noeviction",
-            "--dir",
-            str(tmp_path),
-            "--pidfile",
-            str(tmp_path / "redis.pid"),
-        ],
-        check=True,
-        timeout=10,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        ping = subprocess.run(  # noqa: S603
-            ["/usr/bin/redis-cli", "-p", str(OWN_REDIS_PORT), "ping"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if ping.stdout.strip() == "PONG":
-            return
-        time.sleep(0.1)
-    pytest.fail("own redis-server did not start")
-
-
 @pytest.fixture
-def own_broker(start_worker, tmp_path):
-    """This process and its workers publish to a Redis on port 6390 that the test may stop."""
-    url = f"redis://127.0.0.1:{OWN_REDIS_PORT}/0"
-    _start_own_redis(tmp_path)
+def own_broker(start_worker, tmp_path) -> Iterator[PrivateRedis]:
+    """This process and its workers publish to a Redis of the test's own that it may stop: the
+    shared one is never stopped."""
+    broker = PrivateRedis(root=tmp_path)
+    broker.start()
     previous = celery_app.conf.broker_url
 
     def use(broker_url: str) -> None:
@@ -313,10 +275,10 @@ def own_broker(start_worker, tmp_path):
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
-    use(url)
-    yield url
+    use(broker.url)
+    yield broker
     use(previous)
-    _redis("shutdown", "nosave")
+    broker.stop()
 
 
 @pytest.mark.broker
@@ -333,9 +295,9 @@ def test_changes_committed_while_redis_is_down_are_all_delivered_signed(
             },
         )
         receiver.secret = secret
-        _, read_log = start_worker(REDIS_URL=own_broker)
+        _, read_log = start_worker(REDIS_URL=own_broker.url)
 
-        _redis("shutdown", "nosave")  # the broker goes away
+        own_broker.stop()  # the broker goes away
         api = as_user(counselor)
         booked = []
         for day in (2, 3, 4):
@@ -357,7 +319,7 @@ def test_changes_committed_while_redis_is_down_are_all_delivered_signed(
         assert OutboxEvent.objects.filter(relayed_at__isnull=True).count() == 4
         assert receiver.received == []
 
-        _start_own_redis(tmp_path)  # back, empty: every task message sent before is gone
+        own_broker.start()  # back, empty: every task message sent before is gone
         celery_app.send_task("caseload.tasks.outbox_relay")  # what beat sends every 30 s
         wait_for(lambda: len(receiver.received) >= 4, read_log, "not every change was delivered")
         time.sleep(1)  # room for a duplicate to arrive
@@ -367,5 +329,79 @@ def test_changes_committed_while_redis_is_down_are_all_delivered_signed(
         )
         assert not OutboxEvent.objects.filter(relayed_at__isnull=True).exists()
         assert subscription.deliveries.filter(status="succeeded").count() == 4
+    finally:
+        receiver.close()
+
+
+@pytest.mark.broker
+def test_redis_stopped_under_http_load_delays_but_loses_no_work_and_healthz_says_so(
+    own_broker, start_worker, supervisor, counselor, patient
+):
+    """A real gunicorn keeps acknowledging bookings while the broker is down; /healthz names
+    the broker meanwhile; once it is back the worker delivers every booking's webhook once."""
+    receiver = Receiver()
+    try:
+        _, secret = webhook_create(
+            actor=supervisor, fields={"url": receiver.url, "events": ["appointment.created"]}
+        )
+        receiver.secret = secret
+        _, read_log = start_worker(REDIS_URL=own_broker.url)
+        env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": _database_url_for_worker(),
+            "REDIS_URL": own_broker.url,
+        }
+        first = timezone.now().replace(microsecond=0) + timedelta(days=2)
+        slots = itertools.count()
+
+        def booking(writer: int, number: int) -> dict:
+            start = first + timedelta(hours=next(slots))
+            return {
+                "patient": str(patient.pk),
+                "staff": str(counselor.pk),
+                "kind": "counseling",
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=30)).isoformat(),
+            }
+
+        with (
+            serving(env, token=token_issue(staff=counselor)[1], workers=2) as server,
+            writers(server, "/api/v1/appointments/", booking, count=2) as writes,
+        ):
+            wait_until(lambda: len(writes.acknowledged()) >= 3, "no bookings before the outage")
+            own_broker.stop()
+            stopped = time.monotonic()
+            health_down = server.call("GET", "/healthz")
+            time.sleep(1.5)
+            during = writes.sent(since=stopped)
+            own_broker.start()
+            time_to_recover = wait_until(
+                lambda: server.call("GET", "/healthz").status == 200, "/healthz did not recover"
+            )
+            time.sleep(0.5)
+
+        booked = writes.acknowledged()
+        celery_app.send_task("caseload.tasks.outbox_relay")
+        # What beat sends: relay the outbox, and send every delivery whose task was lost (a
+        # relay that ran while the broker was down could not send its deliveries).
+        celery_app.send_task("caseload.tasks.webhooks_deliver_due")
+        wait_for(
+            lambda: len(receiver.received) >= len(booked), read_log, "not every booking delivered"
+        )
+        time.sleep(1)  # room for a duplicate to arrive
+        print(
+            f"\nbookings acknowledged={len(booked)} during_outage={len(during)} "
+            f"slowest_during_outage={max(r.seconds for r in during):.2f}s "
+            f"healthz_recovered_in={time_to_recover:.2f}s delivered={len(receiver.received)}"
+        )
+        assert writes.failures == []
+        assert {reply.status for _, reply in writes.replies} == {201}
+        assert during  # bookings were acknowledged while the broker was down
+        assert max(reply.seconds for reply in during) < 5  # none waits for the broker
+        assert health_down.status == 503
+        assert health_down.body["database"] == "ok"
+        assert health_down.body["broker"].startswith("error")
+        assert sorted(d["data"]["appointment"] for d in receiver.received) == sorted(booked)
+        assert not OutboxEvent.objects.filter(relayed_at__isnull=True).exists()
     finally:
         receiver.close()
