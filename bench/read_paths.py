@@ -103,7 +103,7 @@ def gunicorn():
             sys.executable,
             "-m",
             "gunicorn",
-            "config.wsgi:application",
+            "bench.read_paths_app:application",
             "--workers",
             "2",
             "--worker-class",
@@ -199,7 +199,8 @@ def run() -> None:
         status, _, body = fetch("/api/v1/appointments/?page_size=500&page=400", token)
         assert status == 200, body
         cases = [
-            ("bare view /healthz", "/healthz", None),
+            ("bare Django view", "/bench-bare/", None),
+            ("healthz", "/healthz", None),
             ("me (token)", "/api/v1/me/", None),
             ("appointment 200", f"/api/v1/appointments/{one}/", None),
             ("appointment 304", f"/api/v1/appointments/{one}/", {"If-None-Match": etag}),
