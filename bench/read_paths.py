@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -163,25 +164,36 @@ def worker_rss_mib(master: int) -> list[float]:
     return sizes
 
 
-def audit_bytes(path: str, token: str) -> tuple[int, int]:
-    """(bytes the audit tables grew by, patients named) for one list read of a new page."""
+def audit_bytes(token: str) -> dict[str, float]:
+    """Bytes per patient id the audit tables grow by, over forty list reads each returning a
+    set of patients never returned before (a page size not used before makes new sets)."""
     import psycopg
 
-    url = os.environ["DATABASE_URL"]
-    size_sql = (
-        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
-        "WHERE c.relname IN ('caseload_auditevent', 'caseload_auditpatientset')"
+    size = 300 + secrets.randbelow(200)
+    sizes_sql = (
+        "SELECT pg_table_size('caseload_auditpatientset'),"
+        " pg_relation_size('caseload_auditpatientset_patients'),"
+        " pg_indexes_size('caseload_auditpatientset'),"
+        " pg_total_relation_size('caseload_auditevent')"
     )
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CHECKPOINT")
-        before = conn.execute(size_sql).fetchone()[0]
-        total_ids = 0
-        for page in range(2, 42):  # forty pages never read before: forty new patient sets
-            status, _, body = fetch(f"{path}&page={page}", token)
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        before = conn.execute(sizes_sql).fetchone()
+        ids = 0
+        for page in range(2, 42):
+            path = f"/api/v1/appointments/?page_size={size}&page={page}"
+            status, _, body = fetch(path, token)
             assert status == 200, status
-            total_ids += len({row["patient"] for row in json.loads(body)["results"]})
-        after = conn.execute(size_sql).fetchone()[0]
-    return (after - before) // 40, total_ids // 40
+            ids += len({row["patient"] for row in json.loads(body)["results"]})
+        after = conn.execute(sizes_sql).fetchone()
+    grown = [a - b for a, b in zip(after, before, strict=True)]
+    return {
+        "page size": size,
+        "patients named per page": ids / 40,
+        "set table + TOAST bytes/id": grown[0] / ids,
+        "set GIN index bytes/id": grown[1] / ids,
+        "all set indexes bytes/id": grown[2] / ids,
+        "event table bytes/page": grown[3] / 40,
+    }
 
 
 def run() -> None:
@@ -215,8 +227,8 @@ def run() -> None:
             rate, latency = wrk(path, token, headers)
             print(f"{name:32} {rate:8.1f}  {latency}", flush=True)
         print("worker RSS MiB:", worker_rss_mib(server.pid))
-        grown, ids = audit_bytes("/api/v1/appointments/?page_size=500", token)
-        print(f"audit bytes per new 500-row appointments page: {grown} ({ids} patients named)")
+        for name, value in audit_bytes(token).items():
+            print(f"audit, {name}: {value:.1f}")
 
 
 if __name__ == "__main__":
