@@ -227,3 +227,29 @@ def test_a_new_patient_is_listed_with_the_same_shape(as_user, supervisor, patien
     rows = as_user(supervisor).get("/api/v1/patients/", {"page_size": 1000}).json()["results"]
     assert len(rows) == 2
     assert all(row["created_at"].endswith("Z") for row in rows)
+
+
+def test_record_serializers_write_what_drfs_own_reading_writes(counselor, patient):
+    from rest_framework.test import APIRequestFactory
+
+    from api.v1.appointments import AppointmentSerializer
+    from api.v1.enrollments import EnrollmentSerializer
+    from api.v1.notes import CaseNoteSerializer
+    from api.v1.patients import PatientSerializer
+    from caseload.models import CaseNote, Enrollment
+
+    request = APIRequestFactory().get("/")
+    request.user = counselor
+    booked(counselor, patient, 1)
+    CaseNoteFactory(actor=counselor, patient=patient)
+    cases = [
+        (AppointmentSerializer, Appointment.objects.first()),
+        (EnrollmentSerializer, Enrollment.objects.first()),
+        (CaseNoteSerializer, CaseNote.objects.first()),
+        (PatientSerializer, patient),
+    ]
+    for serializer_class, instance in cases:
+        serializer = serializer_class(instance, context={"request": request})
+        drf = serializers.ModelSerializer.to_representation(serializer, instance)
+        assert serializer.data == drf, serializer_class.__name__
+        assert serializer.data["id"] == str(instance.pk)
