@@ -172,9 +172,7 @@ def audit_bytes(token: str) -> dict[str, float]:
     size = 300 + secrets.randbelow(200)
     sizes_sql = (
         "SELECT pg_table_size('caseload_auditpatientset'),"
-        " pg_relation_size('caseload_auditpatientset_patients'),"
-        " pg_indexes_size('caseload_auditpatientset'),"
-        " pg_total_relation_size('caseload_auditevent')"
+        " pg_relation_size('caseload_auditpatientset_patients')"
     )
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
         before = conn.execute(sizes_sql).fetchone()
@@ -191,8 +189,6 @@ def audit_bytes(token: str) -> dict[str, float]:
         "patients named per page": ids / 40,
         "set table + TOAST bytes/id": grown[0] / ids,
         "set GIN index bytes/id": grown[1] / ids,
-        "all set indexes bytes/id": grown[2] / ids,
-        "event table bytes/page": grown[3] / 40,
     }
 
 
