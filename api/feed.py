@@ -235,7 +235,6 @@ class FeedPagination(PageNumberPagination):
             "nullable": True,
             "format": "uri",
             "description": "Sync walks only (`updated_since`, `cursor`, `sync`): on the last "
-            "page, the link that later walks every change committed since. Page-number lists "
-            "have `count` instead.",
+            "page, the link that later walks every change committed since.",
         }
         return paged

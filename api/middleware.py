@@ -12,8 +12,11 @@ import sys
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware import common
+from django.middleware.csrf import CsrfViewMiddleware as DjangoCsrfViewMiddleware
 from django.urls import get_urlconf, is_valid_path
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views import defaults
@@ -90,6 +93,62 @@ def server_error(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(fault.payload(), status=fault.status)
     response["Retry-After"] = str(fault.retry_after)
     return response
+
+
+def is_bearer_api_request(request: HttpRequest) -> bool:
+    """An API request that authenticates with `Authorization: Bearer`: a personal token or an
+    OAuth2 access token. Its answer never sets or reads a cookie: a bearer header is always
+    decided by the token authenticators (a bad one is a 401), never by the session."""
+    if not is_api_path(request.path_info):
+        return False
+    return request.META.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that a bearer-token API request gets an empty session that is never
+    loaded or saved (no session cookie is read, refreshed or set). Browser sessions (the admin,
+    the API with a session cookie) work exactly as before."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if is_bearer_api_request(request):
+            request.session = self.SessionStore(None)
+            request._caseload_sessionless = True
+            return
+        super().process_request(request)
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if getattr(request, "_caseload_sessionless", False):
+            return response
+        return super().process_response(request, response)
+
+
+class MessageMiddleware(DjangoMessageMiddleware):
+    """Django's messages, for the admin; a bearer-token API request has no use for them (their
+    storage builds a cookie signer per request)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not getattr(request, "_caseload_sessionless", False):
+            super().process_request(request)
+
+
+class CsrfViewMiddleware(DjangoCsrfViewMiddleware):
+    """Django's CSRF checks, for requests a browser makes with its cookies; a bearer-token
+    request carries its credential in a header a browser never adds on its own, and every
+    API view is CSRF-exempt for it already (DRF checks CSRF only for session authentication)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not getattr(request, "_caseload_sessionless", False):
+            super().process_request(request)
+
+    def process_view(self, request, callback, callback_args, callback_kwargs):
+        if getattr(request, "_caseload_sessionless", False):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if getattr(request, "_caseload_sessionless", False):
+            return response
+        return super().process_response(request, response)
 
 
 class CommonMiddleware(common.CommonMiddleware):

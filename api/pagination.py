@@ -5,11 +5,10 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.core.paginator import InvalidPage
 from django.db.models import Q
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from .errors import FieldNotFound
 
@@ -34,7 +33,11 @@ def _invalid_page_size() -> exceptions.ValidationError:
 class PageNumberPagination(pagination.PageNumberPagination):
     """Page numbers with `page_size` up to 1000; a malformed page or page size is named.
 
-    A page size out of range is refused like a malformed one, never silently clamped.
+    A page size out of range is refused like a malformed one, never silently clamped. The
+    envelope is `{"next", "previous", "results"}` with no count, so a page never runs
+    `COUNT(*)` over the whole list: it reads `page_size + 1` rows, and the extra row says
+    whether a next page exists. A page past the last (no rows, beyond page 1) answers 404
+    `invalid_page`.
     """
 
     page_size_query_param = "page_size"
@@ -56,19 +59,57 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def etag_state(self) -> dict:
         """What of the page's envelope decides its body, for the list's ETag."""
-        return {
-            "count": self.page.paginator.count,
-            "next": self.get_next_link(),
-            "previous": self.get_previous_link(),
-        }
+        return {"next": self.get_next_link(), "previous": self.get_previous_link()}
 
     def paginate_queryset(self, queryset, request, view=None):
-        try:
-            return super().paginate_queryset(queryset, request, view)
-        except exceptions.NotFound as exc:
-            if not isinstance(exc.__context__, InvalidPage):
-                raise
-            raise FieldNotFound(str(exc.detail), field="page", code="invalid_page") from exc
+        self.request = request
+        size = self.get_page_size(request)
+        raw = request.query_params.get(self.page_query_param, "1")
+        # Bounded like page_size: a number no list reaches is refused before any arithmetic.
+        if not _in_range(raw, 10**12):
+            raise FieldNotFound("Invalid page.", field="page", code="invalid_page")
+        self.number = int(raw)
+        offset = (self.number - 1) * size
+        rows = list(queryset[offset : offset + size + 1])
+        if not rows and self.number > 1:
+            raise FieldNotFound("Invalid page.", field="page", code="invalid_page")
+        self.has_next = len(rows) > size
+        self.page = rows[:size]
+        return self.page
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.page_query_param, self.number + 1)
+
+    def get_previous_link(self) -> str | None:
+        if self.number == 1:
+            return None
+        url = self.request.build_absolute_uri()
+        if self.number == 2:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, self.number - 1)
 
 
 class KeysetPagination(pagination.BasePagination):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
 
 from caseload.models import Staff
 from caseload.services.signins import signin_attempt
@@ -28,3 +29,20 @@ class LockoutModelBackend(ModelBackend):
             ),
             via=getattr(request, "path", ""),
         )
+
+    def get_all_permissions(self, user_obj, obj=None):
+        """Django's answer in one query instead of two (the staff member's own permissions and
+        their groups'): every API request asks the role's permissions once."""
+        if (
+            not user_obj.is_active
+            or user_obj.is_anonymous
+            or obj is not None
+            or user_obj.is_superuser
+            or hasattr(user_obj, "_perm_cache")
+        ):
+            return super().get_all_permissions(user_obj, obj)
+        fields = ("content_type__app_label", "codename")
+        own = Permission.objects.filter(user=user_obj).order_by().values_list(*fields)
+        via_groups = Permission.objects.filter(group__user=user_obj).order_by().values_list(*fields)
+        user_obj._perm_cache = {f"{app}.{codename}" for app, codename in own.union(via_groups)}
+        return user_obj._perm_cache

@@ -27,6 +27,7 @@ from .base import (
     expected_version,
 )
 from .fields import (
+    DateTimeField,
     PlausibleDateTimeFilter,
     ProgramStaffField,
     VisiblePatientField,
@@ -37,8 +38,8 @@ from .fields import (
 class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     patient = VisiblePatientField()
     staff = ProgramStaffField()
-    start = serializers.DateTimeField(validators=[validate_plausible_datetime])
-    end = serializers.DateTimeField(validators=[validate_plausible_datetime])
+    start = DateTimeField(validators=[validate_plausible_datetime])
+    end = DateTimeField(validators=[validate_plausible_datetime])
     status = serializers.ChoiceField(
         choices=[("booked", "Booked")],
         required=False,

@@ -17,7 +17,12 @@ from .base import (
     StrictSerializerMixin,
 )
 from .corrections import EnteredInErrorMixin
-from .fields import PlausibleDateTimeFilter, VisiblePatientField, validate_past_datetime
+from .fields import (
+    DateTimeField,
+    PlausibleDateTimeFilter,
+    VisiblePatientField,
+    validate_past_datetime,
+)
 
 
 def _items_schema() -> dict:
@@ -55,7 +60,7 @@ class AssessmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         help_text="Raw answers keyed by item (see /api/v1/instruments/); the server computes "
         "every result."
     )
-    administered_at = serializers.DateTimeField(validators=[validate_past_datetime])
+    administered_at = DateTimeField(validators=[validate_past_datetime])
     severity = serializers.CharField(read_only=True, allow_null=True, source="severity_or_none")
 
     class Meta:

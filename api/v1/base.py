@@ -8,6 +8,7 @@ list cannot be written by accident.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import django_filters
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.fields import SkipField, empty, get_error_detail
+from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -34,6 +36,7 @@ from caseload.permissions import (
 from caseload.services.audit import audit_read, patient_id_of
 from caseload.services.integrations import integration_disclose
 
+from .fields import DateTimeField
 from .query import StrictQueryMixin
 
 # Fields every record shows and no client writes.
@@ -137,6 +140,51 @@ class StrictSerializerMixin:
             raise serializers.ValidationError(errors)
         return values
 
+    def to_representation(self, instance):
+        """DRF's output, read the short way for plain fields (see `_reading_plan`)."""
+        representation: dict[str, Any] = {}
+        for name, field, read in self._reading_plan():
+            if read is not None:
+                value = read(instance)
+                representation[name] = None if value is None else field.to_representation(value)
+                continue
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            present = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            representation[name] = None if present is None else field.to_representation(attribute)
+        return representation
+
+    def _reading_plan(self) -> list[tuple[str, serializers.Field, Callable | None]]:
+        """Per readable field: how to read its value from a record, or None for DRF's way.
+
+        DRF reads every field of every row through `Field.get_attribute` (a generic walk of
+        the source path, with callable and error checks); a model column read by one plain
+        field is a single attribute, and a reference shown as its id is the `<name>_id` column.
+        A list's rows share one serializer, so the plan is made once per page.
+        """
+        try:
+            return self._plan
+        except AttributeError:
+            pass
+        model = getattr(getattr(self, "Meta", None), "model", None)
+        columns = {f.name: f for f in model._meta.concrete_fields} if model else {}
+        plan = []
+        for field in self._readable_fields:
+            source = field.source_attrs[0] if len(field.source_attrs) == 1 else None
+            column = columns.get(source)
+            read = None
+            if column is not None and type(field) in _PLAIN_FIELDS:
+                read = attrgetter(column.attname)
+            elif column is not None and _is_plain_id(field, column):
+                ids = attrgetter(column.attname)
+                read = ids if field.pk_field is None else _through(ids, field.pk_field)
+                field = _IDENTITY
+            plan.append((field.field_name or source, field, read))
+        self._plan = plan
+        return plan
+
     def domain_problems(
         self, values: dict[str, Any], failed: set[str]
     ) -> list[tuple[str, str, str]]:
@@ -162,6 +210,49 @@ class StrictSerializerMixin:
             current = self.to_representation(self.instance)
             sent = [key for key in sent if key not in current or data[key] != current[key]]
         return refused | dict.fromkeys(sent, "read_only")
+
+
+# Fields whose output is `to_representation` of the model attribute itself.
+_PLAIN_FIELDS = frozenset(
+    {
+        serializers.BooleanField,
+        serializers.CharField,
+        serializers.ChoiceField,
+        serializers.DateField,
+        serializers.DecimalField,
+        serializers.EmailField,
+        serializers.IntegerField,
+        serializers.UUIDField,
+        DateTimeField,
+    }
+)
+
+
+class _Identity(serializers.Field):
+    def to_representation(self, value):
+        return value
+
+
+_IDENTITY = _Identity()
+
+
+def _is_plain_id(field: serializers.Field, column: models.Field) -> bool:
+    """A reference shown as the id DRF would read from the `<name>_id` column."""
+    return (
+        isinstance(field, PrimaryKeyRelatedField)
+        and type(field).to_representation is PrimaryKeyRelatedField.to_representation
+        and type(field).get_attribute is PrimaryKeyRelatedField.get_attribute
+        and field.use_pk_only_optimization()
+        and isinstance(column, models.ForeignKey)
+    )
+
+
+def _through(read: Callable, pk_field: serializers.Field) -> Callable:
+    def value(instance):
+        raw = read(instance)
+        return None if raw is None else pk_field.to_representation(raw)
+
+    return value
 
 
 _MESSAGES = {
@@ -314,6 +405,18 @@ class RecordViewSet(
         return f"staff:{getattr(user, 'role', '')}"
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        unchanged = self.unchanged_since_asked(request)
+        if unchanged is not None:
+            audit_read(
+                actor=request.user,
+                model=self.model,
+                objects=[unchanged],
+                action=AuditAction.READ,
+                status_code=304,
+            )
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)
+            response["ETag"] = etag_for(unchanged)
+            return response
         instance = self.get_object()
         not_modified = if_none_match_hits(request, instance)
         audit_read(
@@ -328,6 +431,37 @@ class RecordViewSet(
             response["ETag"] = etag_for(instance)
             return response
         return self.respond(instance)
+
+    def unchanged_since_asked(self, request: Request) -> models.Model | None:
+        """The record, read narrowly (id, version, patient), when If-None-Match names its
+        current ETag; otherwise None and the read goes the full way.
+
+        A 304 costs one narrow indexed read and the audit event's INSERT: the row is never read
+        whole nor serialized. The record is found through the same scoped, filtered queryset
+        as `get_object`, so a record the caller may not see is never answered 304; anything
+        unusual (no such record, a malformed id) takes the full way, which answers it.
+        """
+        if "If-None-Match" not in request.headers or request.method not in ("GET", "HEAD"):
+            return None
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        narrow = ["pk", "version"]
+        if any(field.name == "patient" for field in self.model._meta.concrete_fields):
+            narrow.append("patient_id")
+        queryset = self.filter_queryset(self.get_queryset())
+        try:
+            instance = (
+                queryset.select_related(None)
+                .prefetch_related(None)
+                .only(*narrow)
+                .filter(**{self.lookup_field: lookup})
+                .first()
+            )
+        except (ValueError, TypeError, DjangoValidationError):
+            return None
+        if instance is None or not if_none_match_hits(request, instance):
+            return None
+        self.check_object_permissions(request, instance)
+        return instance
 
     def respond(self, instance: models.Model, status_code: int = status.HTTP_200_OK) -> Response:
         response = Response(self.get_serializer(instance).data, status=status_code)

@@ -23,7 +23,7 @@ from .base import (
     StrictSerializerMixin,
     expected_version,
 )
-from .fields import VisiblePatientField
+from .fields import DateTimeField, VisiblePatientField
 
 
 class ConsentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -36,7 +36,7 @@ class ConsentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     recipient_client = serializers.UUIDField(
         required=False, allow_null=True, help_text="The integration client receiving, if any."
     )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = DateTimeField(required=False, allow_null=True)
     expiry_event = serializers.CharField(required=False, allow_blank=True, max_length=500)
     revocation_notice = serializers.BooleanField(
         help_text="True: the patient was told how to revoke this consent. Required."

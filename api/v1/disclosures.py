@@ -14,7 +14,7 @@ from caseload.models import Disclosure, DisclosureBasis
 from caseload.selectors.disclosures import ACCOUNTING_PERIOD, disclosure_list
 
 from .base import AuditedReadMixin, PatientRecordFilter, RolePermission
-from .fields import PlausibleDateTimeFilter
+from .fields import DateTimeField, PlausibleDateTimeFilter
 from .query import StrictQueryMixin
 
 
@@ -70,8 +70,8 @@ class DisclosureViewSet(
 
 
 class AccountingQuerySerializer(serializers.Serializer):
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+    since = DateTimeField(required=False)
+    until = DateTimeField(required=False)
 
     def validate(self, attrs):
         now = timezone.now()

@@ -15,7 +15,7 @@ from .base import (
     StrictSerializerMixin,
 )
 from .corrections import EnteredInErrorMixin
-from .fields import VisiblePatientField, validate_past_datetime
+from .fields import DateTimeField, VisiblePatientField, validate_past_datetime
 
 
 class DrugScreenResultSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -29,7 +29,7 @@ class DrugScreenResultSerializer(StrictSerializerMixin, serializers.ModelSeriali
 
 class DrugScreenSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     patient = VisiblePatientField()
-    collected_at = serializers.DateTimeField(validators=[validate_past_datetime])
+    collected_at = DateTimeField(validators=[validate_past_datetime])
     results = DrugScreenResultSerializer(many=True, allow_empty=False, max_length=50)
 
     class Meta:

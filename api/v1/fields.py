@@ -1,16 +1,58 @@
-"""Reference fields that only accept objects the requesting user may see."""
+"""Reference fields that only accept objects the requesting user may see, and the date-time
+field every serializer uses."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import serializers
+from django.db import models
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from caseload.dates import PAST_DATE, PAST_DATETIME, PLAUSIBLE_DATE, PLAUSIBLE_DATETIME, DateRule
 from caseload.models import Staff
 from caseload.permissions import patients_visible_to
+
+_ZERO = timedelta(0)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's date-time field with the same output, written without its per-value cost.
+
+    DRF looks the current time zone up for every value it writes (a context-local read) and
+    converts each value into it; on a 500-row page that was a fifth of the worker's time. This
+    field looks the zone up once per serializer (a list's rows share one field) and writes a
+    UTC value, as the database returns it, with `isoformat` directly: `2026-01-02T03:04:05Z`,
+    with microseconds when there are any, exactly as DRF writes it. Anything else (another
+    zone, a naive value, a custom format) goes through DRF's own code.
+    """
+
+    def to_representation(self, value):
+        if not value or isinstance(value, str) or value.tzinfo is None or not self._iso_utc():
+            return super().to_representation(value)
+        if value.utcoffset() != _ZERO:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:
+                return super().to_representation(value)
+        return value.replace(tzinfo=None).isoformat() + "Z"
+
+    def _iso_utc(self) -> bool:
+        """True when this field writes ISO 8601 in UTC (the project's setting), looked up once."""
+        try:
+            return self._writes_iso_utc
+        except AttributeError:
+            zone = self.timezone if hasattr(self, "timezone") else self.default_timezone()
+            iso = getattr(self, "format", api_settings.DATETIME_FORMAT)
+            utc = zone is UTC or getattr(zone, "key", None) == "UTC"
+            self._writes_iso_utc = bool(iso and iso.lower() == ISO_8601 and utc)
+            return self._writes_iso_utc
+
+
+# Every model date-time a ModelSerializer maps writes through the field above.
+serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = DateTimeField
 
 
 class VisiblePatientField(serializers.PrimaryKeyRelatedField):

@@ -14,12 +14,12 @@ from .base import (
     StrictSerializerMixin,
 )
 from .corrections import EnteredInErrorMixin
-from .fields import VisiblePatientField, validate_past_datetime
+from .fields import DateTimeField, VisiblePatientField, validate_past_datetime
 
 
 class CaseNoteSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     patient = VisiblePatientField()
-    written_at = serializers.DateTimeField(validators=[validate_past_datetime])
+    written_at = DateTimeField(validators=[validate_past_datetime])
 
     class Meta:
         model = CaseNote

@@ -20,6 +20,7 @@ from .appointments import AppointmentSerializer
 from .assessments import AssessmentSerializer
 from .drug_screens import DrugScreenSerializer
 from .enrollments import EnrollmentSerializer
+from .fields import DateTimeField
 from .medications import MedicationSerializer
 from .notes import CaseNoteSerializer
 from .referrals import ReferralSerializer
@@ -36,7 +37,7 @@ RECORD_SERIALIZERS = {
 
 
 class ChangeSerializer(serializers.Serializer):
-    at = serializers.DateTimeField()
+    at = DateTimeField()
     by = serializers.UUIDField(allow_null=True)
     type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
     fields = serializers.ListField(child=serializers.CharField())
@@ -44,7 +45,7 @@ class ChangeSerializer(serializers.Serializer):
 
 class HistoryEntrySerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=list(RECORD_SERIALIZERS))
-    at = serializers.DateTimeField()
+    at = DateTimeField()
     record = serializers.DictField()
     changes = ChangeSerializer(many=True)
 

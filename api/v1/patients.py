@@ -27,7 +27,12 @@ from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
 from .break_glass import CanBreakGlass, OpenBreakGlassSerializer, OpenedBreakGlassSerializer
 from .disclosures import ACCOUNTING_SCHEMA, AccountingQuerySerializer, DisclosureSerializer
 from .exports import EXPORT_SCHEMA, CanExport, ExportRequestSerializer, export_payload
-from .fields import PlausibleDateTimeFilter, validate_past_date, validate_past_datetime
+from .fields import (
+    DateTimeField,
+    PlausibleDateTimeFilter,
+    validate_past_date,
+    validate_past_datetime,
+)
 from .patient_records import (
     HISTORY_SCHEMA,
     TREND_SCHEMA,
@@ -42,7 +47,7 @@ from .renderers import SvgRenderer
 class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     program = serializers.SlugRelatedField(slug_field="code", read_only=True)
     birth_date = serializers.DateField(validators=[validate_past_date])
-    last_use_at = serializers.DateTimeField(
+    last_use_at = DateTimeField(
         required=False, allow_null=True, validators=[validate_past_datetime]
     )
     withdrawal_phase = serializers.SerializerMethodField(

@@ -34,7 +34,7 @@ class InstrumentsView(StrictQueryMixin, APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         results = [instruments.describe(code) for code in instruments.INSTRUMENT_CODES]
-        return Response({"count": len(results), "next": None, "previous": None, "results": results})
+        return Response({"next": None, "previous": None, "results": results})
 
 
 class StaffSerializer(serializers.ModelSerializer):

@@ -67,6 +67,8 @@ class Appointment(FeedRecord, BaseModel):
             ),
         ]
         indexes = [
+            # The list's order, so a page reads rows in index order (no sort of the whole list).
+            models.Index(fields=["start", "id"], name="appointment_list_order"),
             models.Index(fields=["staff", "start"]),
             models.Index(fields=["updated_at", "id"]),
             # The sync feed walks this index: (change_seq, id) > cursor, below the horizon.

@@ -79,7 +79,11 @@ class Assessment(CorrectableRecord):
                 name="assessment_status_valid",
             ),
         ]
-        indexes = [models.Index(fields=["patient", "instrument", "administered_at"])]
+        indexes = [
+            # The list's order, so a page reads rows in index order (no sort of the whole list).
+            models.Index(fields=["-administered_at", "-created_at"], name="assessment_list_order"),
+            models.Index(fields=["patient", "instrument", "administered_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.id}"

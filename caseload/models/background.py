@@ -93,6 +93,8 @@ class FollowUp(models.Model):
 
     class Meta:
         ordering = ["-created_at", "id"]
+        # The list's order, so a page reads rows in index order (no sort of the whole list).
+        indexes = [models.Index(fields=["staff", "-created_at", "id"], name="followup_list_order")]
         constraints = [
             models.UniqueConstraint(
                 fields=["appointment", "reason"], name="follow_up_one_per_appointment_reason"
@@ -138,6 +140,8 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-created_at", "id"]
+        # The list's order, so a page reads rows in index order (no sort of the whole list).
+        indexes = [models.Index(fields=["recipient", "-created_at", "id"], name="alert_list_order")]
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "kind"],

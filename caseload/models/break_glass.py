@@ -24,6 +24,8 @@ class BreakGlass(BaseModel):
         ordering = ["-opened_at", "-id"]
         verbose_name_plural = "break-glass accesses"
         indexes = [
+            # The list's order, so a page reads rows in index order (no sort of the whole list).
+            models.Index(fields=["program", "-opened_at", "-id"], name="break_glass_list_order"),
             models.Index(fields=["staff", "expires_at"], name="break_glass_staff_expiry"),
             models.Index(fields=["program", "reviewed_at"], name="break_glass_review_queue"),
         ]

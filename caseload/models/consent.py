@@ -55,7 +55,11 @@ class Consent(BaseModel):
 
     class Meta:
         ordering = ["-signed_at", "-id"]
-        indexes = [models.Index(fields=["patient", "-signed_at"], name="consent_patient_signed")]
+        indexes = [
+            # The list's order, so a page reads rows in index order (no sort of the whole list).
+            models.Index(fields=["-signed_at", "-id"], name="consent_list_order"),
+            models.Index(fields=["patient", "-signed_at"], name="consent_patient_signed"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(expires_at__isnull=False) | ~models.Q(expiry_event=""),

@@ -37,6 +37,8 @@ class Disclosure(models.Model):
     class Meta:
         ordering = ["-disclosed_at", "-id"]
         indexes = [
+            # The list's order, so a page reads rows in index order (no sort of the whole list).
+            models.Index(fields=["-disclosed_at", "-id"], name="disclosure_list_order"),
             models.Index(fields=["patient", "-disclosed_at"], name="disclosure_patient_time"),
             models.Index(fields=["program", "-disclosed_at"], name="disclosure_program_time"),
         ]

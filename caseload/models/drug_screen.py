@@ -49,6 +49,10 @@ class DrugScreen(CorrectableRecord):
 
     class Meta:
         ordering = ["-collected_at", "-created_at"]
+        # The list's order, so a page reads rows in index order (no sort of the whole list).
+        indexes = [
+            models.Index(fields=["-collected_at", "-created_at"], name="drugscreen_list_order")
+        ]
         constraints = [
             *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(

@@ -74,6 +74,8 @@ class Enrollment(BaseModel):
             ),
         ]
         indexes = [
+            # The list's order, so a page reads rows in index order (no sort of the whole list).
+            models.Index(fields=["-admitted_on", "-created_at"], name="enrollment_list_order"),
             models.Index(fields=["counselor", "status"]),
             models.Index(fields=["prescriber", "status"]),
         ]

@@ -68,6 +68,10 @@ class MedicationRecord(CorrectableRecord):
 
     class Meta:
         ordering = ["-start_date", "-created_at"]
+        # The list's order, so a page reads rows in index order (no sort of the whole list).
+        indexes = [
+            models.Index(fields=["-start_date", "-created_at"], name="medication_list_order")
+        ]
         constraints = [
             *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(condition=models.Q(dose__gt=0), name="medication_dose_positive"),

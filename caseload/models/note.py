@@ -20,6 +20,8 @@ class CaseNote(CorrectableRecord):
 
     class Meta:
         ordering = ["-written_at", "-created_at"]
+        # The list's order, so a page reads rows in index order (no sort of the whole list).
+        indexes = [models.Index(fields=["-written_at", "-created_at"], name="casenote_list_order")]
         constraints = [
             *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(

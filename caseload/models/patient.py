@@ -41,7 +41,10 @@ class Patient(FeedRecord, BaseModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["program", "family_name", "given_name"]),
+            # The list's order within a program, so a page reads rows in index order.
+            models.Index(
+                fields=["program", "family_name", "given_name", "id"], name="patient_list_order"
+            ),
             # The sync feed walks this index: (change_seq, id) > cursor, below the horizon.
             models.Index(fields=["change_seq", "id"], name="patient_feed"),
         ]

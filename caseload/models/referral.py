@@ -37,6 +37,8 @@ class Referral(CorrectableRecord):
 
     class Meta:
         ordering = ["-referred_on", "-created_at"]
+        # The list's order, so a page reads rows in index order (no sort of the whole list).
+        indexes = [models.Index(fields=["-referred_on", "-created_at"], name="referral_list_order")]
         constraints = [
             *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(

@@ -77,8 +77,10 @@ def token_authenticate(raw: str) -> Staff | None:
     if not raw.startswith(TOKEN_PREFIX):
         return None
     now = timezone.now()
+    # The staff member comes with their program (one small row): `/me/` and the audit read it.
     token = (
-        ApiToken.objects.select_related("staff")
+        ApiToken.objects.select_related("staff__program")
+        .order_by()
         .filter(
             digest=_digest(raw),
             revoked_at__isnull=True,

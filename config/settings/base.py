@@ -53,11 +53,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.NoStoreMiddleware",
     "api.middleware.Part2NoticeMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Session, CSRF and messages are Django's, skipped for bearer-token API requests (no cookie).
+    "api.middleware.SessionMiddleware",
     "api.middleware.CommonMiddleware",  # Django's, without slash redirects under /api/
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "api.middleware.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "api.lockout.SignInLockoutMiddleware",
