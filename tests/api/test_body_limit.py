@@ -138,9 +138,9 @@ def test_a_real_server_refuses_a_100_mib_body_at_once(gunicorn, chunked):
     answer = gunicorn.post(PATIENTS, 100 * MIB, chunked=chunked)
     assert answer.status == 413
     assert b'"payload_too_large"' in answer.head
-    # Refused after at most the limit (plus what sat in socket buffers), not after 100 MiB.
+    # Refused after at most the limit (plus what sat in socket buffers), not after 100 MiB. The
+    # bytes decide, not the seconds: bench/body_limit.py measures the time.
     assert answer.body_bytes_sent < 16 * MIB
-    assert answer.seconds < 5
 
 
 @pytest.mark.parametrize("path", ["/healthz?x=1", "/api/v1/me/?x=1"])

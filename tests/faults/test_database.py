@@ -122,7 +122,7 @@ def test_a_write_waiting_on_a_lock_answers_503_at_the_statement_timeout_and_the_
     assert stuck.status == 503
     assert stuck.body["code"] == "database_timeout"
     assert stuck.headers["retry-after"] == "1"
-    assert stuck.seconds < 3
+    assert stuck.seconds < 10  # bounded: without the timeout it waits as long as the lock
     assert read.status == 200
     assert after.status == 201
     assert notes_with(cluster, fresh_database, "stuck") == 0
