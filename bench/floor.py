@@ -88,8 +88,9 @@ def staff_program(raw: str):
     row = (
         db()
         .execute(
-            "SELECT s.program_id FROM caseload_apitoken t JOIN caseload_staff s ON s.id = t.staff_id"
-            " WHERE t.digest = %s AND t.revoked_at IS NULL AND t.expires_at > now() AND s.is_active",
+            "SELECT s.program_id FROM caseload_apitoken t"
+            " JOIN caseload_staff s ON s.id = t.staff_id WHERE t.digest = %s"
+            " AND t.revoked_at IS NULL AND t.expires_at > now() AND s.is_active",
             [hashlib.sha256(raw.encode()).hexdigest()],
         )
         .fetchone()
@@ -152,17 +153,18 @@ def history(start_response, program, patient_id: str) -> list[bytes]:
         "SELECT 1 FROM caseload_patient WHERE id = %s AND program_id = %s", [patient_id, program]
     ).fetchone():
         return respond(start_response, "404 Not Found", {"detail": "Not found."})
+    # Table names from the constant HISTORY_KINDS, never from the request.
     records = " UNION ALL ".join(
-        f"SELECT '{kind}', to_jsonb(r) FROM caseload_{kind} r WHERE patient_id = %s"
+        f"SELECT '{kind}', to_jsonb(r) FROM caseload_{kind} r WHERE patient_id = %s"  # noqa: S608
         for kind in HISTORY_KINDS
     )
     changes = " UNION ALL ".join(
-        f"SELECT '{kind}', to_jsonb(h) FROM caseload_historical{kind} h WHERE patient_id = %s"
+        f"SELECT to_jsonb(h) FROM caseload_historical{kind} h WHERE patient_id = %s"  # noqa: S608
         for kind in HISTORY_KINDS
     )
     params = [patient_id] * len(HISTORY_KINDS)
     by_record: dict = {}
-    for kind, change in conn.execute(changes, params):
+    for (change,) in conn.execute(changes, params):
         by_record.setdefault(change["id"], []).append(change)
     results = [
         {"kind": kind, "record": record, "changes": by_record.get(record["id"], [])}
