@@ -1,8 +1,10 @@
 """The benchmark harness end to end on the tiny profile, so it never rots.
 
-Seeds a fresh database of its own (`bench/seed.py --profile tiny`), runs `bench/run.py` for one
-second per measurement and checks that the table comes out whole and that both walks served
-every appointment exactly once. It never judges a time: CI machines differ.
+Seeds the suite's own (already migrated, empty) test database with `bench/seed.py --profile
+tiny`, runs `bench/run.py` for one second per measurement and checks that the table comes out
+whole and that both walks served every appointment exactly once. It never judges a time: CI
+machines differ. The test is transactional: the seeded rows are committed (the servers are other
+processes) and the database is emptied after it, as after every transactional test.
 """
 
 from __future__ import annotations
@@ -17,10 +19,6 @@ import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
-
-from seed import drop_database  # noqa: E402
-
 ROWS = (
     "feed page 500 (integration), req/s",
     "same, vs stock DRF",
@@ -38,13 +36,13 @@ ROWS = (
 )
 
 
-def bench_url() -> str:
-    """A database of this test's own beside the suite's, on the same server."""
+def suite_database_url() -> str:
+    """The URL of the database this test runs on (pytest-django's copy, migrated)."""
     params = connection.settings_dict
     user = params.get("USER") or "postgres"
     host = params.get("HOST") or "127.0.0.1"
     port = params.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{params['NAME']}_bench_{os.getpid()}"
+    return f"postgres://{user}@{host}:{port}/{params['NAME']}"
 
 
 def run(script: str, url: str, *args: str) -> subprocess.CompletedProcess:
@@ -61,17 +59,14 @@ def run(script: str, url: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.postgres
-def test_tiny_profile_prints_every_row_and_walks_without_duplicates_or_gaps():
-    url = bench_url()
-    try:
-        seeded = run("seed.py", url, "--profile", "tiny", "--fresh")
-        assert seeded.returncode == 0, seeded.stderr[-3000:]
-        assert '"caseload_appointment":2000' in seeded.stdout
+def test_tiny_profile_prints_every_row_and_walks_without_duplicates_or_gaps(transactional_db):
+    url = suite_database_url()
+    seeded = run("seed.py", url, "--profile", "tiny")
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    assert '"caseload_appointment":2000' in seeded.stdout
 
-        result = run("run.py", url, "--profile", "tiny", "--duration", "1", "--repeats", "1")
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    finally:
-        drop_database(url)
+    result = run("run.py", url, "--profile", "tiny", "--duration", "1", "--repeats", "1")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = result.stdout[result.stdout.index("Caseload benchmark, profile tiny") :]
     for label in ROWS:
         assert re.search(rf"^\s*{re.escape(label)}", table, re.MULTILINE), label
