@@ -327,7 +327,7 @@ def appointment_rows(
             p = i % len(patients)
             start = first + timedelta(seconds=rng.randrange(span) // 900 * 900)
             status, reason = appointment_status(start, world.now, rng.randrange(100))
-            medical = i % 5 == 0
+            medical = rng.randrange(5) == 0  # a medication visit, with the prescriber
             staff = prescriber_of(world, p) if medical else counselor_of(world, p)
             at = created + timedelta(seconds=i * 30)
             version = 1 if status == "booked" else 2
