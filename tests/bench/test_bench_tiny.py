@@ -1,0 +1,77 @@
+"""The benchmark harness end to end on the tiny profile, so it never rots.
+
+Seeds the suite's own (already migrated, empty) test database with `bench/seed.py --profile
+tiny`, runs `bench/run.py` for one second per measurement and checks that the table comes out
+whole and that both walks served every appointment exactly once. It never judges a time: CI
+machines differ. The test is transactional: the seeded rows are committed (the servers are other
+processes) and the database is emptied after it, as after every transactional test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+ROWS = (
+    "feed page 500 (integration), req/s",
+    "same, vs stock DRF",
+    "same, p50 / p99 ms",
+    "deep page (row 1,500) p50 ms",
+    "whole walk (2,000 rows), s",
+    "walk duplicates / gaps",
+    "patient history p50 ms",
+    "record: 304 If-None-Match vs 200, req/s",
+    "/api/v1/me/ vs bare Django view, req/s",
+    "SQL queries at page size 10/100/1000",
+    "mixed load at 70 % of peak",
+    "audit bytes per request / per id, staff list",
+    "audit bytes per request / per id, feed",
+)
+
+
+def suite_database_url() -> str:
+    """The URL of the database this test runs on (pytest-django's copy, migrated)."""
+    params = connection.settings_dict
+    user = params.get("USER") or "postgres"
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{params['NAME']}"
+
+
+def run(script: str, url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # each script picks its own
+    return subprocess.run(  # noqa: S603 - our own scripts, fixed arguments
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.postgres
+def test_tiny_profile_prints_every_row_and_walks_without_duplicates_or_gaps(transactional_db):
+    url = suite_database_url()
+    seeded = run("seed.py", url, "--profile", "tiny")
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    assert '"caseload_appointment":2000' in seeded.stdout
+
+    result = run("run.py", url, "--profile", "tiny", "--duration", "1", "--repeats", "1")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    table = result.stdout[result.stdout.index("Caseload benchmark, profile tiny") :]
+    for label in ROWS:
+        assert re.search(rf"^\s*{re.escape(label)}", table, re.MULTILINE), label
+    walk = next(line for line in table.splitlines() if line.startswith("walk duplicates"))
+    cells = [cell.strip() for cell in walk.split("|")]
+    assert cells[1] == "0 / 0" and cells[3] == "0 / 0", walk  # floor, Caseload
+    assert re.search(r"walk caseload: 2,000 rows in [\d.]+ s, 0 duplicates, 0 gaps", result.stdout)
+    assert re.search(r"walk floor: 2,000 rows in [\d.]+ s, 0 duplicates, 0 gaps", result.stdout)
