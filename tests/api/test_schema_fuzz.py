@@ -7,11 +7,13 @@ content type, and match the documented body and headers; invalid data must be re
 4xx. Path ids are drawn both at random (404) and from the records seeded for the persona, so
 the reads, changes and state-change actions reach the services, not only the 404 path.
 
-CI runs a small, derandomized budget (`CASELOAD_FUZZ_EXAMPLES`, default 4 per operation and
-mode, without the coverage phase); README "Schema fuzzing" gives the nightly command, which
-turns on the coverage phase (`CASELOAD_FUZZ_COVERAGE=1`) and the stateful phase
-(`CASELOAD_FUZZ_STEPS`), where links inferred from the document chain requests (create a
-patient, then read, change and export it).
+A stateful run follows the links schemathesis infers from the document, chaining requests
+(list or create a patient, then read, change and export it).
+
+CI runs a small, derandomized budget (`CASELOAD_FUZZ_EXAMPLES`, default 4 per operation;
+`CASELOAD_FUZZ_STEPS`, default 6 per chain; no coverage phase). README "Schema fuzzing" gives
+the nightly command, which raises both and turns on the coverage phase
+(`CASELOAD_FUZZ_COVERAGE=1`: boundary values and every kind of invalid value per field).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from tests.factories import (
 
 EXAMPLES = int(os.environ.get("CASELOAD_FUZZ_EXAMPLES", "4"))
 COVERAGE = os.environ.get("CASELOAD_FUZZ_COVERAGE", "") not in ("", "0")
-STEPS = int(os.environ.get("CASELOAD_FUZZ_STEPS", "0"))
+STEPS = int(os.environ.get("CASELOAD_FUZZ_STEPS", "6"))
 SEED = int(os.environ.get("CASELOAD_FUZZ_SEED", "20261126"))
 PERSONAS = ("counselor", "prescriber", "supervisor", "front_desk", "integration")
 SCHEMA_URL = "/api/schema/?format=json"
@@ -89,7 +91,7 @@ CONFIG = {
         "examples": {"enabled": True},
         "coverage": {"enabled": COVERAGE},
         "fuzzing": {"enabled": True},
-        "stateful": {"max-steps": max(STEPS, 2)},
+        "stateful": {"max-steps": STEPS},
     },
     "checks": {
         # Valid data is refused for reasons the document cannot express (a patient id that
@@ -105,6 +107,22 @@ schema = schemathesis.openapi.from_wsgi(
 )
 
 
+class PersonaAuth:
+    """The calling persona's token, as the run's own credentials: schemathesis then also checks
+    that each operation refuses the request without it, or with a made-up one (401)."""
+
+    current: Persona | None = None
+
+    def get(self, case, ctx) -> str:
+        return PersonaAuth.current.authorization
+
+    def set(self, case, data: str, ctx) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": data}
+
+
+schema.auth.auth(refresh_interval=None)(PersonaAuth)
+
+
 @dataclass
 class Persona:
     """Who is calling, with what token, and the ids of the records it may aim at."""
@@ -113,10 +131,6 @@ class Persona:
     authorization: str
     staff: object | None
     ids: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": self.authorization}
 
     def aim(self, case) -> None:
         """Swap generated UUIDs for seeded ids, chosen by the UUID itself (so derandomized)."""
@@ -189,7 +203,11 @@ def persona(request, program, supervisor, counselor, prescriber, front_desk, pat
         authorization = integration.api._credentials["HTTP_AUTHORIZATION"]
     else:
         authorization = "Bearer " + token_issue(staff=staff)[1]
-    return Persona(name=request.param, authorization=authorization, staff=staff, ids=_ids())
+    PersonaAuth.current = Persona(
+        name=request.param, authorization=authorization, staff=staff, ids=_ids()
+    )
+    yield PersonaAuth.current
+    PersonaAuth.current = None
 
 
 def _no_network(*args, **kwargs):
@@ -200,7 +218,7 @@ def _no_network(*args, **kwargs):
 @settings(suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case, persona):
     persona.aim(case)
-    response = case.call_and_validate(headers=persona.headers)
+    response = case.call_and_validate()
     persona.renew_if_revoked(case, response)
 
 
@@ -209,14 +227,15 @@ def _state_machine():
     return schema.as_state_machine()
 
 
-@pytest.mark.skipif(STEPS == 0, reason="nightly: set CASELOAD_FUZZ_STEPS to run the stateful phase")
 def test_linked_operations_answer_as_documented(persona):
     """Chains of requests along the links inferred from the document (create, then use)."""
 
     class Machine(_state_machine()):
-        def get_call_kwargs(self, case):
+        def before_call(self, case):
             persona.aim(case)
-            return {"headers": persona.headers}
+
+        def after_call(self, response, case):
+            persona.renew_if_revoked(case, response)
 
     run_state_machine_as_test(
         Machine,
