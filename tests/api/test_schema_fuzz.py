@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -48,6 +49,7 @@ STEPS = int(os.environ.get("CASELOAD_FUZZ_STEPS", "6"))
 SEED = int(os.environ.get("CASELOAD_FUZZ_SEED", "20261126"))
 PERSONAS = ("counselor", "prescriber", "supervisor", "front_desk", "integration")
 SCHEMA_URL = "/api/schema/?format=json"
+PLACEHOLDER = "Bearer persona-token"
 # The model behind each resource: a path id is drawn from its rows (or left random).
 RESOURCES = {
     "alerts": "Alert",
@@ -108,13 +110,15 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 class PersonaAuth:
-    """The calling persona's token, as the run's own credentials: schemathesis then also checks
-    that each operation refuses the request without it, or with a made-up one (401)."""
+    """The run's own credentials, so schemathesis also checks that each operation refuses the
+    request without them, or with made-up ones (401).
 
-    current: Persona | None = None
+    Cases of the coverage phase are built at collection, before any persona exists: each case
+    carries a placeholder that `Persona.aiming` replaces with the calling persona's token.
+    """
 
     def get(self, case, ctx) -> str:
-        return PersonaAuth.current.authorization
+        return PLACEHOLDER
 
     def set(self, case, data: str, ctx) -> None:
         case.headers = {**(case.headers or {}), "Authorization": data}
@@ -132,16 +136,33 @@ class Persona:
     staff: object | None
     ids: dict[str, list[str]] = field(default_factory=dict)
 
-    def aim(self, case) -> None:
-        """Swap generated UUIDs for seeded ids, chosen by the UUID itself (so derandomized)."""
+    @contextmanager
+    def aiming(self, case, *, restore: bool = True):
+        """Send this persona's token, and swap generated UUIDs for seeded ids, chosen by the
+        UUID itself (so a derandomized run stays reproducible). The case is restored after:
+        explicit examples are shared by the personas' runs of one operation (a stateful step's
+        case is its own, and its checks read it after the call: no restore there)."""
+        saved = (case.headers, case.path_parameters, case.body)
+        headers = dict(case.headers or {})
+        if headers.get("Authorization") == PLACEHOLDER:
+            headers["Authorization"] = self.authorization
+        case.headers = headers
         resource = case.operation.path.split("/")[3]
-        path_parameters = case.path_parameters or {}
-        if "id" in path_parameters:
-            path_parameters["id"] = self._pick(path_parameters["id"], resource)
+        if case.path_parameters and "id" in case.path_parameters:
+            case.path_parameters = {
+                **case.path_parameters,
+                "id": self._pick(case.path_parameters["id"], resource),
+            }
         if isinstance(case.body, dict):
-            for name, target in REFERENCES.items():
-                if name in case.body:
-                    case.body[name] = self._pick(case.body[name], target)
+            case.body = {
+                name: self._pick(value, REFERENCES[name]) if name in REFERENCES else value
+                for name, value in case.body.items()
+            }
+        try:
+            yield case
+        finally:
+            if restore:
+                case.headers, case.path_parameters, case.body = saved
 
     def _pick(self, value, resource: str):
         try:
@@ -203,11 +224,7 @@ def persona(request, program, supervisor, counselor, prescriber, front_desk, pat
         authorization = integration.api._credentials["HTTP_AUTHORIZATION"]
     else:
         authorization = "Bearer " + token_issue(staff=staff)[1]
-    PersonaAuth.current = Persona(
-        name=request.param, authorization=authorization, staff=staff, ids=_ids()
-    )
-    yield PersonaAuth.current
-    PersonaAuth.current = None
+    return Persona(name=request.param, authorization=authorization, staff=staff, ids=_ids())
 
 
 def _no_network(*args, **kwargs):
@@ -217,9 +234,13 @@ def _no_network(*args, **kwargs):
 @schema.parametrize()
 @settings(suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case, persona):
-    persona.aim(case)
-    response = case.call_and_validate()
-    persona.renew_if_revoked(case, response)
+    with persona.aiming(case):
+        response = case.call_and_validate()
+        if case.headers.get("Authorization") == persona.authorization:
+            # The persona's own token is never refused as no credentials: a run that silently
+            # tested only the 401 path would otherwise pass.
+            assert response.status_code != 401, response.text
+        persona.renew_if_revoked(case, response)
 
 
 @functools.cache
@@ -231,11 +252,11 @@ def test_linked_operations_answer_as_documented(persona):
     """Chains of requests along the links inferred from the document (create, then use)."""
 
     class Machine(_state_machine()):
-        def before_call(self, case):
-            persona.aim(case)
-
-        def after_call(self, response, case):
+        def call(self, case, **kwargs):
+            with persona.aiming(case, restore=False):
+                response = case.call(**kwargs)
             persona.renew_if_revoked(case, response)
+            return response
 
     run_state_machine_as_test(
         Machine,
