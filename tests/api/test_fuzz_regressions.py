@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS30Validator
+from rest_framework.test import APIClient
 
 from tests.api.test_openapi import document
 from tests.factories import AppointmentFactory, PatientFactory
@@ -47,6 +48,7 @@ def test_an_empty_filter_is_refused_not_ignored(as_user, supervisor, url, name):
     [
         ("/api/v1/break-glass/?reviewed=AAA", "reviewed"),
         ("/api/v1/staff/?is_active=1", "is_active"),
+        ("/api/v1/staff/?is_active=2", "is_active"),  # django-filter's own "true"
     ],
 )
 def test_a_boolean_filter_is_true_or_false(as_user, supervisor, url, name):
@@ -61,6 +63,19 @@ def _validate(component: str, body: dict) -> None:
         {"$ref": f"#/components/schemas/{component}", "components": document()["components"]},
         format_checker=FormatChecker(),
     ).validate(body)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/staff/0.5/", "/api/v1/notes/0.xml/"])
+def test_a_format_suffix_the_view_does_not_serve_is_404_even_with_a_bad_token(
+    as_user, supervisor, path
+):
+    """The suffix is refused before authentication runs; auditing that refusal must not then
+    trip over the token (it answered 500)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer cl_not-a-token")
+    response = client.get(path)
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "not_found"
 
 
 def test_a_patient_without_an_email_is_answered_as_the_document_says(as_user, supervisor):
