@@ -141,4 +141,3 @@ def _unread_values(filterset_class, request: Request) -> dict[str, list]:
             elif isinstance(one, django_filters.BooleanFilter) and value not in BOOLEANS:
                 errors[name] = [NOT_BOOLEAN]
     return errors
-
