@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 import pytest
 import schemathesis
 from django.apps import apps
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -104,9 +106,26 @@ CONFIG = {
     "suppress-health-check": ["all"],
 }
 
+DJANGO = get_wsgi_application()
+
+
+def application(environ, start_response):
+    """The WSGI application, keeping the test's database connection open.
+
+    At each request's start and end Django closes a connection that is not in autocommit: the
+    test's transaction on PostgreSQL. Django's test client unhooks that for its own requests
+    (and hooks it back after each, so it is unhooked here before every request, and hooked
+    back when the test ends: `_connection_kept`).
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    return DJANGO(environ, start_response)
+
+
 schema = schemathesis.openapi.from_wsgi(
-    SCHEMA_URL, get_wsgi_application(), config=schemathesis.Config.from_dict(CONFIG)
+    SCHEMA_URL, DJANGO, config=schemathesis.Config.from_dict(CONFIG)
 )
+schema.app = application  # loading the document at collection leaves the hooks alone
 
 
 class PersonaAuth:
@@ -206,8 +225,25 @@ def _ids() -> dict[str, list[str]]:
     }
 
 
+@pytest.fixture
+def _connection_kept():
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture(params=PERSONAS)
-def persona(request, program, supervisor, counselor, prescriber, front_desk, patient, monkeypatch):
+def persona(
+    request,
+    program,
+    supervisor,
+    counselor,
+    prescriber,
+    front_desk,
+    patient,
+    monkeypatch,
+    _connection_kept,
+):
     # A fuzzed webhook must never leave the machine, whatever URL it was given.
     monkeypatch.setattr(
         "caseload.services.webhooks.urllib.request.urlopen", _no_network, raising=True
