@@ -110,7 +110,12 @@ def audit_refusal(exc: Exception, context: dict, status_code: int) -> None:
     view, request = context.get("view"), context.get("request")
     if view is None or request is None or not _is_refusal(exc, status_code):
         return
-    user = getattr(request, "user", None)
+    try:
+        user = getattr(request, "user", None)
+    except exceptions.APIException:
+        # Refused before authentication ran (a `.json`-style suffix the view does not serve),
+        # with credentials that do not authenticate: there is nobody to attribute it to.
+        return
     if not getattr(user, "is_authenticated", False):
         return
     kwargs = getattr(view, "kwargs", {}) or {}

@@ -46,6 +46,8 @@ PATH_PREFIX = r"/api/v[0-9]+"
 STANDARD_ACTIONS = ("list", "retrieve", "create", "update", "partial_update")
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 JSON = "application/json"
+# Formats a blank-allowed field cannot claim (its "" breaks them): the pattern said instead.
+BLANK_OR = {"email": r"^$|^[^@\s]+@[^@\s]+$"}
 # Paths whose every error is in the `Error` shape.
 ERROR_SHAPED_PREFIX = "/api/"
 
@@ -366,8 +368,17 @@ class AutoSchema(openapi.AutoSchema):
             field.choices = wider
         return super()._map_serializer_field(field, direction, bypass_extensions)
 
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        if getattr(field, "allow_blank", False) and schema.get("format") in BLANK_OR:
+            # An optional email is stored and answered as "" when there is none, which
+            # `format: email` forbids: document "empty, or an email address" instead.
+            schema["pattern"] = BLANK_OR[schema.pop("format")]
+
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response":
+            _optional_for_integrations(serializer, schema)
         if openapi.get_override(serializer, "description"):
             return schema
         description = _own_doc(type(serializer)) or _model_doc(serializer)
@@ -457,6 +468,25 @@ def _stored_choices(field) -> list | None:
     if not stored or set(dict(stored)) <= set(field.choices):
         return None
     return list(stored)
+
+
+def _optional_for_integrations(serializer, schema: dict) -> None:
+    """Fields an integration client is not sent (`Meta.integration_hidden_fields`) are not
+    required in the answer, and say so."""
+    meta = getattr(type(serializer), "Meta", None)
+    hidden = getattr(meta, "integration_hidden_fields", ())
+    if not hidden:
+        return
+    schema["required"] = [name for name in schema.get("required", []) if name not in hidden]
+    if not schema["required"]:
+        del schema["required"]
+    for name in hidden:
+        field = schema.get("properties", {}).get(name)
+        if field is not None:
+            note = "Not sent to integration clients."
+            field["description"] = (
+                f"{field['description']} {note}" if field.get("description") else note
+            )
 
 
 def _own_doc(obj) -> str:

@@ -8,7 +8,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from caseload.models import Appointment, AppointmentStatus
-from caseload.permissions import CHANGE, hidden_appointment_fields
+from caseload.permissions import (
+    CHANGE,
+    INTEGRATION_HIDDEN_APPOINTMENT_FIELDS,
+    hidden_appointment_fields,
+)
 from caseload.selectors.records import appointment_list
 from caseload.services.appointments import (
     appointment_create,
@@ -69,6 +73,8 @@ class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             *RECORD_META,
         )
         immutable_fields = ("patient", "status")
+        # Left out of an integration client's answers; the document marks them optional.
+        integration_hidden_fields = INTEGRATION_HIDDEN_APPOINTMENT_FIELDS
         read_only_fields = (
             "id",
             "cancellation_reason",

@@ -31,9 +31,15 @@ class StrictQueryMixin(AuditedViewMixin):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # authentication and permissions come first
+        if not self._method_allowed(request):
+            return  # dispatch answers 405 next, whatever the query string
         errors = query_errors(self, request)
         if errors:
             raise exceptions.ValidationError(errors)
+
+    def _method_allowed(self, request: Request) -> bool:
+        method = request.method.lower()
+        return method in self.http_method_names and hasattr(self, method)
 
     def perform_content_negotiation(self, request: Request, force: bool = False):
         # A `?format=` the view does not serve is answered as a query error naming `format`
@@ -95,10 +101,13 @@ def _parameters(view) -> tuple[set[str], set[str]]:
 def _value_errors(view, request: Request) -> dict[str, list]:
     """Malformed filter values and page size, checked here to be reported with the rest."""
     errors: dict[str, list] = {}
-    if _filterset_class(view) is not None:
+    filterset_class = _filterset_class(view)
+    if filterset_class is not None:
+        errors |= _unread_values(filterset_class, request)
         filterset = DjangoFilterBackend().get_filterset(request, view.get_queryset(), view)
         if not filterset.is_valid():
-            errors |= translate_validation(filterset.errors).detail
+            for name, problems in translate_validation(filterset.errors).detail.items():
+                errors.setdefault(name, problems)
     paginator = getattr(view, "paginator", None)
     if paginator is not None:
         try:
@@ -108,4 +117,27 @@ def _value_errors(view, request: Request) -> dict[str, list]:
         if hasattr(paginator, "query_errors"):  # the sync feed's combinations and links
             for name, problems in paginator.query_errors(request, view).items():
                 errors.setdefault(name, problems)
+    return errors
+
+
+BLANK = exceptions.ErrorDetail("Give a value, or leave the parameter out.", code="blank")
+# A boolean query parameter as the document types it (django-filter would also read `True`,
+# and ignore `1` or `yes` without a word).
+BOOLEANS = frozenset({"true", "false"})
+NOT_BOOLEAN = exceptions.ErrorDetail("Must be `true` or `false`.", code="invalid")
+
+
+def _unread_values(filterset_class, request: Request) -> dict[str, list]:
+    """Values django-filter would silently ignore, filtering nothing: `?patient=`, `?reviewed=x`.
+
+    A filter left empty, or a boolean that is neither true nor false, would answer the whole
+    list as if it were filtered. Only free-text filters may be empty.
+    """
+    errors: dict[str, list] = {}
+    for name, one in filterset_class.base_filters.items():
+        for value in request.query_params.getlist(name):
+            if value == "" and type(one) is not django_filters.CharFilter:
+                errors[name] = [BLANK]
+            elif isinstance(one, django_filters.BooleanFilter) and value not in BOOLEANS:
+                errors[name] = [NOT_BOOLEAN]
     return errors
