@@ -245,9 +245,7 @@ def persona(
     _connection_kept,
 ):
     # A fuzzed webhook must never leave the machine, whatever URL it was given.
-    monkeypatch.setattr(
-        "caseload.services.webhooks.urllib.request.urlopen", _no_network, raising=True
-    )
+    monkeypatch.setattr("caseload.services.webhooks.post_to_target", _no_network, raising=True)
     _seed(supervisor, counselor, prescriber, patient)
     integration = integration_for(program)
     staff = {
