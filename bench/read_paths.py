@@ -59,7 +59,7 @@ def seed() -> None:
     ]
     _, token = token_issue(staff=supervisor, name="bench")
     TOKEN_FILE.write_text(token)
-    rng = random.Random(7)  # noqa: S311 - synthetic data, not a secret
+    rng = random.Random(7)
     now = datetime.now(UTC)
     patients = [
         Patient(
@@ -99,7 +99,7 @@ def seed() -> None:
 @contextlib.contextmanager
 def gunicorn():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -133,7 +133,7 @@ def wrk(path: str, token: str, headers: dict | None = None) -> tuple[float, str]
     argv = ["wrk", "-t1", "-c2", f"-d{SECONDS}s", "-H", f"Authorization: Bearer {token}"]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
-    done = subprocess.run(  # noqa: S603 - fixed argv
+    done = subprocess.run(
         [*argv, f"http://127.0.0.1:{PORT}{path}"], capture_output=True, text=True, check=True
     )
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
