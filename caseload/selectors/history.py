@@ -6,6 +6,7 @@ one query for each type's records and one for each type's historical rows.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -59,7 +60,10 @@ def patient_history(*, user: Staff, patient: Patient) -> list[HistoryEntry]:
 
 
 def _changes_by_record(model: type[models.Model], records: list) -> dict[Any, list[dict]]:
-    rows = model.history.filter(id__in=[r.pk for r in records]).order_by("id", "history_date")
+    historical = _historical_model(model)
+    rows = historical._default_manager.filter(id__in=[r.pk for r in records]).order_by(
+        "id", "history_date"
+    )
     grouped: dict[Any, list] = defaultdict(list)
     for row in rows:
         grouped[row.id].append(row)
@@ -68,24 +72,50 @@ def _changes_by_record(model: type[models.Model], records: list) -> dict[Any, li
     }
 
 
+# Changes the history does not name: every save moves them.
+_UNNAMED = frozenset({"version", "updated_at", "updated_by"})
+
+
+@functools.cache
+def _historical_model(model: type[models.Model]) -> type[models.Model]:
+    """The model's historical rows model. `Model.history` builds a new manager class on every
+    access (simple_history's descriptor), which cost more than the query it runs."""
+    return model.history.model
+
+
+@functools.cache
+def _diffed_fields(historical: type[models.Model]) -> tuple[models.Field, ...] | None:
+    """The fields `diff_against` compares (tracked, editable, not many-to-many), less the ones
+    the history does not name; None when the model has many-to-many history (diff it the slow
+    way)."""
+    if historical._history_m2m_fields or historical._meta.private_fields:
+        return None
+    names = {f.name for f in historical.tracked_fields if f.editable} - _UNNAMED
+    return tuple(f for f in historical._meta.concrete_fields if f.editable and f.name in names)
+
+
+def _changed_fields(previous, current) -> list[str]:
+    """What changed from one version to the next, by field name, sorted: `diff_against`'s
+    answer read straight off the two rows' column values."""
+    fields = _diffed_fields(type(current))
+    if fields is None:
+        return sorted(
+            c.field for c in current.diff_against(previous).changes if c.field not in _UNNAMED
+        )
+    return sorted(
+        f.name for f in fields if f.value_from_object(previous) != f.value_from_object(current)
+    )
+
+
 def _describe(versions: list) -> list[dict[str, Any]]:
     described = []
     for previous, current in zip([None, *versions], versions, strict=False):
-        fields = (
-            sorted(
-                c.field
-                for c in current.diff_against(previous).changes
-                if c.field not in {"version", "updated_at", "updated_by"}
-            )
-            if previous is not None
-            else []
-        )
         described.append(
             {
                 "at": current.history_date,
                 "by": current.history_user_id,
                 "type": {"+": "created", "~": "changed", "-": "deleted"}[current.history_type],
-                "fields": fields,
+                "fields": _changed_fields(previous, current) if previous is not None else [],
             }
         )
     return list(reversed(described))

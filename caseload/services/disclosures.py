@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from caseload.context import current_request
@@ -180,21 +180,67 @@ def disclosures_record(
     now = timezone.now()
     request = current_request()
     ids = sorted({str(getattr(p, "pk", p)) for p in patients})
-    relied_on = {str(k): v for k, v in (consents or {}).items()}
-    rows = [
-        Disclosure(
-            program_id=client.program_id,
-            patient_id=patient_id,
-            disclosed_at=now,
-            recipient_name=client.name,
-            client=client.pk,
-            information=sorted(set(information)),
-            purpose=purpose,
-            basis=basis,
-            consent_id=relied_on.get(patient_id),
-            request_id=request.request_id if request is not None else "",
+    if not ids:
+        return 0
+    relied_on = {str(k): str(v) for k, v in (consents or {}).items()}
+    shared = {
+        "program_id": client.program_id,
+        "disclosed_at": now,
+        "recipient_name": client.name,
+        "client": client.pk,
+        "information": sorted(set(information)),
+        "purpose": purpose,
+        "basis": basis,
+        "request_id": request.request_id if request is not None else "",
+    }
+    if connection.vendor == "postgresql":
+        _ledger_insert_unnest(ids, [relied_on.get(pk) for pk in ids], shared)
+    else:
+        Disclosure.objects.bulk_create(
+            Disclosure(patient_id=pk, consent_id=relied_on.get(pk), **shared) for pk in ids
         )
-        for patient_id in ids
-    ]
-    Disclosure.objects.bulk_create(rows)
-    return len(rows)
+    return len(ids)
+
+
+def _ledger_insert_unnest(ids: list[str], consents: list[str | None], shared: dict) -> None:
+    """The page's rows in one INSERT … SELECT FROM unnest(): the columns every row shares are
+    sent once, the patients and consents as two arrays, and no model instance is built (on a
+    500-row feed page building and compiling the instances cost more than the insert)."""
+    columns = ", ".join(_SHARED_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_SHARED_COLUMNS))
+    table = connection.ops.quote_name(Disclosure._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, patient_id, consent_id, {columns}) "  # noqa: S608 - names are ours
+            f"SELECT gen_random_uuid(), p.patient, p.consent, {placeholders} "
+            "FROM unnest(%s::uuid[], %s::uuid[]) AS p(patient, consent)",
+            [
+                *(_column_value(name, shared) for name in _SHARED_COLUMNS),
+                ids,
+                consents,
+            ],
+        )
+
+
+def _column_value(column: str, shared: dict) -> Any:
+    """A shared column's value as the ORM would send it (the JSON field as JSON)."""
+    field = _FIELD_OF_COLUMN[column]
+    return field.get_db_prep_save(shared[field.attname], connection)
+
+
+_FIELD_OF_COLUMN = {
+    field.column: field
+    for field in Disclosure._meta.concrete_fields
+    if field.attname
+    in (
+        "program_id",
+        "disclosed_at",
+        "recipient_name",
+        "client",
+        "information",
+        "purpose",
+        "basis",
+        "request_id",
+    )
+}
+_SHARED_COLUMNS = tuple(sorted(_FIELD_OF_COLUMN))

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from api.middleware import PART2_NOTICE, PART2_NOTICE_HEADER
 from caseload.models import Consent, Disclosure
+from caseload.services.integrations import QSOA_PURPOSE
 from tests.api.v1.test_permission_matrix import (
     ACTION_BODIES,
     CORRECTION,
@@ -143,7 +144,7 @@ def consent(patient, client, information, **extra) -> Consent:
         purpose="Appointment reminders",
         information=information,
         expires_at=extra.pop("expires_at", timezone.now() + timedelta(days=365)),
-        signed_at=timezone.now() - timedelta(days=1),
+        signed_at=extra.pop("signed_at", timezone.now() - timedelta(days=1)),
         **extra,
     )
 
@@ -215,6 +216,61 @@ def test_a_page_of_disclosures_is_one_insert(integration_client, supervisor, cou
     inserts = [q["sql"] for q in captured if 'INSERT INTO "caseload_disclosure"' in q["sql"]]
     assert len(inserts) == 1
     assert Disclosure.objects.count() == 30
+
+
+LEDGER_COLUMNS = (
+    "program_id",
+    "patient_id",
+    "recipient_name",
+    "client",
+    "information",
+    "purpose",
+    "basis",
+    "consent_id",
+    "actor_id",
+    "request_id",
+)
+
+
+@pytest.mark.parametrize("basis", ["qsoa", "consent"])
+def test_a_feed_page_ledgers_every_column_of_every_patient_exactly(
+    program, supervisor, counselor, basis
+):
+    integration = integration_for(program, basis=basis)
+    patients = [PatientFactory(actor=supervisor) for _ in range(3)]
+    given = {}
+    before_yesterday = timezone.now() - timedelta(days=2)
+    for who in patients:  # two consents each: the newest is the one relied on
+        if basis == "consent":
+            consent(who, integration.record, ["appointments"], signed_at=before_yesterday)
+            given[who.pk] = consent(who, integration.record, ["appointments", "demographics"])
+        for _ in range(2):
+            AppointmentFactory(actor=supervisor, patient=who, staff=counselor, overlap_allowed=True)
+    before = timezone.now()
+    response = integration.get("/api/v1/appointments/", {"page_size": 50})
+    assert response.status_code == 200
+    entries = list(Disclosure.objects.filter(client=integration.record.pk).values())
+    assert len({e["id"] for e in entries}) == len(entries) == 3
+    assert len({e["disclosed_at"] for e in entries}) == 1
+    assert before <= entries[0]["disclosed_at"] <= timezone.now()
+    purpose = "Appointment reminders" if basis == "consent" else QSOA_PURPOSE
+    expected = sorted(
+        (
+            program.pk,
+            who.pk,
+            integration.record.name,
+            integration.record.pk,
+            ["appointments"],
+            purpose,
+            basis,
+            given[who.pk].pk if basis == "consent" else None,
+            None,
+            response["X-Request-ID"],
+        )
+        for who in patients
+    )
+    got = sorted(tuple(e[name] for name in LEDGER_COLUMNS) for e in entries)
+    assert got == expected
 
 
 def test_staff_reads_write_no_disclosure(as_user, counselor, patient):

@@ -1,11 +1,21 @@
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from caseload.models import AuditEvent
+from caseload.models import (
+    Appointment,
+    Assessment,
+    AuditEvent,
+    CaseNote,
+    DrugScreen,
+    Enrollment,
+    MedicationRecord,
+    Referral,
+)
 from tests.domain_reference import cows_items
 from tests.factories import CaseNoteFactory, EnrollmentFactory, PatientFactory
 from tests.history_records import fill_history
@@ -138,6 +148,49 @@ def test_changes_name_who_changed_which_fields_newest_first(
         ("changed", str(prescriber.id), ["status"]),
         ("created", str(prescriber.id), []),
     ]
+
+
+HISTORY_MODELS = {
+    "enrollment": Enrollment,
+    "assessment": Assessment,
+    "medication": MedicationRecord,
+    "drug_screen": DrugScreen,
+    "referral": Referral,
+    "appointment": Appointment,
+    "note": CaseNote,
+}
+
+
+def test_the_fields_named_are_simple_historys_own_diff(
+    as_user, counselor, prescriber, patient, recorded
+):
+    """Every change entry names exactly the fields django-simple-history's `diff_against`
+    finds between the two versions (less version, updated_at and updated_by)."""
+    nurse = as_user(counselor)
+    assert nurse.patch(f"/api/v1/notes/{recorded['note']}/", {"body": "Twice."}).status_code == 200
+    appointment_url = f"/api/v1/appointments/{recorded['appointment']}/"
+    moved = {"location": "Room 9", "start": ago(hours=-30), "end": ago(hours=-31)}
+    assert nurse.patch(appointment_url, moved).status_code == 200
+    assert nurse.post(f"{appointment_url}cancel/", {"reason": "Ill."}).status_code == 200
+    body = as_user(prescriber).get(url(patient)).json()
+    changed = 0
+    for entry in body["results"]:
+        versions = list(
+            HISTORY_MODELS[entry["type"]]
+            .history.filter(id=entry["record"]["id"])
+            .order_by("-history_date")
+        )
+        expected = [
+            sorted(
+                c.field
+                for c in current.diff_against(previous).changes
+                if c.field not in {"version", "updated_at", "updated_by"}
+            )
+            for current, previous in pairwise(versions)
+        ] + [[]]
+        assert [c["fields"] for c in entry["changes"]] == expected, entry["type"]
+        changed += len(versions) - 1
+    assert changed >= 3
 
 
 def test_a_referral_transition_appears_as_a_status_change(

@@ -1,0 +1,132 @@
+"""The sync feed page an integration client reads, timed in-process (no server, no network).
+
+    # once: 2,000 patients and 50,000 appointments in one program, and a QSOA integration client
+    DATABASE_URL=postgres://root@127.0.0.1:5432/perf2_big .venv/bin/python bench/feed_page.py seed
+    # then: mean milliseconds per request of the first feed page and of /api/v1/me/
+    DATABASE_URL=postgres://root@127.0.0.1:5432/perf2_big .venv/bin/python bench/feed_page.py run
+
+`run` also prints how many SQL queries one feed page runs. Only synthetic data is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+PATIENTS = 2_000
+APPOINTMENTS = 50_000
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
+STATE = Path(tempfile.gettempdir()) / "caseload_feed_page.json"
+FEED = "/api/v1/appointments/?updated_since=1970-01-01T00:00:00Z&page_size=500"
+
+
+def seed() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from caseload.models import Appointment, Patient, Program
+    from caseload.services.integrations import integration_create
+    from caseload.services.programs import staff_create
+
+    call_command("migrate", "--no-input", verbosity=0)
+    program = Program.objects.create(code="feed", name="Feed program (synthetic)")
+    staff = [
+        staff_create(username=f"feed.c{i}", program=program, role="counselor") for i in range(5)
+    ]
+    supervisor = staff_create(username="feed.sup", program=program, role="supervisor")
+    rng = random.Random(11)  # noqa: S311 - synthetic data, not a secret
+    patients = [
+        Patient(
+            program=program,
+            mrn=f"F{i:06d}",
+            given_name=f"Given{i}",
+            family_name=f"Family{i}",
+            birth_date=date(1970, 1, 1) + timedelta(days=rng.randrange(12_000)),
+        )
+        for i in range(PATIENTS)
+    ]
+    Patient.objects.bulk_create(patients, batch_size=2000)
+    now = datetime.now(UTC)
+    rows = []
+    for _ in range(APPOINTMENTS):
+        start = now + timedelta(minutes=15 * rng.randrange(-50_000, 50_000))
+        rows.append(
+            Appointment(
+                id=uuid.uuid4(),
+                patient=rng.choice(patients),
+                staff=rng.choice(staff),
+                kind="counseling",
+                start=start,
+                end=start + timedelta(minutes=45),
+                location="Room 1",
+            )
+        )
+    Appointment.objects.bulk_create(rows, batch_size=5000)
+    record, secret = integration_create(
+        name="bench feed",
+        program=program,
+        scopes=["appointments:read", "patients:read"],
+        basis="qsoa",
+    )
+    answer = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION="Basic "
+        + __import__("base64")
+        .b64encode(f"{record.application.client_id}:{secret}".encode())
+        .decode(),
+    )
+    from caseload.services.tokens import token_issue
+
+    _, staff_token = token_issue(staff=supervisor, name="bench")
+    STATE.write_text(json.dumps({"client": answer.json()["access_token"], "staff": staff_token}))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"seeded; tokens in {STATE}")
+
+
+def _time(client, path: str, token: str, **headers) -> tuple[float, int]:
+    client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}", **headers)  # warm
+    started = time.perf_counter()
+    for _ in range(ROUNDS):
+        response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}", **headers)
+    return (time.perf_counter() - started) / ROUNDS * 1000, response.status_code
+
+
+def run() -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    tokens = json.loads(STATE.read_text())
+    client = Client()
+    ms, code = _time(client, FEED, tokens["client"])
+    print(f"feed page 500 (integration): {ms:.1f} ms ({code})")
+    with CaptureQueriesContext(connection) as queries:
+        client.get(FEED, HTTP_AUTHORIZATION=f"Bearer {tokens['client']}")
+    print(f"feed page queries: {len(queries)}")
+    for token in ("staff",):
+        ms, code = _time(client, "/api/v1/me/", tokens[token])
+        print(f"/api/v1/me/ ({token}): {ms:.2f} ms ({code})")
+
+
+if __name__ == "__main__":
+    {"seed": seed, "run": run}[sys.argv[1]]()
