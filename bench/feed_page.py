@@ -49,7 +49,7 @@ def seed() -> None:
         staff_create(username=f"feed.c{i}", program=program, role="counselor") for i in range(5)
     ]
     supervisor = staff_create(username="feed.sup", program=program, role="supervisor")
-    rng = random.Random(11)  # noqa: S311 - synthetic data, not a secret
+    rng = random.Random(11)
     patients = [
         Patient(
             program=program,
