@@ -16,7 +16,6 @@ from django.contrib.messages.middleware import MessageMiddleware as DjangoMessag
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware import common
-from django.middleware.csrf import CsrfViewMiddleware as DjangoCsrfViewMiddleware
 from django.urls import get_urlconf, is_valid_path
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views import defaults
@@ -129,26 +128,6 @@ class MessageMiddleware(DjangoMessageMiddleware):
     def process_request(self, request: HttpRequest) -> None:
         if not getattr(request, "_caseload_sessionless", False):
             super().process_request(request)
-
-
-class CsrfViewMiddleware(DjangoCsrfViewMiddleware):
-    """Django's CSRF checks, for requests a browser makes with its cookies; a bearer-token
-    request carries its credential in a header a browser never adds on its own, and every
-    API view is CSRF-exempt for it already (DRF checks CSRF only for session authentication)."""
-
-    def process_request(self, request: HttpRequest) -> None:
-        if not getattr(request, "_caseload_sessionless", False):
-            super().process_request(request)
-
-    def process_view(self, request, callback, callback_args, callback_kwargs):
-        if getattr(request, "_caseload_sessionless", False):
-            return None
-        return super().process_view(request, callback, callback_args, callback_kwargs)
-
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if getattr(request, "_caseload_sessionless", False):
-            return response
-        return super().process_response(request, response)
 
 
 class CommonMiddleware(common.CommonMiddleware):

@@ -56,7 +56,7 @@ MIDDLEWARE = [
     # Session, CSRF and messages are Django's, skipped for bearer-token API requests (no cookie).
     "api.middleware.SessionMiddleware",
     "api.middleware.CommonMiddleware",  # Django's, without slash redirects under /api/
-    "api.middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",  # Django's own, as `check --deploy` requires
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
