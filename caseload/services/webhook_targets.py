@@ -31,6 +31,10 @@ class TargetRefused(Exception):
     """The URL is not a place a webhook may go; the message says why, without secrets."""
 
 
+class TargetUnresolved(TargetRefused):
+    """The host name does not resolve (now): no address to check or to connect to."""
+
+
 @dataclass(frozen=True)
 class Target:
     scheme: str
@@ -75,7 +79,7 @@ def resolve_target(target: Target) -> list[Address]:
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise TargetRefused(f"The host {target.host!r} does not resolve.") from exc
+        raise TargetUnresolved(f"The host {target.host!r} does not resolve.") from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     refused = [a for a in addresses if not _allowed(a)]
     if refused or not addresses:
@@ -92,30 +96,11 @@ def webhook_check_url(url: str) -> None:
     checks again and fails until it resolves to an allowed address.
     """
     try:
-        target = parse_target(url)
-        try:
-            resolve_target(target)
-        except TargetRefused:
-            if _is_literal(target.host) or _resolves(target.host, target.port):
-                raise
+        resolve_target(parse_target(url))
+    except TargetUnresolved:
+        return
     except TargetRefused as exc:
         raise InvalidInput(str(exc), field="url", code="disallowed_target") from exc
-
-
-def _is_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _resolves(host: str, port: int) -> bool:
-    try:
-        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return False
-    return True
 
 
 class _PinnedConnection(http.client.HTTPSConnection):
