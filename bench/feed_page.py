@@ -10,14 +10,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
-import random
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,48 +33,15 @@ def seed() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
-    from django.db import connection
     from django.test import Client
 
-    from caseload.models import Appointment, Patient, Program
+    from bench.read_paths import seed_program
     from caseload.services.integrations import integration_create
-    from caseload.services.programs import staff_create
+    from caseload.services.tokens import token_issue
 
-    call_command("migrate", "--no-input", verbosity=0)
-    program = Program.objects.create(code="feed", name="Feed program (synthetic)")
-    staff = [
-        staff_create(username=f"feed.c{i}", program=program, role="counselor") for i in range(5)
-    ]
-    supervisor = staff_create(username="feed.sup", program=program, role="supervisor")
-    rng = random.Random(11)
-    patients = [
-        Patient(
-            program=program,
-            mrn=f"F{i:06d}",
-            given_name=f"Given{i}",
-            family_name=f"Family{i}",
-            birth_date=date(1970, 1, 1) + timedelta(days=rng.randrange(12_000)),
-        )
-        for i in range(PATIENTS)
-    ]
-    Patient.objects.bulk_create(patients, batch_size=2000)
-    now = datetime.now(UTC)
-    rows = []
-    for _ in range(APPOINTMENTS):
-        start = now + timedelta(minutes=15 * rng.randrange(-50_000, 50_000))
-        rows.append(
-            Appointment(
-                id=uuid.uuid4(),
-                patient=rng.choice(patients),
-                staff=rng.choice(staff),
-                kind="counseling",
-                start=start,
-                end=start + timedelta(minutes=45),
-                location="Room 1",
-            )
-        )
-    Appointment.objects.bulk_create(rows, batch_size=5000)
+    program, supervisor = seed_program(
+        code="feed", patients=PATIENTS, appointments=APPOINTMENTS, counselors=5, rng_seed=11
+    )
     record, secret = integration_create(
         name="bench feed",
         program=program,
@@ -87,16 +52,10 @@ def seed() -> None:
         "/o/token/",
         {"grant_type": "client_credentials"},
         HTTP_AUTHORIZATION="Basic "
-        + __import__("base64")
-        .b64encode(f"{record.application.client_id}:{secret}".encode())
-        .decode(),
+        + base64.b64encode(f"{record.application.client_id}:{secret}".encode()).decode(),
     )
-    from caseload.services.tokens import token_issue
-
     _, staff_token = token_issue(staff=supervisor, name="bench")
     STATE.write_text(json.dumps({"client": answer.json()["access_token"], "staff": staff_token}))
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
     print(f"seeded; tokens in {STATE}")
 
 

@@ -40,7 +40,9 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 TOKEN_FILE = Path(tempfile.gettempdir()) / "caseload_read_paths_token"
 
 
-def seed() -> None:
+def seed_program(*, code: str, patients: int, appointments: int, counselors: int, rng_seed: int):
+    """Migrate, then one synthetic program: a supervisor, counselors, patients and appointments
+    (bulk-created, 20,000 at a time), analysed for the planner. Returns (program, supervisor)."""
     import django
 
     django.setup()
@@ -49,36 +51,34 @@ def seed() -> None:
 
     from caseload.models import Appointment, Patient, Program
     from caseload.services.programs import staff_create
-    from caseload.services.tokens import token_issue
 
     call_command("migrate", "--no-input", verbosity=0)
-    program = Program.objects.create(code="big", name="Big program (synthetic)")
-    supervisor = staff_create(username="big.sup", program=program, role="supervisor")
+    program = Program.objects.create(code=code, name=f"{code.title()} program (synthetic)")
+    supervisor = staff_create(username=f"{code}.sup", program=program, role="supervisor")
     clinicians = [
-        staff_create(username=f"big.c{i}", program=program, role="counselor") for i in range(20)
+        staff_create(username=f"{code}.c{i}", program=program, role="counselor")
+        for i in range(counselors)
     ]
-    _, token = token_issue(staff=supervisor, name="bench")
-    TOKEN_FILE.write_text(token)
-    rng = random.Random(7)
+    rng = random.Random(rng_seed)
     now = datetime.now(UTC)
-    patients = [
+    rows = [
         Patient(
             program=program,
-            mrn=f"B{i:06d}",
+            mrn=f"{code[0].upper()}{i:06d}",
             given_name=f"Given{rng.randrange(10_000)}",
             family_name=f"Family{rng.randrange(10_000)}",
             birth_date=date(1960, 1, 1) + timedelta(days=rng.randrange(15_000)),
             phone="555-0100",
         )
-        for i in range(PATIENTS)
+        for i in range(patients)
     ]
-    Patient.objects.bulk_create(patients, batch_size=2000)
-    ids = [p.pk for p in patients]
-    for chunk in range(0, APPOINTMENTS, 20_000):
-        rows = []
-        for _ in range(20_000):
+    Patient.objects.bulk_create(rows, batch_size=2000)
+    ids = [p.pk for p in rows]
+    for chunk in range(0, appointments, 20_000):
+        batch = []
+        for _ in range(min(20_000, appointments - chunk)):
             start = now + timedelta(minutes=15 * rng.randrange(-200_000, 200_000))
-            rows.append(
+            batch.append(
                 Appointment(
                     id=uuid.uuid4(),
                     patient_id=rng.choice(ids),
@@ -89,10 +89,21 @@ def seed() -> None:
                     location="Room 1",
                 )
             )
-        Appointment.objects.bulk_create(rows, batch_size=5000)
-        print(f"appointments: {chunk + 20_000}", flush=True)
+        Appointment.objects.bulk_create(batch, batch_size=5000)
+        print(f"appointments: {chunk + len(batch)}", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    return program, supervisor
+
+
+def seed() -> None:
+    _, supervisor = seed_program(
+        code="big", patients=PATIENTS, appointments=APPOINTMENTS, counselors=20, rng_seed=7
+    )
+    from caseload.services.tokens import token_issue
+
+    _, token = token_issue(staff=supervisor, name="bench")
+    TOKEN_FILE.write_text(token)
     print(f"seeded; token in {TOKEN_FILE}")
 
 
