@@ -20,6 +20,8 @@ from django.urls import get_urlconf, is_valid_path
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views import defaults
 
+from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
+
 from .refusals import unavailable
 
 API_PREFIXES = ("/api/", "/fhir/", "/o/")
@@ -158,11 +160,6 @@ class NoStoreMiddleware:
         add_never_cache_headers(response)
         patch_cache_control(response, private=True)
         return response
-
-
-# 42 CFR 2.32(a)(2): the short form of the notice that accompanies every disclosure.
-PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
-PART2_NOTICE_HEADER = "Caseload-Part2-Notice"
 
 
 class Part2NoticeMiddleware:

@@ -205,6 +205,14 @@ def integration_may_list(user: object, model: type[models.Model]) -> bool:
     )
 
 
+def integration_may_receive(principal: IntegrationPrincipal, category: str) -> bool:
+    """Does the client hold a scope whose records disclose `category`?"""
+    return any(
+        DISCLOSED_CATEGORY[model] == category and scope in principal.scopes
+        for scope, model in INTEGRATION_SCOPE_MODELS.items()
+    )
+
+
 def _active_consents(principal: IntegrationPrincipal) -> models.QuerySet[Consent]:
     now = timezone.now()
     return Consent.objects.filter(

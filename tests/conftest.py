@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -214,3 +215,16 @@ def integration_for(program, *, name="scheduler", scopes=None, basis="qsoa") -> 
 def integration_client(program):
     """A scheduling system of `program` under a QSOA, holding both read scopes."""
     return integration_for(program)
+
+
+def webhook_client(program, *, basis="qsoa", scopes=("appointments:read",), name=None):
+    """An integration client of `program` that webhook subscriptions deliver to (no token)."""
+    from caseload.services.integrations import integration_create
+
+    record, _ = integration_create(
+        name=name or f"hooks-{basis}-{uuid.uuid4().hex[:8]}",
+        program=program,
+        scopes=list(scopes),
+        basis=basis,
+    )
+    return record

@@ -31,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.audit import patients_of_program
 from api.errors import exception_handler as api_exception_handler
 from caseload.models import Appointment, AppointmentStatus, Patient, is_integration
 from caseload.permissions import (
@@ -127,21 +128,42 @@ class FhirView(APIView):
     def base_url(self, request: Request) -> str:
         return request.build_absolute_uri("/fhir/")
 
-    def disclose(self, request: Request, records: list) -> None:
-        """The audit row and, for an integration, the disclosure ledger, in one transaction."""
+    def disclose(self, request: Request, records: list) -> list:
+        """The audit row and, for an integration, the disclosure ledger, in one transaction;
+        returns the records the caller may send (for an integration, those of the patients the
+        ledger names once the consents relied on are locked)."""
         with transaction.atomic():
+            if is_integration(request.user):
+                lawful = integration_disclose(
+                    principal=request.user,
+                    category=DISCLOSED_CATEGORY[self.model],
+                    patient_ids=[_patient_id(r) for r in records],
+                )
+                records = [r for r in records if str(_patient_id(r)) in lawful]
             audit_read(
                 actor=request.user,
                 model=self.model,
                 objects=records,
                 action="read" if self.kwargs.get("pk") else "list",
+                patient_ids=_searched_patients(request),
             )
-            if is_integration(request.user):
-                integration_disclose(
-                    principal=request.user,
-                    category=DISCLOSED_CATEGORY[self.model],
-                    patient_ids=[getattr(r, "patient_id", None) or r.pk for r in records],
-                )
+        return records
+
+
+def _patient_id(record):
+    return getattr(record, "patient_id", None) or record.pk
+
+
+def _searched_patients(request: Request) -> list[uuid.UUID]:
+    """The patient a search named (`patient=<id>` or `patient=Patient/<id>`), if of the
+    caller's program, so the audit event names it even when the search found nothing."""
+    named = []
+    for value in request.query_params.getlist("patient"):
+        try:
+            named.append(uuid.UUID(value.rsplit("/", 1)[-1]))
+        except ValueError:
+            continue
+    return patients_of_program(request.user.program_id, named)
 
 
 def _may_read(user, model) -> bool:
@@ -181,7 +203,8 @@ class _ReadView(FhirView):
         record = self.scoped(request).filter(pk=key).first()
         if record is None:
             raise exceptions.NotFound()
-        self.disclose(request, [record])
+        if not self.disclose(request, [record]):
+            raise exceptions.NotFound()
         response = Response(type(self).to_resource(record))
         response["ETag"] = f'W/"{record.version}"'
         return response
@@ -311,7 +334,7 @@ class _SearchView(FhirView):
         if len(records) > count:
             records = records[:count]
             next_url = self._next_url(request, records[-1])
-        self.disclose(request, records)
+        records = self.disclose(request, records)
         bundle = search_bundle(
             self_url=request.build_absolute_uri(),
             next_url=next_url,

@@ -22,7 +22,12 @@ from caseload.models import (
 from caseload.permissions import is_staff_member
 from caseload.services.alerts import alert_acknowledge
 from caseload.services.follow_ups import follow_up_done
-from caseload.services.webhooks import webhook_create, webhook_replay, webhook_update
+from caseload.services.webhooks import (
+    webhook_create,
+    webhook_replay,
+    webhook_rotate_secret,
+    webhook_update,
+)
 
 from .base import StrictSerializerMixin
 from .query import StrictQueryMixin
@@ -141,9 +146,10 @@ class WebhookSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         help_text="The events to receive.",
     )
     client_id = serializers.UUIDField(
-        required=False,
-        allow_null=True,
-        help_text="The integration client the deliveries are for.",
+        help_text=(
+            "The integration client of the program the deliveries are disclosed to; each is "
+            "sent only if that client may lawfully receive the patient when it is sent."
+        ),
     )
 
     class Meta:
@@ -176,7 +182,10 @@ class WebhookSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 class NewWebhookSerializer(WebhookSerializer):
     secret = serializers.CharField(
         read_only=True,
-        help_text="Shown once: verify each delivery's Caseload-Signature with it.",
+        help_text=(
+            "Shown once: the Standard Webhooks secret (`whsec_<base64 key>`) that verifies "
+            "each delivery's webhook-signature."
+        ),
     )
 
     class Meta(WebhookSerializer.Meta):
@@ -198,6 +207,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "last_status_code",
             "last_error",
+            "withheld_reason",
             "delivered_at",
             "created_at",
         )
@@ -240,8 +250,21 @@ class WebhookViewSet(
 
     def perform_update(self, serializer) -> None:
         serializer.instance = webhook_update(
-            subscription=serializer.instance, changes=dict(serializer.validated_data)
+            subscription=serializer.instance,
+            changes=dict(serializer.validated_data),
+            actor=self.request.user,
         )
+
+    @extend_schema(request=None, responses={200: NewWebhookSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk=None) -> Response:
+        """A new signing secret, shown once. The old one keeps signing beside it (both
+        signatures, space-separated) for CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS."""
+        subscription, secret = webhook_rotate_secret(
+            subscription=self.get_object(), actor=request.user
+        )
+        subscription.secret = secret
+        return Response(NewWebhookSerializer(subscription).data)
 
     @extend_schema(responses=DeliverySerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
@@ -265,6 +288,8 @@ class WebhookViewSet(
         payload = ReplaySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         delivery = webhook_replay(
-            subscription=subscription, delivery_id=payload.validated_data["delivery"]
+            subscription=subscription,
+            delivery_id=payload.validated_data["delivery"],
+            actor=request.user,
         )
         return Response(DeliverySerializer(delivery).data)

@@ -358,29 +358,38 @@ class RecordViewSet(
     def list(self, request: Request, *args, **kwargs) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        etag = list_etag(
-            self.paginator.etag_state(),
-            (self.etag_row(instance) for instance in page),
-            audience=self.audience(),
-        )
+        etag = self.page_etag(page)
         if if_none_match_matches(request, etag):
             self.audit_list(request, page)
             response = Response(status=status.HTTP_304_NOT_MODIFIED)  # nothing serialized
             response["ETag"] = etag
             return response
         if is_integration(request.user):
-            with transaction.atomic():  # the audit row and the disclosure ledger agree
-                self.audit_list(request, page)
-                integration_disclose(
+            # The ledger, the audit row and the body name the same patients: those the client
+            # may still receive once the rows relied on are locked (a revocation that
+            # committed after the page was read takes its patient's records out of it).
+            with transaction.atomic():
+                lawful = integration_disclose(
                     principal=request.user,
                     category=DISCLOSED_CATEGORY[self.model],
                     patient_ids=[patient_id_of(instance) for instance in page],
                 )
+                kept = [i for i in page if str(patient_id_of(i)) in lawful]
+                if len(kept) != len(page):
+                    page, etag = kept, self.page_etag(kept)
+                self.audit_list(request, page)
         else:
             self.audit_list(request, page)
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         response["ETag"] = etag
         return response
+
+    def page_etag(self, page: list) -> str:
+        return list_etag(
+            self.paginator.etag_state(),
+            (self.etag_row(instance) for instance in page),
+            audience=self.audience(),
+        )
 
     def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         """The request's filters; on a sync link, the filters of the walk it continues."""

@@ -22,6 +22,7 @@ from .background import (
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
+    WithheldReason,
 )
 from .base import BaseModel, CorrectableRecord, RecordStatus
 from .break_glass import BreakGlass
@@ -119,5 +120,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookSubscription",
+    "WithheldReason",
     "is_integration",
 ]

@@ -199,8 +199,12 @@ class WebhookSubscription(models.Model):
     )
     url = models.URLField(max_length=500)
     events = models.JSONField(default=list)
-    # Needed in the clear to sign deliveries; shown to the caller only when created.
-    secret = models.CharField(max_length=100)
+    # The Standard Webhooks signing secret (`whsec_<base64 key>`), encrypted by
+    # caseload/secret_box.py; shown to the caller in the clear only when made.
+    secret_encrypted = models.TextField()
+    # After a rotation the previous secret signs too, until `previous_secret_until`.
+    previous_secret_encrypted = models.TextField(blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
@@ -221,6 +225,16 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed (gave up)"
+    # Nothing left: at the moment of sending the client could not lawfully receive it.
+    WITHHELD = "withheld", "Withheld (no legal basis to disclose)"
+
+
+class WithheldReason(models.TextChoices):
+    NO_CLIENT = "no_client", "The subscription names no integration client"
+    CLIENT_DISABLED = "client_disabled", "The integration client is disabled"
+    OTHER_PROGRAM = "other_program", "The client belongs to another program"
+    NO_SCOPE = "no_scope", "The client lacks the appointments:read scope"
+    NO_CONSENT = "no_consent", "No active consent names the client and covers appointments"
 
 
 class WebhookDelivery(models.Model):
@@ -238,6 +252,7 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField()
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    withheld_reason = models.CharField(max_length=20, choices=WithheldReason.choices, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

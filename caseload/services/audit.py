@@ -134,9 +134,12 @@ def audit_event(
     status_code: int | None = None,
     detail: dict[str, Any] | None = None,
     program_id: Any = None,
+    client: Any = None,
 ) -> AuditEvent:
     """Write one event with everything the request context knows (request id, client, the
-    status a successful write answers) and whether it ran under break-the-glass access."""
+    status a successful write answers) and whether it ran under break-the-glass access.
+
+    `client` names the integration client a background disclosure (a webhook) went to."""
     if action not in AuditAction.values:
         raise ValueError(f"Unknown audit action {action!r}")
     # An integration client is a principal of its own: no staff member is the actor.
@@ -157,7 +160,7 @@ def audit_event(
         or getattr(integration, "program_id", None),
         client=integration.client.pk
         if integration is not None
-        else (request.client if request is not None else None),
+        else (client or (request.client if request is not None else None)),
         role="integration" if integration is not None else (getattr(staff, "role", "") or ""),
         action=action,
         resource_type=resource_type,

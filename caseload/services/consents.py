@@ -18,7 +18,14 @@ from typing import Any
 from django.utils import timezone
 
 from caseload.errors import Conflict, InvalidInput
-from caseload.models import Consent, ConsentStatus, InformationCategory, Patient, Staff
+from caseload.models import (
+    Consent,
+    ConsentStatus,
+    InformationCategory,
+    IntegrationClient,
+    Patient,
+    Staff,
+)
 from caseload.selectors.consents import consent_status
 
 from .records import ExpectedVersion, record_create, record_update
@@ -31,7 +38,7 @@ REQUIRED_TEXT = ("recipient_name", "purpose", "signed_by")
 
 def consent_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]) -> Consent:
     """Record a signed consent; every missing or broken element is named at once."""
-    problems = consent_problems(fields)
+    problems = consent_problems(fields) + _recipient_problems(patient, fields)
     if problems:
         raise InvalidInput("The consent is missing required elements.", errors=problems)
     return record_create(
@@ -47,17 +54,23 @@ def consent_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]) ->
 def consent_revoke(
     *, consent: Consent, actor: Staff, expected_version: ExpectedVersion = None
 ) -> Consent:
-    """End a consent now. A revoked or expired consent stays as it was (409)."""
+    """End a consent now. A revoked or expired consent stays as it was (409).
+
+    `revoked_at` is read on the locked row, after any disclosure holding the consent has
+    committed (caseload/locks.py), so every disclosure under it is ledgered before it.
+    """
+    changes: dict[str, Any] = {"revoked_by": actor}
 
     def guard(current: Consent) -> None:
         status = consent_status(current)
         if status != ConsentStatus.ACTIVE:
             raise Conflict(f"The consent is already {status}.", code=f"already_{status}")
+        changes["revoked_at"] = timezone.now()
 
     return record_update(
         instance=consent,
         actor=actor,
-        changes={"revoked_at": timezone.now(), "revoked_by": actor},
+        changes=changes,
         expected_version=expected_version,
         guard=guard,
         action="revoke",
@@ -95,6 +108,22 @@ def consent_problems(
             )
         )
     return problems
+
+
+def _recipient_problems(patient: Patient, fields: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A consent names as recipient an integration client of the patient's own program."""
+    client = fields.get("recipient_client")
+    if client is None or (
+        IntegrationClient.objects.filter(pk=client, program_id=patient.program_id).exists()
+    ):
+        return []
+    return [
+        (
+            "recipient_client",
+            "does_not_exist",
+            "No integration client of the patient's program has this id.",
+        )
+    ]
 
 
 def _information_problems(information: Any) -> list[tuple[str, str, str]]:

@@ -10,15 +10,14 @@ from typing import Any
 from django.db import transaction
 
 from caseload.errors import Conflict, Forbidden, InvalidInput
+from caseload.locks import share_lock
 from caseload.models import AuditAction, Consent, ConsentStatus, DisclosureBasis, Patient, Staff
+from caseload.notice import PART2_NOTICE
 from caseload.permissions import can_write_patient
 from caseload.selectors import records as selectors
 from caseload.selectors.consents import consent_status
 
 from .disclosures import disclosure_record
-
-# 42 CFR 2.32(a)(2): the notice every disclosure made with the patient's consent carries.
-PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
 
 CATEGORY_SELECTORS = {
     "enrollments": selectors.enrollment_list,
@@ -42,20 +41,27 @@ class PatientExport:
 
 def patient_export(*, actor: Staff, patient: Patient, consent: Consent) -> PatientExport:
     """Gather what `consent` covers and ledger the disclosure. Clinicians who reach the patient
-    only through break-the-glass access do not export (403); an inactive consent is a 409."""
+    only through break-the-glass access do not export (403); an inactive consent is a 409.
+
+    The consent is locked (`FOR SHARE`) and its status checked on the locked row in the
+    transaction that reads the records and writes the ledger: a revocation that committed
+    first refuses the export, and one that comes later waits until it is ledgered.
+    """
     if not can_write_patient(actor, patient):
         raise Forbidden("Only the patient's own care team or a supervisor exports the record.")
     if consent.patient_id != patient.pk:
         raise InvalidInput("Not a consent of this patient.", code="does_not_exist", field="consent")
-    status = consent_status(consent)
-    if status != ConsentStatus.ACTIVE:
-        raise Conflict(f"The consent is {status}.", code=f"consent_{status}", field="consent")
-    records = {
-        category: list(CATEGORY_SELECTORS[category](user=actor).filter(patient=patient))
-        for category in consent.information
-        if category in CATEGORY_SELECTORS
-    }
     with transaction.atomic():
+        share_lock(Consent.objects.filter(pk=consent.pk))
+        consent = Consent.objects.get(pk=consent.pk)
+        status = consent_status(consent)
+        if status != ConsentStatus.ACTIVE:
+            raise Conflict(f"The consent is {status}.", code=f"consent_{status}", field="consent")
+        records = {
+            category: list(CATEGORY_SELECTORS[category](user=actor).filter(patient=patient))
+            for category in consent.information
+            if category in CATEGORY_SELECTORS
+        }
         (disclosure,) = disclosure_record(
             patients=[patient],
             recipient_name=consent.recipient_name,

@@ -15,15 +15,18 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
 from caseload.errors import Conflict, InvalidInput
+from caseload.locks import share_lock
 from caseload.models import (
+    Consent,
     DisclosureBasis,
     IntegrationClient,
     IntegrationPrincipal,
     IntegrationScope,
+    Patient,
     Program,
     Staff,
 )
-from caseload.permissions import patients_consented_to
+from caseload.permissions import integration_may_receive, patients_consented_to
 
 from .audit import audit_record
 from .disclosures import disclosures_record
@@ -170,44 +173,67 @@ QSOA_PURPOSE = "Services to the program under a qualified service organization a
 
 def integration_disclose(
     *, principal: IntegrationPrincipal, category: str, patient_ids: Iterable
-) -> int:
-    """Write the ledger for one payload served to a client: one entry per patient, one INSERT.
+) -> set[str]:
+    """Ledger one payload about `patient_ids` for a client; returns the ids it may carry.
 
-    Under basis `consent` each entry names the consent relied on and takes its purpose.
+    Call inside the transaction that serves the payload, and send only records of the returned
+    patients: the client's row and the consents relied on are locked (`FOR SHARE`) and checked
+    again here, so a revocation or disablement that committed after the records were read
+    drops its patients from the payload, and one that comes later waits for this transaction.
+    What the client receives is exactly what is ledgered. One INSERT per purpose.
     """
     ids = sorted({str(pk) for pk in patient_ids if pk})
     if not ids:
-        return 0
-    client = principal.client
-    if client.basis != DisclosureBasis.CONSENT:
-        return disclosures_record(
-            client=client,
-            patients=ids,
-            information=[category],
-            purpose=QSOA_PURPOSE,
-            basis=client.basis,
-        )
-    relied_on = (
-        patients_consented_to(principal, category)
-        .filter(patient_id__in=ids)
-        .order_by("patient_id", "-signed_at")
-        .values_list("patient_id", "pk", "purpose")
-    )
-    by_purpose: dict[str, dict[str, str]] = {}
-    seen: set[str] = set()
-    for patient_id, consent_id, purpose in relied_on:
-        if str(patient_id) not in seen:  # the newest consent covering the patient
-            seen.add(str(patient_id))
-            by_purpose.setdefault(purpose, {})[str(patient_id)] = str(consent_id)
-    # One INSERT per purpose named by the consents relied on (usually one per page).
-    return sum(
+        return set()
+    relied_on = integration_lawful_basis(principal=principal, category=category, patient_ids=ids)
+    by_purpose: dict[str, dict[str, str | None]] = {}
+    for patient_id, (consent_id, purpose) in relied_on.items():
+        by_purpose.setdefault(purpose, {})[patient_id] = consent_id
+    for purpose, consents in sorted(by_purpose.items()):
         disclosures_record(
-            client=client,
+            client=principal.client,
             patients=list(consents),
             information=[category],
             purpose=purpose,
-            basis=client.basis,
-            consents=consents,
+            basis=principal.client.basis,
+            consents={k: v for k, v in consents.items() if v},
         )
-        for purpose, consents in sorted(by_purpose.items())
+    return set(relied_on)
+
+
+def integration_lawful_basis(
+    *, principal: IntegrationPrincipal, category: str, patient_ids: Iterable
+) -> dict[str, tuple[str | None, str]]:
+    """Patient id -> (consent id or None, purpose) for each patient whose `category` the client
+    may lawfully receive now; the rows relied on stay locked until the transaction ends.
+
+    The client must be enabled, of the patients' program, and hold the scope that discloses
+    `category`; under basis `consent` the newest active consent naming it and covering the
+    category is relied on (the rule of `patients_consented_to`).
+    """
+    ids = sorted({str(pk) for pk in patient_ids if pk})
+    client = principal.client
+    enabled = IntegrationClient.objects.filter(pk=client.pk, disabled_at__isnull=True)
+    if not ids or not share_lock(enabled) or not integration_may_receive(principal, category):
+        return {}
+    in_program = set(
+        map(
+            str,
+            Patient.objects.filter(pk__in=ids, program_id=client.program_id).values_list(
+                "pk", flat=True
+            ),
+        )
     )
+    if client.basis != DisclosureBasis.CONSENT:
+        return {pk: (None, QSOA_PURPOSE) for pk in ids if pk in in_program}
+    consents = patients_consented_to(principal, category).filter(patient_id__in=in_program)
+    locked = share_lock(consents)
+    relied_on: dict[str, tuple[str | None, str]] = {}
+    newest_first = (
+        Consent.objects.filter(pk__in=locked)
+        .order_by("patient_id", "-signed_at")
+        .values_list("patient_id", "pk", "purpose")
+    )
+    for patient_id, consent_id, purpose in newest_first:
+        relied_on.setdefault(str(patient_id), (str(consent_id), purpose))
+    return relied_on

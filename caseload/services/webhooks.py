@@ -5,49 +5,68 @@ back, so does the event, and a committed event stays in the table until the rela
 out to the program's subscriptions as `WebhookDelivery` rows. The relay runs after each commit
 and from beat, so events committed while the broker is down go out once it is back.
 
-Each delivery is POSTed with `Caseload-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
-"<t>.<body>")>`, only to an allowed address and never through a redirect
-(caseload/services/webhook_targets.py). A failed delivery is retried with exponential backoff
-and jitter (the next attempt time is stored on the row, never held in the broker); after
-CASELOAD_WEBHOOK_DISABLE_AFTER consecutive failures the subscription is disabled.
+A webhook is a disclosure to its subscription's integration client. At the moment of sending
+the client must be enabled, of the program, hold `appointments:read`, and be covered for the
+patient by its basis (`qsoa`, or an active consent naming it and covering appointments: the
+feed's rule, `integration_lawful_basis`); otherwise the delivery is `withheld` with the reason
+and nothing leaves. Each attempt that may have reached the receiver writes the disclosure ledger
+and a `disclose` audit event, and carries the 42 CFR 2.32 notice header.
+
+Deliveries are signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`,
+`webhook-signature: v1,<base64 HMAC-SHA256>`, with the `standardwebhooks` library), go only to
+an allowed address and never through a redirect (caseload/services/webhook_targets.py). The
+secret is stored encrypted (caseload/secret_box.py). A failed delivery is retried with
+exponential backoff and jitter (the next attempt time is stored on the row, never held in the
+broker); after CASELOAD_WEBHOOK_DISABLE_AFTER consecutive failures the subscription is disabled.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import http.client
 import json
 import logging
 import random
 import secrets
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks import Webhook
 
 from caseload.errors import Conflict, InvalidInput
 from caseload.models import (
     Appointment,
+    AuditAction,
+    AuditOutcome,
     DeliveryStatus,
+    InformationCategory,
     IntegrationClient,
+    IntegrationPrincipal,
     OutboxEvent,
+    Patient,
     Staff,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
+    WithheldReason,
 )
+from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
+from caseload.permissions import integration_may_receive
 from caseload.queue import enqueue, enqueue_on_commit
+from caseload.secret_box import open_secret, seal_secret
 
+from .audit import audit_event, audit_record, resource_type_of
+from .disclosures import disclosures_record
+from .integrations import integration_lawful_basis
 from .webhook_targets import TargetRefused, post_to_target, webhook_check_url
 
 logger = logging.getLogger(__name__)
 RELAY_TASK = "caseload.tasks.outbox_relay"
 DELIVER_TASK = "caseload.tasks.webhook_deliver"
-SIGNATURE_HEADER = "Caseload-Signature"
+EVENT_HEADER = "Caseload-Event"
 
 
 # Outbox ---------------------------------------------------------------------------------------
@@ -132,19 +151,49 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
-def webhook_signature(*, secret: str, body: bytes, timestamp: int) -> str:
-    """The `Caseload-Signature` header value."""
-    signed = f"{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+def webhook_signing_secrets(subscription: WebhookSubscription, now: datetime) -> list[str]:
+    """The secrets that sign a delivery now: the current one, and the previous one while a
+    rotation's overlap lasts."""
+    secrets_now = [open_secret(subscription.secret_encrypted)]
+    until = subscription.previous_secret_until
+    if subscription.previous_secret_encrypted and until is not None and until > now:
+        secrets_now.append(open_secret(subscription.previous_secret_encrypted))
+    return secrets_now
+
+
+def webhook_headers(
+    *, delivery: WebhookDelivery, body: bytes, secrets_now: list[str], at: datetime
+) -> dict[str, str]:
+    """Standard Webhooks headers (the delivery id is the message id, stable across retries and
+    replays), signed by each secret in `secrets_now`, space-separated; with the event's name and
+    the 42 CFR 2.32 notice every disclosure carries."""
+    message_id = str(delivery.pk)
+    signatures = " ".join(
+        Webhook(secret).sign(msg_id=message_id, timestamp=at, data=body) for secret in secrets_now
+    )
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signatures,
+        EVENT_HEADER: delivery.event.event,
+        PART2_NOTICE_HEADER: PART2_NOTICE,
+    }
 
 
 def webhook_deliver(*, delivery_id, now: datetime | None = None) -> WebhookDelivery | None:
-    """Attempt one delivery, locked so two copies of the task cannot both post it."""
+    """Attempt one delivery, locked so two copies of the task cannot both post it.
+
+    A delivery is a disclosure: the client's right to receive the patient is decided here, at
+    the moment of sending, on rows locked until the attempt is recorded (a revocation or a
+    disablement waits for it, or is seen by it). Without a basis the delivery is `withheld`
+    with the reason and nothing leaves; each attempt that may have reached the receiver is
+    ledgered and audited as `disclose`.
+    """
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(of=("self",))
-            .select_related("subscription", "event")
+            .select_related("subscription", "subscription__client", "event")
             .filter(pk=delivery_id)
             .first()
         )
@@ -154,29 +203,37 @@ def webhook_deliver(*, delivery_id, now: datetime | None = None) -> WebhookDeliv
         now = now or timezone.now()
         if not subscription.active or delivery.next_attempt_at > now:
             return delivery
+        patient_id = delivery.event.payload.get("patient")
+        withheld, basis = _lawful_basis(subscription, delivery.event.program_id, patient_id)
+        if withheld:
+            _withhold(delivery, withheld, patient_id)
+            return delivery
         body = webhook_body(delivery)
-        header = webhook_signature(
-            secret=subscription.secret, body=body, timestamp=int(time.time())
+        headers = webhook_headers(
+            delivery=delivery,
+            body=body,
+            secrets_now=webhook_signing_secrets(subscription, now),
+            at=timezone.now(),
         )
         delivery.attempts += 1
+        reached = True
         try:
             code = post_to_target(
                 subscription.url,
                 body,
-                {
-                    "Content-Type": "application/json",
-                    SIGNATURE_HEADER: header,
-                    "Caseload-Event": delivery.event.event,
-                    "Caseload-Delivery": str(delivery.pk),
-                },
+                headers,
                 timeout=settings.CASELOAD_WEBHOOK_TIMEOUT_SECONDS,
             )
         except TargetRefused as exc:
-            code, error = None, f"Refused target: {exc}"[:500]
+            code, error, reached = None, f"Refused target: {exc}"[:500], False
+        except ConnectionRefusedError as exc:
+            code, error, reached = None, f"{type(exc).__name__}: {exc}"[:500], False
         except (OSError, http.client.HTTPException) as exc:
             code, error = None, f"{type(exc).__name__}: {exc}"[:500]
         else:
             error = "" if 200 <= code < 300 else f"HTTP {code}"
+        if reached:
+            _ledger(delivery, patient_id, basis, code)
         delivery.last_status_code = code
         delivery.last_error = error
         if not error:
@@ -188,6 +245,86 @@ def webhook_deliver(*, delivery_id, now: datetime | None = None) -> WebhookDeliv
         delivery.save()
         subscription.save(update_fields=["consecutive_failures", "active", "disabled_at"])
     return delivery
+
+
+def _lawful_basis(
+    subscription: WebhookSubscription, program_id, patient_id
+) -> tuple[str, tuple[str | None, str] | None]:
+    """(withheld reason or "", (consent id or None, purpose)) for sending this event now."""
+    client = subscription.client
+    if client is None:
+        return WithheldReason.NO_CLIENT, None
+    if client.program_id != program_id or subscription.program_id != program_id:
+        return WithheldReason.OTHER_PROGRAM, None
+    principal = IntegrationPrincipal(client=client, scopes=frozenset(client.scopes))
+    if not integration_may_receive(principal, InformationCategory.APPOINTMENTS):
+        return WithheldReason.NO_SCOPE, None
+    lawful = integration_lawful_basis(
+        principal=principal, category=InformationCategory.APPOINTMENTS, patient_ids=[patient_id]
+    )
+    if str(patient_id) in lawful:
+        return "", lawful[str(patient_id)]
+    disabled = not IntegrationClient.objects.filter(pk=client.pk, disabled_at__isnull=True).exists()
+    return (WithheldReason.CLIENT_DISABLED if disabled else WithheldReason.NO_CONSENT), None
+
+
+def _withhold(delivery: WebhookDelivery, reason: str, patient_id) -> None:
+    delivery.status = DeliveryStatus.WITHHELD
+    delivery.withheld_reason = reason
+    delivery.save(update_fields=["status", "withheld_reason", "updated_at"])
+    audit_event(
+        actor=None,
+        action=AuditAction.DISCLOSE,
+        resource_type=resource_type_of(WebhookDelivery),
+        resource_id=delivery.pk,
+        patient_ids=_patients_of(delivery, patient_id),
+        program_id=delivery.event.program_id,
+        client=delivery.subscription.client_id,
+        outcome=AuditOutcome.DENIED,
+        detail={"withheld": reason, "event": delivery.event.event},
+    )
+
+
+def _ledger(delivery: WebhookDelivery, patient_id, basis: tuple[str | None, str], code) -> None:
+    """The ledger row and the `disclose` event of one attempt that may have reached the client."""
+    consent_id, purpose = basis
+    client = delivery.subscription.client
+    disclosures_record(
+        client=client,
+        patients=[patient_id],
+        information=[InformationCategory.APPOINTMENTS],
+        purpose=purpose,
+        basis=client.basis,
+        consents={str(patient_id): consent_id} if consent_id else None,
+    )
+    audit_event(
+        actor=None,
+        action=AuditAction.DISCLOSE,
+        resource_type=resource_type_of(WebhookDelivery),
+        resource_id=delivery.pk,
+        patient_ids=[patient_id],
+        program_id=delivery.event.program_id,
+        client=client.pk,
+        status_code=code,
+        detail={
+            "event": delivery.event.event,
+            "attempt": delivery.attempts,
+            "basis": client.basis,
+            "information": [InformationCategory.APPOINTMENTS],
+        }
+        | ({"consent": consent_id} if consent_id else {}),
+    )
+
+
+def _patients_of(delivery: WebhookDelivery, patient_id) -> list:
+    """The event's patient, if it is still of the delivery's program (the audit row names it)."""
+    if not patient_id:
+        return []
+    return list(
+        Patient.objects.filter(pk=patient_id, program_id=delivery.event.program_id).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def webhook_backoff(attempts: int) -> timedelta:
@@ -210,26 +347,52 @@ def _failed(delivery: WebhookDelivery, subscription: WebhookSubscription, now: d
 
 # Subscriptions --------------------------------------------------------------------------------
 def webhook_create(*, actor: Staff, fields: dict[str, Any]) -> tuple[WebhookSubscription, str]:
-    """A subscription with a new secret, returned once in the clear."""
+    """A subscription for an integration client of the actor's program, with a new signing
+    secret: returned once in the clear, stored encrypted."""
     webhook_check_url(fields.get("url", ""))
     _check_events(fields.get("events", []))
-    _check_client(actor.program_id, fields.get("client_id"))
-    secret = "whsec_" + secrets.token_urlsafe(32)
-    subscription = WebhookSubscription.objects.create(
-        program_id=actor.program_id, created_by=actor, secret=secret, **fields
-    )
+    if fields.get("client_id") is None:
+        raise InvalidInput(
+            "Name the integration client the deliveries are disclosed to.",
+            field="client_id",
+            code="required",
+        )
+    _check_client(actor.program_id, fields["client_id"])
+    secret = new_webhook_secret()
+    with transaction.atomic():
+        subscription = WebhookSubscription.objects.create(
+            program_id=actor.program_id,
+            created_by=actor,
+            secret_encrypted=seal_secret(secret),
+            **fields,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=subscription,
+            detail=_audited(subscription, sorted(fields)),
+        )
     return subscription, secret
 
 
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 def webhook_update(
-    *, subscription: WebhookSubscription, changes: dict[str, Any]
+    *, subscription: WebhookSubscription, changes: dict[str, Any], actor: Staff
 ) -> WebhookSubscription:
-    """Change url, events or `active`; re-activating clears the failure count."""
+    """Change url, events, client or `active`; re-activating clears the failure count."""
     if "url" in changes:
         webhook_check_url(changes["url"])
     if "events" in changes:
         _check_events(changes["events"])
     if "client_id" in changes:
+        if changes["client_id"] is None:
+            raise InvalidInput(
+                "A subscription names its integration client.", field="client_id", code="null"
+            )
         _check_client(subscription.program_id, changes["client_id"])
     with transaction.atomic():
         current = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
@@ -241,11 +404,45 @@ def webhook_update(
         elif changes.get("active") is False and current.disabled_at is None:
             current.disabled_at = timezone.now()
         current.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=current,
+            detail=_audited(current, sorted(changes)),
+        )
     return current
 
 
-def webhook_replay(*, subscription: WebhookSubscription, delivery_id) -> WebhookDelivery:
-    """Send a delivery again (after a fix on the receiving side): attempts start over."""
+def webhook_rotate_secret(
+    *, subscription: WebhookSubscription, actor: Staff, now: datetime | None = None
+) -> tuple[WebhookSubscription, str]:
+    """A new signing secret, returned once; the current one keeps signing beside it for
+    CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS so the receiver can switch without losing events."""
+    secret = new_webhook_secret()
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        current.previous_secret_encrypted = current.secret_encrypted
+        current.previous_secret_until = now + timedelta(
+            hours=settings.CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS
+        )
+        current.secret_encrypted = seal_secret(secret)
+        current.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=current,
+            detail=_audited(current, ["secret"])
+            | {"previous_secret_until": current.previous_secret_until.isoformat()},
+        )
+    return current, secret
+
+
+def webhook_replay(
+    *, subscription: WebhookSubscription, delivery_id, actor: Staff
+) -> WebhookDelivery:
+    """Send a delivery again (after a fix on the receiving side): attempts start over, and the
+    legal check is made again when it is sent."""
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update().filter(
@@ -263,11 +460,27 @@ def webhook_replay(*, subscription: WebhookSubscription, delivery_id) -> Webhook
                 field="active",
             )
         delivery.status = DeliveryStatus.PENDING
+        delivery.withheld_reason = ""
         delivery.attempts = 0
         delivery.next_attempt_at = timezone.now()
         delivery.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=subscription,
+            detail=_audited(subscription, []) | {"replay": str(delivery.pk)},
+        )
     enqueue_on_commit(DELIVER_TASK, str(delivery.pk))
     return delivery
+
+
+def _audited(subscription: WebhookSubscription, fields: list[str]) -> dict[str, Any]:
+    """What an audit row says of a subscription change: never the secret or the URL's query."""
+    return {
+        "fields": fields,
+        "client": str(subscription.client_id) if subscription.client_id else None,
+        "events": list(subscription.events),
+    }
 
 
 def _check_events(events: Any) -> None:

@@ -342,6 +342,13 @@ CASELOAD_WEBHOOK_ALLOWED_NETWORKS = [
     net.strip() for net in env("CASELOAD_WEBHOOK_ALLOWED_NETWORKS", "").split(",") if net.strip()
 ]
 CASELOAD_WEBHOOK_ALLOW_HTTP = env_bool("CASELOAD_WEBHOOK_ALLOW_HTTP")
+# After a signing-secret rotation the old secret keeps signing beside the new one this long, so a
+# receiver can switch over (both signatures are sent, space-separated).
+CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS = float(env("CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS", "24"))
+# Keys that encrypt stored secrets (webhook signing secrets): comma-separated Fernet keys, the
+# first encrypts, every one decrypts (docs/operations.md, "Rotating the encryption key").
+# Required in production; elsewhere a key is derived from SECRET_KEY.
+CASELOAD_SECRET_KEYS = env_list("CASELOAD_SECRET_KEYS")
 
 # SOWS severity bands. These are the program's interpretation: the commonly used cut-offs have not
 # been verified against Handelsman et al. (1987), so they are configuration, not clinical fact.

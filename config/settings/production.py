@@ -18,6 +18,9 @@ SECRET_KEY = required("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production.")
+CASELOAD_SECRET_KEYS = env_list("CASELOAD_SECRET_KEYS")
+if not CASELOAD_SECRET_KEYS:
+    raise ImproperlyConfigured("CASELOAD_SECRET_KEYS must be set in production.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

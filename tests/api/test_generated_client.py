@@ -31,6 +31,7 @@ from caseload.services.integrations import integration_create
 from caseload.services.tokens import token_issue
 from caseload.services.webhooks import webhook_create
 from tests.api.v1.test_permission_matrix import HOOK_URL, SEVERE_COWS_ITEMS, consent_body
+from tests.conftest import webhook_client
 from tests.factories import (
     AppointmentFactory,
     AssessmentFactory,
@@ -261,7 +262,14 @@ def test_the_generated_client_reads_every_resource_in_every_state(
     follow_up_for_noshow(
         appointment=AppointmentFactory(actor=supervisor, patient=unassigned, staff=supervisor)
     )
-    webhook_create(actor=supervisor, fields={"url": HOOK_URL, "events": ["appointment.cancelled"]})
+    webhook_create(
+        actor=supervisor,
+        fields={
+            "url": HOOK_URL,
+            "events": ["appointment.cancelled"],
+            "client_id": webhook_client(supervisor.program).pk,
+        },
+    )
     # And one of each compliance record: a break-the-glass opening, a consent, a disclosure.
     break_glass_open(actor=counselor, patient=unassigned, reason="Covering a crisis call.")
     consent_fields = {k: v for k, v in consent_body(patient).items() if k != "patient"}

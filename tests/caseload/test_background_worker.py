@@ -34,6 +34,7 @@ from caseload.services.tokens import token_issue
 from caseload.services.webhooks import webhook_create
 from config.celery import app as celery_app
 from tests.api.v1.test_background import Receiver
+from tests.conftest import webhook_client
 from tests.gunicorn_server import serving
 from tests.load import wait_until, writers
 from tests.private_services import PrivateRedis
@@ -233,7 +234,12 @@ def test_a_rolled_back_booking_sends_nothing_and_a_committed_one_is_delivered(
     receiver = Receiver()
     try:
         _, secret = webhook_create(
-            actor=supervisor, fields={"url": receiver.url, "events": ["appointment.created"]}
+            actor=supervisor,
+            fields={
+                "url": receiver.url,
+                "events": ["appointment.created"],
+                "client_id": webhook_client(supervisor.program).pk,
+            },
         )
         receiver.secret = secret
         _, read_log = start_worker()
@@ -292,6 +298,7 @@ def test_changes_committed_while_redis_is_down_are_all_delivered_signed(
             fields={
                 "url": receiver.url,
                 "events": ["appointment.created", "appointment.cancelled"],
+                "client_id": webhook_client(supervisor.program).pk,
             },
         )
         receiver.secret = secret
@@ -342,7 +349,12 @@ def test_redis_stopped_under_http_load_delays_but_loses_no_work_and_healthz_says
     receiver = Receiver()
     try:
         _, secret = webhook_create(
-            actor=supervisor, fields={"url": receiver.url, "events": ["appointment.created"]}
+            actor=supervisor,
+            fields={
+                "url": receiver.url,
+                "events": ["appointment.created"],
+                "client_id": webhook_client(supervisor.program).pk,
+            },
         )
         receiver.secret = secret
         _, read_log = start_worker(REDIS_URL=own_broker.url)

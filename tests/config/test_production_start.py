@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+FERNET_KEY = "x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc="
 SERVE_DOCS = """
 import io, sys
 from config.wsgi import application
@@ -29,6 +30,7 @@ def production_env(static_root: Path) -> dict[str, str]:
     return env | {
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "x" * 64,
+        "CASELOAD_SECRET_KEYS": FERNET_KEY,
         "DJANGO_ALLOWED_HOSTS": "caseload.example.org",
         "DJANGO_STATIC_ROOT": str(static_root),
     }

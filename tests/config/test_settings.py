@@ -17,7 +17,7 @@ def run_settings(module: str, **env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "CASELOAD_SECRET_KEYS"))
     }
     return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
         [sys.executable, "-c", PROBE],
@@ -62,11 +62,22 @@ def test_production_refuses_to_start_without_allowed_hosts():
     assert "DJANGO_ALLOWED_HOSTS must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_keys_for_stored_secrets():
+    result = run_settings(
+        "config.settings.production",
+        DJANGO_SECRET_KEY="k" * 60,
+        DJANGO_ALLOWED_HOSTS="x.example.org",
+    )
+    assert result.returncode != 0
+    assert "CASELOAD_SECRET_KEYS must be set" in result.stderr
+
+
 def test_production_starts_with_its_required_values():
     result = run_settings(
         "config.settings.production",
         DJANGO_SECRET_KEY="k" * 60,
         DJANGO_ALLOWED_HOSTS="x.example.org",
+        CASELOAD_SECRET_KEYS="x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
     )
     assert result.returncode == 0, result.stderr
 

@@ -5,10 +5,9 @@ Celery runs eagerly here (no broker): the same services the worker runs, in-proc
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -17,6 +16,7 @@ from django.core import mail
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from caseload.models import (
     Appointment,
@@ -30,6 +30,7 @@ from caseload.services.appointments import appointments_mark_noshows
 from caseload.sms import TwilioSmsBackend
 from config.celery import app as celery_app
 from tests.api.v1.test_permission_matrix import SEVERE_COWS_ITEMS
+from tests.conftest import webhook_client
 from tests.factories import AppointmentFactory, PatientFactory
 
 SMS_LOG = "tests.sms_backends.MemorySmsBackend"
@@ -298,6 +299,8 @@ class Receiver:
         self.secret = ""
         self.location = ""  # sent with a 3xx answer
         self.asked: list[str] = []  # every request's method, signed or not
+        self.headers: list[dict] = []  # every POST's headers
+        self.delay = 0.0  # seconds each POST takes to answer
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -309,14 +312,18 @@ class Receiver:
             def do_POST(self):
                 receiver.asked.append("POST")
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                header = self.headers["Caseload-Signature"]
-                parts = dict(part.split("=", 1) for part in header.split(","))
-                signed = f"{parts['t']}.".encode() + body
-                expected = hmac.new(receiver.secret.encode(), signed, hashlib.sha256).hexdigest()
+                headers = dict(self.headers.items())
+                receiver.headers.append(headers)
+                try:  # the Standard Webhooks library, unchanged, verifies every delivery
+                    Webhook(receiver.secret).verify(body, headers)
+                    verified = True
+                except WebhookVerificationError:
+                    verified = False
                 status = receiver.statuses.pop(0) if receiver.statuses else 204
-                if hmac.compare_digest(expected, parts["v1"]) and status < 300:
+                time.sleep(receiver.delay)
+                if verified and status < 300:
                     receiver.received.append(json.loads(body))
-                self.send_response(status if hmac.compare_digest(expected, parts["v1"]) else 401)
+                self.send_response(status if verified else 401)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
                 self.end_headers()
@@ -346,8 +353,17 @@ def receiver():
         one.close()
 
 
-def subscribe(api, receiver, events=("appointment.created", "appointment.cancelled")):
-    response = api.post("/api/v1/webhooks/", {"url": receiver.url, "events": list(events)})
+def subscribe(
+    api, receiver, events=("appointment.created", "appointment.cancelled"), *, client=None
+):
+    """Subscribe `receiver` for `client` (by default a new QSOA client of the caller's
+    program holding appointments:read)."""
+    if client is None:
+        client = webhook_client(api.user.program)
+    response = api.post(
+        "/api/v1/webhooks/",
+        {"url": receiver.url, "events": list(events), "client_id": str(client.pk)},
+    )
     assert response.status_code == 201, response.json()
     receiver.secret = response.json()["secret"]
     assert "secret" not in api.get(f"/api/v1/webhooks/{response.json()['id']}/").json()
@@ -439,13 +455,8 @@ def test_a_webhook_names_known_events_and_an_http_url(as_user, supervisor):
     assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
         ("url", "invalid"),
         ("events.0", "invalid_choice"),
+        ("client_id", "required"),
     ]
-
-
-def test_the_signature_is_hmac_sha256_of_timestamp_dot_body():
-    header = webhooks.webhook_signature(secret="s3cret", body=b'{"a":1}', timestamp=1700000000)
-    digest = hmac.new(b"s3cret", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
-    assert header == f"t=1700000000,v1={digest}"
 
 
 # Database rules -------------------------------------------------------------------------------
@@ -497,8 +508,9 @@ def test_the_database_holds_one_open_alert_per_patient_and_kind(
 )
 def test_a_webhook_cannot_point_inside_the_clinics_network(as_user, supervisor, settings, url):
     settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS = []
+    client = str(webhook_client(supervisor.program).pk)
     response = as_user(supervisor).post(
-        "/api/v1/webhooks/", {"url": url, "events": ["appointment.created"]}
+        "/api/v1/webhooks/", {"url": url, "events": ["appointment.created"], "client_id": client}
     )
     assert response.status_code == 400, response.json()
     assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
@@ -509,11 +521,14 @@ def test_a_webhook_cannot_point_inside_the_clinics_network(as_user, supervisor, 
 def test_plain_http_is_refused_unless_allowed(as_user, supervisor, settings):
     settings.CASELOAD_WEBHOOK_ALLOW_HTTP = False
     api = as_user(supervisor)
-    events = ["appointment.created"]
-    refused = api.post("/api/v1/webhooks/", {"url": "http://hooks.example.org/x", "events": events})
+    body = {
+        "events": ["appointment.created"],
+        "client_id": str(webhook_client(api.user.program).pk),
+    }
+    refused = api.post("/api/v1/webhooks/", {"url": "http://hooks.example.org/x", **body})
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["code"] == "disallowed_target"
-    created = api.post("/api/v1/webhooks/", {"url": "https://hooks.example.org/", "events": events})
+    created = api.post("/api/v1/webhooks/", {"url": "https://hooks.example.org/", **body})
     assert created.status_code == 201, created.json()
     moved = api.patch(f"/api/v1/webhooks/{created.json()['id']}/", {"url": "http://127.0.0.1/"})
     assert moved.status_code == 400

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from api.middleware import PART2_NOTICE, PART2_NOTICE_HEADER
 from caseload.models import Consent, Disclosure
+from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
 from caseload.services.integrations import QSOA_PURPOSE
 from tests.api.v1.test_permission_matrix import (
     ACTION_BODIES,

@@ -31,7 +31,7 @@ from caseload.services.medications import medication_record
 from caseload.services.referrals import referral_create, referral_transition
 from caseload.services.tokens import token_issue
 from caseload.services.webhooks import webhook_create
-from tests.conftest import api_for
+from tests.conftest import api_for, webhook_client
 from tests.factories import (
     PERSONA_PASSWORD,
     AppointmentFactory,
@@ -491,7 +491,12 @@ REPLAY_DELIVERY_ID = uuid.UUID("00000000-0000-4000-8000-00000000d31e")
 def _webhook_scenario(ctx) -> Scenario:
     def target():
         subscription, _ = webhook_create(
-            actor=ctx.supervisor, fields={"url": HOOK_URL, "events": ["appointment.created"]}
+            actor=ctx.supervisor,
+            fields={
+                "url": HOOK_URL,
+                "events": ["appointment.created"],
+                "client_id": webhook_client(ctx.supervisor.program).pk,
+            },
         )
         event = OutboxEvent.objects.create(
             program=ctx.supervisor.program, event="appointment.created", payload={}
