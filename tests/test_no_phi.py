@@ -18,6 +18,7 @@ from django.utils import timezone
 from caseload import queue
 from caseload.models import AuditEvent, Patient
 from config.logging import RedactDatabaseErrors
+from tests.api.v1.test_break_glass import CRISIS_REASON
 from tests.api.v1.test_permission_matrix import COWS_ITEMS, consent_body
 from tests.conftest import api_for
 from tests.factories import EnrollmentFactory
@@ -149,7 +150,7 @@ def run_main_flows(canary, supervisor, counselor, other_counselor, front_desk):
     )  # 412
     keep(staff.delete(f"/api/v1/patients/{pid}/"))  # 405
     keep(clinician.post(f"/api/v1/appointments/{booked.json()['id']}/fulfil/"))  # 409
-    keep(stranger.post(f"/api/v1/patients/{pid}/break-glass/", {"reason": "Crisis cover."}))
+    keep(stranger.post(f"/api/v1/patients/{pid}/break-glass/", CRISIS_REASON))
     keep(stranger.patch(f"/api/v1/patients/{pid}/", {"phone": "555-0111"}))  # read-only: 403
     keep(clinician.post(f"/api/v1/consents/{consent.json()['id']}/revoke/"))
     keep(

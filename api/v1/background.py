@@ -29,7 +29,7 @@ from caseload.services.webhooks import (
     webhook_update,
 )
 
-from .base import StrictSerializerMixin
+from .base import AuditedReadMixin, StrictSerializerMixin
 from .query import StrictQueryMixin
 from .reference import IsProgramStaff
 
@@ -68,17 +68,26 @@ class AlertSerializer(serializers.ModelSerializer):
             "patient",
             "kind",
             "assessment",
+            "break_glass",
             "status",
             "created_at",
             "acknowledged_at",
             "acknowledged_by",
+            "closed_at",
+            "closed_reason",
         )
         read_only_fields = fields
 
 
 class OwnListViewSet(
-    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedReadMixin,
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
+    """The caller's own work items; each page and each read is audited (they name patients)."""
+
     permission_classes = [IsProgramStaff]
     model: type
     owner_field: str
@@ -120,7 +129,8 @@ class AlertViewSet(OwnListViewSet):
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk=None) -> Response:
-        """Acknowledge the alert; a new finding of the same kind can then raise a new one."""
+        """Acknowledge the alert; a new finding of the same kind can then raise a new one. A
+        closed alert (its assessment was entered in error) answers 409 `alert_closed`."""
         alert = alert_acknowledge(alert=self.get_object(), actor=request.user)
         return Response(AlertSerializer(alert).data)
 

@@ -108,15 +108,23 @@ class FollowUp(models.Model):
 class AlertKind(models.TextChoices):
     COWS_SEVERE = "cows_severe", "COWS moderately severe or severe"
     WITHDRAWAL_CRITERIA = "withdrawal_criteria", "Withdrawal checklist meets criteria"
+    BREAK_GLASS = "break_glass", "A clinician broke the glass"
+
+
+# Alerts about a withdrawal finding, raised by an assessment.
+WITHDRAWAL_ALERT_KINDS = (AlertKind.COWS_SEVERE, AlertKind.WITHDRAWAL_CRITERIA)
 
 
 class AlertStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    # The finding it stood for no longer stands (its assessment was entered in error).
+    CLOSED = "closed", "Closed"
 
 
 class Alert(models.Model):
-    """A withdrawal finding for the patient's prescriber (or a supervisor when none)."""
+    """A withdrawal finding for the patient's prescriber (or a supervisor when none), or a
+    break-the-glass opening for each supervisor of the program."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey("caseload.Patient", on_delete=models.PROTECT, related_name="alerts")
@@ -124,8 +132,16 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="alerts"
     )
     kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    # What raised it: an assessment (withdrawal kinds) or a break-the-glass opening.
     assessment = models.ForeignKey(
-        "caseload.Assessment", on_delete=models.PROTECT, related_name="alerts"
+        "caseload.Assessment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+    )
+    break_glass = models.ForeignKey(
+        "caseload.BreakGlass", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -137,6 +153,8 @@ class Alert(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=600, blank=True)
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -145,8 +163,25 @@ class Alert(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "kind"],
-                condition=models.Q(status="open"),
+                condition=models.Q(status="open", kind__in=WITHDRAWAL_ALERT_KINDS),
                 name="alert_one_open_per_patient_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["break_glass", "recipient"],
+                condition=models.Q(break_glass__isnull=False),
+                name="alert_one_per_break_glass_recipient",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind__in=WITHDRAWAL_ALERT_KINDS, assessment__isnull=False)
+                    | models.Q(kind=AlertKind.BREAK_GLASS, break_glass__isnull=False)
+                ),
+                name="alert_names_what_raised_it",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="closed", closed_at__isnull=False)
+                | (~models.Q(status="closed") & models.Q(closed_at__isnull=True)),
+                name="alert_closed_with_time",
             ),
         ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce, Greatest
@@ -20,8 +21,14 @@ from caseload.permissions import (
     is_staff_member,
 )
 
+from .alerts import alerts_for_break_glass
 from .audit import audit_record
 from .records import ExpectedVersion, record_update
+
+# A reason a supervisor reviewing the opening can judge, not a keystroke.
+MIN_REASON_LENGTH = 20
+# The longest an opening lasts (config/settings/base.py refuses to start with more).
+MAX_HOURS = 24
 
 
 def break_glass_open(*, actor: Staff, patient: Patient, reason: str) -> BreakGlass:
@@ -39,12 +46,22 @@ def break_glass_open(*, actor: Staff, patient: Patient, reason: str) -> BreakGla
         raise InvalidInput(
             "State why you need this patient's record.", code="required", field="reason"
         )
+    if len(reason) < MIN_REASON_LENGTH:
+        raise InvalidInput(
+            f"State the reason in at least {MIN_REASON_LENGTH} characters: what you need "
+            "the record for, and why it cannot wait for the care team.",
+            code="too_short",
+            field="reason",
+        )
     if can_write_patient(actor, patient):
         raise Conflict(
             "The patient is on your caseload; break-the-glass access is not needed.",
             code="on_caseload",
             field="patient",
         )
+    hours = settings.CASELOAD_BREAK_GLASS_HOURS
+    if not 0 < hours <= MAX_HOURS:
+        raise ImproperlyConfigured(f"CASELOAD_BREAK_GLASS_HOURS must be at most {MAX_HOURS}.")
     now = timezone.now()
     with transaction.atomic():
         opened = BreakGlass.objects.create(
@@ -53,7 +70,7 @@ def break_glass_open(*, actor: Staff, patient: Patient, reason: str) -> BreakGla
             staff=actor,
             reason=reason,
             opened_at=now,
-            expires_at=now + timedelta(hours=settings.CASELOAD_BREAK_GLASS_HOURS),
+            expires_at=now + timedelta(hours=hours),
             created_by=actor,
             updated_by=actor,
         )
@@ -66,12 +83,17 @@ def break_glass_open(*, actor: Staff, patient: Patient, reason: str) -> BreakGla
             actor.break_glass_until or opened.expires_at, opened.expires_at
         )
         forget_break_glass_access(actor)
+        alerted = alerts_for_break_glass(opening=opened)
         audit_record(
             actor=actor,
             action=AuditAction.BREAK_GLASS,
             obj=opened,
             patient=patient,
-            detail={"expires_at": opened.expires_at.isoformat()},
+            detail={
+                "expires_at": opened.expires_at.isoformat(),
+                "reason": reason,
+                "alerted": [str(alert.recipient_id) for alert in alerted],
+            },
         )
     return opened
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from caseload.errors import Conflict
-from caseload.models import Appointment, Enrollment, FollowUp, FollowUpStatus, Staff
+from caseload.errors import Conflict, Forbidden
+from caseload.models import (
+    Appointment,
+    AuditAction,
+    Enrollment,
+    FollowUp,
+    FollowUpStatus,
+    Staff,
+)
+
+from .audit import audit_record
 
 
 def follow_up_for_noshow(*, appointment: Appointment) -> FollowUp:
@@ -27,11 +36,21 @@ def follow_up_for_noshow(*, appointment: Appointment) -> FollowUp:
 
 
 def follow_up_done(*, follow_up: FollowUp, actor: Staff) -> FollowUp:
+    """The follow-up's owner marks it done, once; audited."""
     with transaction.atomic():
         current = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if current.staff_id != getattr(actor, "pk", None):
+            raise Forbidden("Only the staff member it was assigned to closes a follow-up.")
         if current.status == FollowUpStatus.DONE:
             raise Conflict("This follow-up is already done.", code="already_done", field="status")
         current.status = FollowUpStatus.DONE
         current.done_at = timezone.now()
         current.save(update_fields=["status", "done_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.TRANSITION,
+            obj=current,
+            patient=current.patient,
+            detail={"to": FollowUpStatus.DONE},
+        )
     return current

@@ -11,9 +11,10 @@ from django.db.models import F
 from caseload.dates import require_valid_dates
 from caseload.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from caseload.feed import feed_stamp
-from caseload.models import CorrectableRecord, FeedRecord, Patient, RecordStatus
+from caseload.models import Assessment, CorrectableRecord, FeedRecord, Patient, RecordStatus
 from caseload.permissions import break_glass_access, can_write_patient, is_staff_member
 
+from .alerts import alerts_close_for_correction
 from .audit import audit_record
 
 M = TypeVar("M", bound=models.Model)
@@ -162,17 +163,22 @@ def record_mark_entered_in_error(
     The one way any `CorrectableRecord` is corrected; other records cannot be.
 
     The entered-in-error lock in `record_update` runs on the locked row, so of two racing
-    corrections exactly one succeeds and the other answers 409.
+    corrections exactly one succeeds and the other answers 409. An assessment's open alerts
+    close with it (or stand for a later finding) in the same transaction.
     """
     if not isinstance(instance, CorrectableRecord):
         raise TypeError(f"{type(instance).__name__} is not corrected by entered-in-error")
-    return record_update(
-        instance=instance,
-        actor=actor,
-        expected_version=expected_version,
-        changes={"status": RecordStatus.ENTERED_IN_ERROR, "entered_in_error_reason": reason},
-        action="entered_in_error",
-    )
+    with transaction.atomic():
+        corrected = record_update(
+            instance=instance,
+            actor=actor,
+            expected_version=expected_version,
+            changes={"status": RecordStatus.ENTERED_IN_ERROR, "entered_in_error_reason": reason},
+            action="entered_in_error",
+        )
+        if isinstance(corrected, Assessment):
+            alerts_close_for_correction(assessment=corrected, actor=actor, reason=reason)
+    return corrected
 
 
 def _refuse_correction_by_write(values: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -280,8 +281,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# How long a break-the-glass opening lets a clinician read a patient off their caseload.
+# How long a break-the-glass opening lets a clinician read a patient off their caseload: at most
+# a day, so an emergency opening never becomes standing access.
 CASELOAD_BREAK_GLASS_HOURS = float(env("CASELOAD_BREAK_GLASS_HOURS", "4"))
+if not 0 < CASELOAD_BREAK_GLASS_HOURS <= 24:
+    raise ImproperlyConfigured("CASELOAD_BREAK_GLASS_HOURS must be more than 0 and at most 24.")
 # OAuth2 client credentials for integration clients (django-oauth-toolkit). Access tokens live
 # at most an hour; the scopes are the only ones a client can be given.
 CASELOAD_OAUTH_TOKEN_SECONDS = min(int(env("CASELOAD_OAUTH_TOKEN_SECONDS", "3600")), 3600)

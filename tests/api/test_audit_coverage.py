@@ -13,6 +13,7 @@ from django.utils import timezone
 from caseload.models import AuditAction, AuditEvent
 from caseload.services.disclosures import disclosure_record
 from caseload.services.tokens import token_issue, token_revoke
+from tests.api.v1.test_break_glass import CRISIS_REASON
 from tests.api.v1.test_permission_matrix import consent_body
 from tests.conftest import api_for
 from tests.factories import (
@@ -114,7 +115,8 @@ def revoke(c):
 
 def break_glass(c):
     response = api_for(c.other_counselor).post(
-        f"/api/v1/patients/{c.patient.pk}/break-glass/", {"reason": "Crisis cover."}
+        f"/api/v1/patients/{c.patient.pk}/break-glass/",
+        CRISIS_REASON,
     )
     return response, c.other_counselor, [c.patient], {"break_glass": True}
 

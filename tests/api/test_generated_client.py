@@ -30,6 +30,7 @@ from caseload.services.follow_ups import follow_up_for_noshow
 from caseload.services.integrations import integration_create
 from caseload.services.tokens import token_issue
 from caseload.services.webhooks import webhook_create
+from tests.api.v1.test_break_glass import CRISIS_REASON
 from tests.api.v1.test_permission_matrix import HOOK_URL, SEVERE_COWS_ITEMS, consent_body
 from tests.conftest import webhook_client
 from tests.factories import (
@@ -271,7 +272,7 @@ def test_the_generated_client_reads_every_resource_in_every_state(
         },
     )
     # And one of each compliance record: a break-the-glass opening, a consent, a disclosure.
-    break_glass_open(actor=counselor, patient=unassigned, reason="Covering a crisis call.")
+    break_glass_open(actor=counselor, patient=unassigned, reason=CRISIS_REASON["reason"])
     consent_fields = {k: v for k, v in consent_body(patient).items() if k != "patient"}
     consent_create(
         actor=counselor,

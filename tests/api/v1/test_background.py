@@ -237,6 +237,42 @@ def record_cows(api, patient, items):
     return response.json()
 
 
+def test_an_alert_closes_with_the_reason_when_its_assessment_is_entered_in_error(
+    as_user, counselor, prescriber, patient
+):
+    assessment = record_cows(as_user(counselor), patient, SEVERE_COWS_ITEMS)
+    (alert,) = as_user(prescriber).get("/api/v1/alerts/").json()["results"]
+    assert alert["status"] == "open"
+    corrected = as_user(counselor).post(
+        f"/api/v1/assessments/{assessment['id']}/entered-in-error/",
+        {"reason": "Scored for the wrong patient."},
+    )
+    assert corrected.status_code == 200, corrected.json()
+    closed = as_user(prescriber).get(f"/api/v1/alerts/{alert['id']}/").json()
+    assert closed["status"] == "closed" and closed["closed_at"]
+    assert closed["closed_reason"] == "Assessment entered in error: Scored for the wrong patient."
+    refused = as_user(prescriber).post(f"/api/v1/alerts/{alert['id']}/acknowledge/")
+    assert refused.status_code == 409 and refused.json()["code"] == "alert_closed"
+    # A new finding raises a new alert.
+    record_cows(as_user(counselor), patient, SEVERE_COWS_ITEMS)
+    statuses = [a["status"] for a in as_user(prescriber).get("/api/v1/alerts/").json()["results"]]
+    assert sorted(statuses) == ["closed", "open"]
+
+
+def test_an_alert_standing_for_a_later_finding_stays_open_when_the_first_is_corrected(
+    as_user, counselor, prescriber, patient
+):
+    first = record_cows(as_user(counselor), patient, SEVERE_COWS_ITEMS)
+    second = record_cows(as_user(counselor), patient, SEVERE_COWS_ITEMS)
+    (alert,) = as_user(prescriber).get("/api/v1/alerts/").json()["results"]
+    assert alert["assessment"] == first["id"]
+    as_user(counselor).post(
+        f"/api/v1/assessments/{first['id']}/entered-in-error/", {"reason": "Duplicate entry."}
+    )
+    (alert,) = as_user(prescriber).get("/api/v1/alerts/").json()["results"]
+    assert (alert["status"], alert["assessment"]) == ("open", second["id"])
+
+
 def test_a_severe_cows_alerts_the_prescriber_once_until_acknowledged(
     as_user, counselor, prescriber, supervisor, patient
 ):

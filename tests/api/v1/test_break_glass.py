@@ -4,12 +4,16 @@ review each opening."""
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from caseload.models import AuditEvent, BreakGlass, CaseNote, Patient, Staff
+from caseload.models import Alert, AuditEvent, BreakGlass, CaseNote, Patient, Staff
 from tests.factories import CaseNoteFactory, StaffFactory
 
 
@@ -19,6 +23,7 @@ def open_url(patient) -> str:
 
 QUEUE = "/api/v1/break-glass/"
 REASON = {"reason": "Covering the crisis line; the assigned counselor is away."}
+CRISIS_REASON = {"reason": "Covering a crisis call for a colleague."}
 
 
 @pytest.fixture
@@ -111,13 +116,14 @@ def test_the_access_is_read_only(opened, patient, note):
     assert all(e.break_glass and e.patient_id == patient.pk for e in refused)
 
 
-def test_expiry_is_honoured_on_the_next_request_without_a_job(opened, patient, note):
-    api, body = opened
+def test_expiry_is_honoured_on_the_next_request_without_a_job(
+    as_user, other_counselor, patient, note, settings
+):
+    settings.CASELOAD_BREAK_GLASS_HOURS = 1 / 3600  # one second
+    api = as_user(other_counselor)
+    assert api.post(open_url(patient), REASON).status_code == 201
     assert api.get(f"/api/v1/patients/{patient.pk}/").status_code == 200
-    now = timezone.now()
-    BreakGlass.objects.filter(pk=body["id"]).update(
-        opened_at=now - timedelta(hours=5), expires_at=now - timedelta(seconds=1)
-    )
+    time.sleep(1.2)
     assert api.get(f"/api/v1/patients/{patient.pk}/").status_code == 404
     assert api.get(f"/api/v1/notes/{note.pk}/").status_code == 404
     assert api.get("/api/v1/notes/", {"patient": str(patient.pk)}).json()["results"] == []
@@ -130,6 +136,104 @@ def test_a_reason_is_required(as_user, other_counselor, patient):
         assert response.status_code == 400, body
         assert [e["field"] for e in response.json()["errors"]] == ["reason"]
     assert not BreakGlass.objects.exists()
+
+
+@pytest.mark.parametrize("reason", ["x", "Crisis.", "  nineteen chars ok  ", "a" * 19])
+def test_a_reason_a_reviewer_can_judge_is_twenty_characters_or_more(
+    as_user, other_counselor, patient, reason
+):
+    response = as_user(other_counselor).post(open_url(patient), {"reason": reason})
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("reason", "too_short")]
+    assert not BreakGlass.objects.exists()
+    assert as_user(other_counselor).post(open_url(patient), {"reason": "a" * 20}).status_code == 201
+
+
+def test_every_supervisor_of_the_program_is_alerted_and_the_reason_is_audited(
+    as_user, other_counselor, supervisor, program, patient, other_program
+):
+    second = StaffFactory(username="second.supervisor", program=program, role="supervisor")
+    away = StaffFactory(username="away.supervisor", program=program, role="supervisor")
+    Staff.objects.filter(pk=away.pk).update(is_active=False)
+    StaffFactory(username="hillside.supervisor", program=other_program, role="supervisor")
+    body = as_user(other_counselor).post(open_url(patient), REASON).json()
+    for reader in (supervisor, second):
+        (alert,) = as_user(reader).get("/api/v1/alerts/").json()["results"]
+        assert (alert["kind"], alert["break_glass"], alert["patient"], alert["assessment"]) == (
+            "break_glass",
+            body["id"],
+            str(patient.pk),
+            None,
+        )
+    alerted = set(
+        Alert.objects.filter(kind="break_glass").values_list("recipient__username", flat=True)
+    )
+    assert alerted == {supervisor.username, second.username}
+    event = AuditEvent.objects.get(action="break_glass")
+    assert event.detail["reason"] == REASON["reason"]
+    log = as_user(supervisor).get("/api/v1/audit-events/", {"action": "break_glass"}).json()
+    assert [e["resource_id"] for e in log["results"]] == [body["id"]]
+
+
+@pytest.mark.parametrize("hours", ["25", "0", "-1", "100"])
+def test_the_service_refuses_to_start_with_more_than_a_day(hours):
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**os.environ, "CASELOAD_BREAK_GLASS_HOURS": hours},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert probe.returncode != 0
+    assert "CASELOAD_BREAK_GLASS_HOURS" in probe.stderr
+
+
+def test_an_opening_longer_than_a_day_is_refused_even_if_settings_were_changed(
+    as_user, other_counselor, patient, settings
+):
+    from caseload.services.break_glass import break_glass_open
+
+    settings.CASELOAD_BREAK_GLASS_HOURS = 48
+    with pytest.raises(ImproperlyConfigured):
+        break_glass_open(actor=other_counselor, patient=patient, reason=REASON["reason"])
+    assert not BreakGlass.objects.exists()
+
+
+@pytest.mark.postgres
+def test_an_opening_is_append_only_in_the_database(opened, supervisor):
+    _, body = opened
+    for statement in (
+        "UPDATE caseload_breakglass SET reason = 'tidied' WHERE id = %s",
+        "UPDATE caseload_breakglass SET expires_at = expires_at + interval '1 day' WHERE id = %s",
+        "DELETE FROM caseload_breakglass WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="caseload: "),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [body["id"]])
+    reviewed = as_user_review(supervisor, body["id"])
+    assert reviewed.status_code == 200, reviewed.json()
+    with (
+        pytest.raises(DatabaseError, match="caseload: "),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE caseload_breakglass SET review_note = 'rewritten' WHERE id = %s", [body["id"]]
+        )
+    assert BreakGlass.objects.get(pk=body["id"]).reason == REASON["reason"]
+
+
+def as_user_review(supervisor, access_id):
+    from tests.conftest import api_for
+
+    return api_for(supervisor).post(f"{QUEUE}{access_id}/review/", {"note": "Justified."})
 
 
 @pytest.mark.parametrize("persona", ["front_desk", "supervisor", "other_program_staff"])

@@ -14,6 +14,7 @@ from caseload.errors import Forbidden, InvalidInput
 from caseload.models import AuditEvent, Disclosure
 from caseload.services.consents import consent_create, consent_revoke
 from caseload.services.disclosures import disclosure_record
+from tests.api.v1.test_break_glass import CRISIS_REASON
 from tests.factories import CaseNoteFactory, EnrollmentFactory, PatientFactory
 
 URL = "/api/v1/disclosures/"
@@ -245,7 +246,8 @@ def test_break_the_glass_access_does_not_export(as_user, other_counselor, superv
     api = as_user(other_counselor)
     assert (
         api.post(
-            f"/api/v1/patients/{patient.pk}/break-glass/", {"reason": "Crisis cover."}
+            f"/api/v1/patients/{patient.pk}/break-glass/",
+            CRISIS_REASON,
         ).status_code
         == 201
     )

@@ -31,6 +31,7 @@ from caseload.services.medications import medication_record
 from caseload.services.referrals import referral_create, referral_transition
 from caseload.services.tokens import token_issue
 from caseload.services.webhooks import webhook_create
+from tests.api.v1.test_break_glass import CRISIS_REASON
 from tests.conftest import api_for, webhook_client
 from tests.factories import (
     PERSONA_PASSWORD,
@@ -154,12 +155,14 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("alert-acknowledge", "POST"):      (404, 404, 200, 404, 404, 404, 401),
     # Webhooks are a supervisor's, within the program.
     ("webhook-list", "GET"):            (403, 403, 403, 200, 403, 200, 401),
-    ("webhook-list", "POST"):           (403, 403, 403, 201, 403, 201, 401),
+    # Another program's supervisor names this program's client: 400 `client_id` does_not_exist.
+    ("webhook-list", "POST"):           (403, 403, 403, 201, 403, 400, 401),
     ("webhook-detail", "GET"):          (403, 403, 403, 200, 403, 404, 401),
     ("webhook-detail", "PUT"):          (403, 403, 403, 200, 403, 404, 401),
     ("webhook-detail", "PATCH"):        (403, 403, 403, 200, 403, 404, 401),
     ("webhook-deliveries", "GET"):      (403, 403, 403, 200, 403, 404, 401),
     ("webhook-replay", "POST"):         (403, 403, 403, 200, 403, 404, 401),
+    ("webhook-rotate-secret", "POST"):  (403, 403, 403, 200, 403, 404, 401),
 }
 # fmt: on
 
@@ -397,7 +400,9 @@ def _audit_event_scenario(ctx) -> Scenario:
 def _break_glass_scenario(ctx) -> Scenario:
     return Scenario(
         target=lambda: break_glass_open(
-            actor=ctx.other_counselor, patient=ctx.patient, reason="Covering a crisis call."
+            actor=ctx.other_counselor,
+            patient=ctx.patient,
+            reason=CRISIS_REASON["reason"],
         ),
         create=dict,
         update=dict,
@@ -513,11 +518,14 @@ def _webhook_scenario(ctx) -> Scenario:
         )
         return subscription
 
+    def body(**fields):
+        return fields | {"client_id": str(webhook_client(ctx.supervisor.program).pk)}
+
     return Scenario(
         target=target,
-        create=lambda: {"url": HOOK_URL, "events": ["appointment.cancelled"]},
+        create=lambda: body(url=HOOK_URL, events=["appointment.cancelled"]),
         update=lambda: {"active": False},
-        put=lambda: {"url": HOOK_URL + "2", "events": ["appointment.updated"]},
+        put=lambda: body(url=HOOK_URL + "2", events=["appointment.updated"]),
     )
 
 
@@ -547,7 +555,7 @@ ACTION_BODIES = {
     "enrollment-discharge": {"discharge_reason": "Completed the program."},
     "appointment-cancel": {"reason": "The patient asked to reschedule."},
     "apitoken-revoke-all": {},
-    "patient-break-glass": {"reason": "Covering a crisis call."},
+    "patient-break-glass": CRISIS_REASON,
     "breakglass-review": {"note": "Checked with the counselor; justified."},
     "consent-revoke": {},
     # Built per request: an export names a consent of the target patient.
