@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from rest_framework import authentication, exceptions
 
-from caseload.services.integrations import integration_principal
+from caseload.services.integrations import integration_access_refused, integration_principal
 from caseload.services.tokens import TOKEN_PREFIX, token_authenticate, token_refused
 
 
@@ -65,6 +65,9 @@ class OAuth2ClientAuthentication(authentication.BaseAuthentication):
                 token_scopes=oauth_request.access_token.scopes,
             )
         if principal is None:
+            integration_access_refused(
+                raw_token=raw, reason="client_disabled" if valid else "invalid_token"
+            )
             raise exceptions.AuthenticationFailed(
                 "Invalid, expired or revoked token.", code="invalid_token"
             )

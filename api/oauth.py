@@ -8,13 +8,18 @@ fields (`error`, `error_description`, RFC 6749) and Caseload's one error shape.
 
 from __future__ import annotations
 
+import base64
 import json
+from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import TokenView
 
-from caseload.services.integrations import integration_for_application
+from caseload.services.integrations import (
+    integration_for_application,
+    integration_signin_refused,
+)
 
 _FIELDS = {
     "invalid_scope": "scope",
@@ -67,6 +72,9 @@ class CaseloadTokenView(TokenView):
         except ValueError:
             body = {}
         error = body.get("error") or "invalid_request"
+        integration_signin_refused(
+            client_id=_client_id(request), error=error, status_code=response.status_code
+        )
         detail = body.get("error_description") or _DETAILS.get(error, "The request failed.")
         field = _FIELDS.get(error)
         body |= {
@@ -77,3 +85,16 @@ class CaseloadTokenView(TokenView):
         response.content = json.dumps(body).encode()
         response["Content-Type"] = "application/json"
         return response
+
+
+def _client_id(request: HttpRequest) -> str:
+    """The client id the request claimed (HTTP Basic or the form), never its secret."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return ""
+        return unquote_plus(decoded.partition(":")[0])
+    return str(request.POST.get("client_id", ""))

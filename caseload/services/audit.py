@@ -88,10 +88,12 @@ def audit_denial(
     status_code: int,
     detail: dict[str, Any] | None = None,
     program_id: Any = None,
+    client: Any = None,
 ) -> AuditEvent:
     """Record a refused request. Call after its transaction rolled back, so the event stays."""
     with transaction.atomic():
         return audit_event(
+            client=client,
             actor=actor,
             action=action,
             resource_type=resource_type,

@@ -7,6 +7,7 @@ check refuses a disabled client's tokens on the next request whatever they say.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 
@@ -17,6 +18,7 @@ from oauth2_provider.models import AccessToken, Application
 from caseload.errors import Conflict, InvalidInput
 from caseload.locks import share_lock
 from caseload.models import (
+    AuditAction,
     Consent,
     DisclosureBasis,
     IntegrationClient,
@@ -28,7 +30,7 @@ from caseload.models import (
 )
 from caseload.permissions import integration_may_receive, patients_consented_to
 
-from .audit import audit_record
+from .audit import audit_denial, audit_record
 from .disclosures import disclosures_record
 
 SECRET_BYTES = 48
@@ -237,3 +239,48 @@ def integration_lawful_basis(
     for patient_id, consent_id, purpose in newest_first:
         relied_on.setdefault(str(patient_id), (str(consent_id), purpose))
     return relied_on
+
+
+def integration_access_refused(*, raw_token: str, reason: str = "invalid_token") -> None:
+    """Audit an OAuth2 bearer token that was refused (unknown, expired, revoked, or its client
+    disabled) as a `login_failed`. A token Caseload issued names its client and program; the
+    token itself is never recorded."""
+    checksum = hashlib.sha256(raw_token.encode()).hexdigest()
+    token = (
+        AccessToken.objects.select_related("application__integration")
+        .filter(token_checksum=checksum)
+        .first()
+    )
+    client = getattr(token.application, "integration", None) if token is not None else None
+    audit_denial(
+        actor=None,
+        action=AuditAction.LOGIN_FAILED,
+        resource_type="accesstoken",
+        resource_id=token.pk if token is not None else "",
+        status_code=401,
+        program_id=client.program_id if client is not None else None,
+        client=client.pk if client is not None else None,
+        detail={"via": "oauth", "reason": reason},
+    )
+
+
+def integration_signin_refused(*, client_id: str, error: str, status_code: int) -> None:
+    """Audit a refused `POST /o/token/` (wrong secret, unknown or disabled client, a scope not
+    given) as a `login_failed` of that client, when the client id is one of ours. The secret is
+    never recorded."""
+    client = (
+        IntegrationClient.objects.filter(application__client_id=client_id).first()
+        if client_id
+        else None
+    )
+    audit_denial(
+        actor=None,
+        action=AuditAction.LOGIN_FAILED,
+        resource_type="integrationclient",
+        resource_id=client.pk if client is not None else "",
+        status_code=status_code,
+        program_id=client.program_id if client is not None else None,
+        client=client.pk if client is not None else None,
+        detail={"via": "oauth_token", "error": error}
+        | ({} if client is not None else {"client_id": client_id[:100]}),
+    )

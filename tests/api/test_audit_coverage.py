@@ -13,8 +13,9 @@ from django.utils import timezone
 from caseload.models import AuditAction, AuditEvent
 from caseload.services.disclosures import disclosure_record
 from caseload.services.tokens import token_issue, token_revoke
+from tests.api.v1 import test_permission_matrix as matrix
 from tests.api.v1.test_break_glass import CRISIS_REASON
-from tests.api.v1.test_permission_matrix import consent_body
+from tests.api.v1.test_permission_matrix import consent_body, ctx
 from tests.conftest import api_for
 from tests.factories import (
     PERSONA_PASSWORD,
@@ -24,6 +25,7 @@ from tests.factories import (
 )
 
 LOGIN = "/api/auth/login/"
+__all__ = ["ctx"]  # the permission matrix's fixture: one of each persona and a patient
 
 
 def newest(**filters) -> AuditEvent:
@@ -317,3 +319,138 @@ def test_a_request_without_credentials_leaves_no_event(anonymous, patient):
     before = AuditEvent.objects.count()
     assert anonymous.get(f"/api/v1/patients/{patient.pk}/").status_code == 401
     assert AuditEvent.objects.count() == before
+
+
+# Audit coverage from the router ---------------------------------------------------------------
+# Every (route, method) some persona may call successfully (the permission matrix's 2xx cells)
+# has an expectation here: the audit action its success writes, or why it writes none. A new
+# route without a row fails `test_every_successful_route_has_an_audit_expectation`.
+NO_PATIENT_DATA = "reads no patient information (the caller's own tokens, staff, configuration)"
+# fmt: off
+AUDIT_EXPECTATIONS: dict[tuple[str, str], tuple[str, str] | str] = {
+    ("me", "GET"):                          NO_PATIENT_DATA,
+    ("instruments", "GET"):                 NO_PATIENT_DATA,
+    ("staff-list", "GET"):                  NO_PATIENT_DATA,
+    ("staff-detail", "GET"):                NO_PATIENT_DATA,
+    ("apitoken-list", "GET"):               NO_PATIENT_DATA,
+    ("apitoken-detail", "GET"):             NO_PATIENT_DATA,
+    ("apitoken-list", "POST"):              ("login", "staff"),
+    ("apitoken-revoke", "POST"):            ("revoke", "apitoken"),
+    ("apitoken-revoke-all", "POST"):        ("revoke", "staff"),
+    ("integrationclient-list", "GET"):      NO_PATIENT_DATA,
+    ("integrationclient-detail", "GET"):    NO_PATIENT_DATA,
+    ("integrationclient-disable", "POST"):  ("update", "integrationclient"),
+    ("integrationclient-rotate", "POST"):   ("update", "integrationclient"),
+    ("calendarfeed-list", "GET"):           NO_PATIENT_DATA,
+    ("calendarfeed-detail", "GET"):         NO_PATIENT_DATA,
+    ("calendarfeed-list", "POST"):          ("create", "calendarfeed"),
+    ("calendarfeed-revoke", "POST"):        ("revoke", "calendarfeed"),
+    ("patient-list", "GET"):                ("list", "patient"),
+    ("patient-list", "POST"):               ("create", "patient"),
+    ("patient-detail", "GET"):              ("read", "patient"),
+    ("patient-detail", "PUT"):              ("update", "patient"),
+    ("patient-detail", "PATCH"):            ("update", "patient"),
+    ("patient-history", "GET"):             ("read", "patient"),
+    ("patient-withdrawal-trend", "GET"):    ("read", "patient"),
+    ("patient-break-glass", "POST"):        ("break_glass", "breakglass"),
+    ("patient-disclosures", "GET"):         ("list", "disclosure"),
+    ("patient-export", "POST"):             ("export", "disclosure"),
+    ("enrollment-list", "GET"):             ("list", "enrollment"),
+    ("enrollment-list", "POST"):            ("create", "enrollment"),
+    ("enrollment-detail", "GET"):           ("read", "enrollment"),
+    ("enrollment-detail", "PUT"):           ("update", "enrollment"),
+    ("enrollment-detail", "PATCH"):         ("update", "enrollment"),
+    ("enrollment-discharge", "POST"):       ("transition", "enrollment"),
+    ("casenote-list", "GET"):               ("list", "casenote"),
+    ("casenote-list", "POST"):              ("create", "casenote"),
+    ("casenote-detail", "GET"):             ("read", "casenote"),
+    ("casenote-detail", "PUT"):             ("update", "casenote"),
+    ("casenote-detail", "PATCH"):           ("update", "casenote"),
+    ("casenote-entered-in-error", "POST"):  ("entered_in_error", "casenote"),
+    ("appointment-list", "GET"):            ("list", "appointment"),
+    ("appointment-list", "POST"):           ("create", "appointment"),
+    ("appointment-detail", "GET"):          ("read", "appointment"),
+    ("appointment-detail", "PUT"):          ("update", "appointment"),
+    ("appointment-detail", "PATCH"):        ("update", "appointment"),
+    ("appointment-arrive", "POST"):         ("transition", "appointment"),
+    ("appointment-cancel", "POST"):         ("transition", "appointment"),
+    ("appointment-reminders", "GET"):       ("read", "appointment"),
+    ("assessment-list", "GET"):             ("list", "assessment"),
+    ("assessment-list", "POST"):            ("create", "assessment"),
+    ("assessment-detail", "GET"):           ("read", "assessment"),
+    ("assessment-entered-in-error", "POST"): ("entered_in_error", "assessment"),
+    ("medicationrecord-list", "GET"):       ("list", "medicationrecord"),
+    ("medicationrecord-list", "POST"):      ("create", "medicationrecord"),
+    ("medicationrecord-detail", "GET"):     ("read", "medicationrecord"),
+    ("medicationrecord-detail", "PUT"):     ("update", "medicationrecord"),
+    ("medicationrecord-detail", "PATCH"):   ("update", "medicationrecord"),
+    ("medicationrecord-entered-in-error", "POST"): ("entered_in_error", "medicationrecord"),
+    ("drugscreen-list", "GET"):             ("list", "drugscreen"),
+    ("drugscreen-list", "POST"):            ("create", "drugscreen"),
+    ("drugscreen-detail", "GET"):           ("read", "drugscreen"),
+    ("drugscreen-entered-in-error", "POST"): ("entered_in_error", "drugscreen"),
+    ("referral-list", "GET"):               ("list", "referral"),
+    ("referral-list", "POST"):              ("create", "referral"),
+    ("referral-detail", "GET"):             ("read", "referral"),
+    ("referral-entered-in-error", "POST"):  ("entered_in_error", "referral"),
+    ("referral-attending", "POST"):         ("transition", "referral"),
+    ("referral-completed", "POST"):         ("transition", "referral"),
+    ("referral-declined", "POST"):          ("transition", "referral"),
+    ("auditevent-list", "GET"):             ("list", "auditevent"),
+    ("auditevent-detail", "GET"):           ("read", "auditevent"),
+    ("breakglass-list", "GET"):             ("list", "breakglass"),
+    ("breakglass-detail", "GET"):           ("read", "breakglass"),
+    ("breakglass-review", "POST"):          ("update", "breakglass"),
+    ("consent-list", "GET"):                ("list", "consent"),
+    ("consent-list", "POST"):               ("create", "consent"),
+    ("consent-detail", "GET"):              ("read", "consent"),
+    ("consent-revoke", "POST"):             ("revoke", "consent"),
+    ("disclosure-list", "GET"):             ("list", "disclosure"),
+    ("disclosure-detail", "GET"):           ("read", "disclosure"),
+    ("followup-list", "GET"):               ("list", "followup"),
+    ("followup-detail", "GET"):             ("read", "followup"),
+    ("followup-done", "POST"):              ("transition", "followup"),
+    ("alert-list", "GET"):                  ("list", "alert"),
+    ("alert-detail", "GET"):                ("read", "alert"),
+    ("alert-acknowledge", "POST"):          ("transition", "alert"),
+    ("webhook-list", "GET"):                NO_PATIENT_DATA,
+    ("webhook-detail", "GET"):              NO_PATIENT_DATA,
+    ("webhook-deliveries", "GET"):          NO_PATIENT_DATA,
+    ("webhook-list", "POST"):               ("create", "webhooksubscription"),
+    ("webhook-detail", "PUT"):              ("update", "webhooksubscription"),
+    ("webhook-detail", "PATCH"):            ("update", "webhooksubscription"),
+    ("webhook-replay", "POST"):             ("update", "webhooksubscription"),
+    ("webhook-rotate-secret", "POST"):      ("update", "webhooksubscription"),
+}
+# fmt: on
+
+
+def _first_allowed(route: str, method: str) -> str | None:
+    cells = zip(matrix.PERSONAS, matrix.expected(route, method), strict=True)
+    return next((persona for persona, code in cells if 200 <= code < 300), None)
+
+
+SUCCESSFUL_ROWS = [(r, m) for r, m in matrix.ROWS if _first_allowed(r, m)]
+AUDITED_ROWS = [row for row in SUCCESSFUL_ROWS if isinstance(AUDIT_EXPECTATIONS.get(row), tuple)]
+
+
+def test_every_successful_route_has_an_audit_expectation():
+    assert set(AUDIT_EXPECTATIONS) == set(SUCCESSFUL_ROWS)
+
+
+@pytest.mark.parametrize(
+    ("route", "method"), AUDITED_ROWS, ids=[f"{r}:{m}" for r, m in AUDITED_ROWS]
+)
+def test_each_route_writes_its_audit_event(ctx, route, method):
+    persona = _first_allowed(route, method)
+    user = getattr(ctx, persona)
+    before = set(AuditEvent.objects.values_list("pk", flat=True))
+    response = matrix.send(route, method, persona, ctx)
+    assert 200 <= response.status_code < 300, response.content
+    action, resource_type = AUDIT_EXPECTATIONS[(route, method)]
+    written = AuditEvent.objects.exclude(pk__in=before).filter(
+        actor=user, action=action, resource_type=resource_type, outcome="allowed"
+    )
+    assert written.filter(request_id=response["X-Request-ID"]).exists(), (
+        f"{method} {route} wrote no {action} event on {resource_type}"
+    )

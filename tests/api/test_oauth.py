@@ -124,6 +124,65 @@ def test_a_wrong_secret_is_401_invalid_client(program):
     assert response.json()["code"] == "invalid_client"
 
 
+def refused_sign_ins(**filters) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action="login_failed", outcome="denied", **filters))
+
+
+def test_a_wrong_secret_is_audited_against_the_client_without_the_secret(as_user, supervisor):
+    integration = integration_for(supervisor.program)
+    token_request(
+        {"grant_type": "client_credentials"},
+        basic=(integration.record.application.client_id, "not-the-secret"),
+    )
+    (event,) = refused_sign_ins(client=integration.record.pk)
+    assert (event.program_id, event.status_code, event.detail["error"]) == (
+        supervisor.program_id,
+        401,
+        "invalid_client",
+    )
+    assert "not-the-secret" not in str(event.detail)
+    log = as_user(supervisor).get(
+        "/api/v1/audit-events/", {"client": str(integration.record.pk), "action": "login_failed"}
+    )
+    assert [e["resource_id"] for e in log.json()["results"]] == [str(integration.record.pk)]
+
+
+def test_a_scope_not_given_is_audited(program):
+    integration = integration_for(program, scopes=["appointments:read"])
+    token_request(
+        {"grant_type": "client_credentials", "scope": "patients:read"},
+        basic=(integration.record.application.client_id, integration.secret),
+    )
+    (event,) = refused_sign_ins(client=integration.record.pk)
+    assert event.detail["error"] == "invalid_scope"
+
+
+def test_an_unknown_client_is_audited_with_the_id_it_claimed(db):
+    token_request({"grant_type": "client_credentials"}, basic=("made-up-client", "x"))
+    (event,) = refused_sign_ins(resource_type="integrationclient")
+    assert (event.client, event.program_id, event.detail["client_id"]) == (
+        None,
+        None,
+        "made-up-client",
+    )
+
+
+def test_a_junk_bearer_and_a_disabled_clients_token_are_audited(as_user, supervisor, patient):
+    bearer("junk-bearer-token").get(APPOINTMENTS)
+    (junk,) = refused_sign_ins(resource_type="accesstoken")
+    assert (junk.client, junk.detail) == (None, {"via": "oauth", "reason": "invalid_token"})
+    assert "junk-bearer-token" not in str(junk.detail)
+
+    integration = integration_for(supervisor.program)
+    IntegrationClient.objects.filter(pk=integration.record.pk).update(disabled_at=timezone.now())
+    assert integration.get(APPOINTMENTS).status_code == 401
+    (disabled,) = refused_sign_ins(client=integration.record.pk)
+    assert (disabled.program_id, disabled.detail["reason"]) == (
+        supervisor.program_id,
+        "client_disabled",
+    )
+
+
 def test_another_grant_type_is_refused(program):
     integration = integration_for(program)
     response = token_request(

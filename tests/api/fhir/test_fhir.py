@@ -259,3 +259,25 @@ def test_a_date_matches_at_the_precision_it_is_written(integration_client, sched
     year = fhir(integration_client.get("/fhir/Appointment", {"date": base.strftime("%Y")}))
     assert set(ids(month)) <= set(ids(year))
     assert str(made[0].pk) in ids(month)
+
+
+def test_a_search_by_patient_is_audited_against_that_patient_even_when_empty(
+    integration_client, supervisor, patient, foreign_patient
+):
+    from caseload.models import AuditEvent
+
+    someone = PatientFactory(actor=supervisor)  # no appointments
+    for named in (str(someone.pk), f"Patient/{someone.pk}"):
+        bundle = fhir(integration_client.get("/fhir/Appointment", {"patient": named}))
+        assert bundle.get("entry", []) == []
+        event = AuditEvent.objects.filter(action="list", resource_type="appointment").latest(
+            "occurred_at"
+        )
+        assert event.patient_id == someone.pk
+        assert event.client == integration_client.record.pk
+    # Another program's patient is never named (nor confirmed to exist).
+    fhir(integration_client.get("/fhir/Appointment", {"patient": str(foreign_patient.pk)}))
+    event = AuditEvent.objects.filter(action="list", resource_type="appointment").latest(
+        "occurred_at"
+    )
+    assert (event.patient_id, event.patient_set_id) == (None, None)

@@ -577,6 +577,11 @@ def scenario_for(route: str, ctx) -> Scenario | None:
 
 
 def _request(route: str, method: str, persona: str, ctx) -> int:
+    return send(route, method, persona, ctx).status_code
+
+
+def send(route: str, method: str, persona: str, ctx):
+    """Call `route` with `method` as `persona`, on the scenario's target and with its body."""
     scenario = scenario_for(route, ctx)
     if route in URL_WITHOUT_ID or route.endswith("-list"):
         url = reverse(route)
@@ -593,8 +598,7 @@ def _request(route: str, method: str, persona: str, ctx) -> int:
     elif method == "PUT" and scenario is not None:
         body = (scenario.put or scenario.update)()
     client = api_for(getattr(ctx, persona) if persona != "anonymous" else None)
-    response = getattr(client, method.lower())(url, body, format="json")
-    return response.status_code
+    return getattr(client, method.lower())(url, body, format="json")
 
 
 @pytest.fixture
