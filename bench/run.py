@@ -514,6 +514,8 @@ def measure(args) -> int:
             {
                 **common,
                 "DJANGO_SETTINGS_MODULE": "config.settings.production",
+                "CASELOAD_SECRET_KEYS": "x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
+                "CASELOAD_AUDIT_KEY": "bench-audit-key-not-secret-" + "0" * 24,
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "DJANGO_SECURE_SSL_REDIRECT": "0",
                 "LOG_LEVEL": "WARNING",

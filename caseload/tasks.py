@@ -45,5 +45,6 @@ def webhook_deliver(delivery_id: str) -> str | None:
 
 @shared_task(name="caseload.tasks.audit_seal")
 def audit_seal() -> int:
-    """Append the audit events committed since the last run to the hash chain."""
+    """Append the audit events, ledger rows, consent and opening states committed since the
+    last run to the keyed seal chain."""
     return audit_chain.audit_seal()

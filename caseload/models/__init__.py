@@ -7,6 +7,7 @@ from .audit import (
     AuditPatientSet,
     AuditSeal,
     AuditSealRun,
+    SealKind,
 )
 from .background import (
     Alert,
@@ -113,6 +114,7 @@ __all__ = [
     "Route",
     "ScreenMethod",
     "ScreenResult",
+    "SealKind",
     "SignInThrottle",
     "Staff",
     "Substance",

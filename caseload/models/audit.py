@@ -92,6 +92,8 @@ class AuditEvent(models.Model):
     # The writing transaction's id (PostgreSQL fills it by trigger; 0 elsewhere). The sealer
     # uses it to know which events can no longer be joined by a late-committing transaction.
     txid = models.BigIntegerField(default=0, editable=False)
+    # HMAC of the event and its patients under the audit key (caseload/tamper.py).
+    mac = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -118,32 +120,51 @@ class AuditEvent(models.Model):
         return f"{self.action} {self.resource_type} {self.resource_id}"
 
 
-class AuditSeal(models.Model):
-    """One link of the hash chain: the event at `position`, chained to every event before it.
+class SealKind(models.TextChoices):
+    AUDIT_EVENT = "auditevent"
+    DISCLOSURE = "disclosure"
+    CONSENT = "consent"
+    BREAK_GLASS = "breakglass"
 
-    `chain` = SHA-256(previous chain || canonical event). Seals are written by a periodic task
-    (`audit_seal`), never by the request that writes the event, so requests do not queue on
-    the chain's head. `event_id` is deliberately not a foreign key: a deleted event leaves its
-    seal behind, and the verifier names it.
+
+class AuditSeal(models.Model):
+    """One link of the seal chain: a row (or, for consents and openings, one state of a row)
+    at `position`, chained to every link before it.
+
+    `chain` = HMAC(audit key, previous chain || kind || row id || row MAC); see
+    caseload/services/audit_chain.py. Seals are written by a periodic task (`audit_seal`), never
+    by the request that writes the row, so requests do not queue on the chain's head. `row_id`
+    is deliberately not a foreign key: a deleted row leaves its seal behind, and the verifier
+    names it.
     """
 
     position = models.BigIntegerField(primary_key=True)
-    event_id = models.UUIDField(unique=True)
+    kind = models.CharField(max_length=20, choices=SealKind.choices)
+    row_id = models.UUIDField()
+    row_mac = models.CharField(max_length=64)
     chain = models.BinaryField(max_length=32)
 
     class Meta:
         ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "row_id", "row_mac"], name="audit_seal_one_per_row_state"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "row_id", "-position"], name="audit_seal_row")]
 
     def __str__(self) -> str:
-        return f"#{self.position} {self.event_id}"
+        return f"#{self.position} {self.kind} {self.row_id}"
 
 
 class AuditSealRun(models.Model):
-    """One run of the sealer: which positions it sealed and the transaction horizon it used."""
+    """One run of the sealer: which positions it sealed, the transaction horizon it used, and
+    the database cluster it ran on (a restore onto another cluster starts the horizon over)."""
 
     id = models.BigAutoField(primary_key=True)
     sealed_at = models.DateTimeField(default=timezone.now)
     horizon = models.BigIntegerField(default=0)
+    system_identifier = models.CharField(max_length=40, blank=True)
     first_position = models.BigIntegerField(null=True)
     last_position = models.BigIntegerField(null=True)
 

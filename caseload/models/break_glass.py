@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.db import models
 
+from caseload.tamper import TamperEvident
+
 from .base import BaseModel
 
 
-class BreakGlass(BaseModel):
+class BreakGlass(TamperEvident, BaseModel):
     """Time-boxed, read-only access of a clinician to a patient of their program who is not on
     their caseload, opened with a stated reason and queued for a supervisor's review."""
 

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from caseload.tamper import TamperEvident
+
 from .base import BaseModel
 
 
@@ -23,7 +25,7 @@ class ConsentStatus(models.TextChoices):
     EXPIRED = "expired"
 
 
-class Consent(BaseModel):
+class Consent(TamperEvident, BaseModel):
     """A patient's written consent to disclose (42 CFR 2.31). Never edited: revoked, then
     replaced by a new one. Its status is derived when read, so an expiry takes effect at once.
 

@@ -4,13 +4,15 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from caseload.tamper import TamperEvident
+
 
 class DisclosureBasis(models.TextChoices):
     CONSENT = "consent"  # the patient's written consent (42 CFR 2.31)
     QSOA = "qsoa"  # a qualified service organization agreement (42 CFR 2.11, 2.12(c)(4))
 
 
-class Disclosure(models.Model):
+class Disclosure(TamperEvident, models.Model):
     """One disclosure of one patient's records to someone outside the program: the ledger the
     patient's accounting of disclosures is read from (42 CFR 2.24/2.25, HIPAA 164.528).
 
@@ -33,6 +35,9 @@ class Disclosure(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     request_id = models.CharField(max_length=64, blank=True)
+    # The writing transaction's id (PostgreSQL fills it by trigger; 0 elsewhere): the sealer
+    # seals a row once no transaction that could still commit before it is running.
+    txid = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-disclosed_at", "-id"]

@@ -29,6 +29,8 @@ from caseload.models import (
 )
 from caseload.permissions import break_glass_access, is_staff_member
 
+from .audit_chain import event_mac
+
 
 def audit_record(
     *,
@@ -177,6 +179,7 @@ def audit_event(
         event.patient_id = ids[0]
     elif ids:
         event.patient_set_id = patient_set_for(ids)
+    event.mac = event_mac(event, [str(i) for i in ids])
     event.save(force_insert=True)
     return event
 

@@ -353,6 +353,10 @@ CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS = float(env("CASELOAD_WEBHOOK_SECRET_OVERL
 # first encrypts, every one decrypts (docs/operations.md, "Rotating the encryption key").
 # Required in production; elsewhere a key is derived from SECRET_KEY.
 CASELOAD_SECRET_KEYS = env_list("CASELOAD_SECRET_KEYS")
+# The key of the row MACs and the seal chain that make the audit log, the ledger, consents and
+# break-the-glass openings tamper-evident (caseload/tamper.py). Never stored in the database;
+# required in production; elsewhere derived from SECRET_KEY.
+CASELOAD_AUDIT_KEY = env("CASELOAD_AUDIT_KEY", "")
 
 # SOWS severity bands. These are the program's interpretation: the commonly used cut-offs have not
 # been verified against Handelsman et al. (1987), so they are configuration, not clinical fact.

@@ -21,6 +21,9 @@ if not ALLOWED_HOSTS:
 CASELOAD_SECRET_KEYS = env_list("CASELOAD_SECRET_KEYS")
 if not CASELOAD_SECRET_KEYS:
     raise ImproperlyConfigured("CASELOAD_SECRET_KEYS must be set in production.")
+CASELOAD_AUDIT_KEY = required("CASELOAD_AUDIT_KEY")
+if len(CASELOAD_AUDIT_KEY) < 32:
+    raise ImproperlyConfigured("CASELOAD_AUDIT_KEY must be at least 32 characters.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

@@ -1,5 +1,6 @@
-"""Tamper evidence: the audit tables refuse changes on PostgreSQL, and the hash chain names the
-first event changed, removed or re-pointed around that refusal."""
+"""Tamper evidence: the audit tables refuse changes on PostgreSQL, and the row MACs and the keyed
+seal chain name every row inserted, changed, replayed or removed around that refusal, by someone
+with database access but not the application's key (CASELOAD_AUDIT_KEY)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from caseload import tasks
-from caseload.models import AuditEvent, AuditPatientSet, AuditSeal
+from caseload.models import AuditEvent, AuditPatientSet, AuditSeal, Disclosure
 from caseload.services.audit_chain import audit_seal
 from caseload.services.disclosures import disclosure_record
 from tests.factories import PatientFactory
@@ -72,13 +73,18 @@ def test_an_untouched_log_verifies(activity):
     assert verify() == (0, {"ok": True, "events": activity})
 
 
-def test_every_event_is_sealed_once_in_order(activity):
+def test_every_row_is_sealed_once_in_order(activity):
     audit_seal()
     positions = list(AuditSeal.objects.values_list("position", flat=True))
-    assert positions == list(range(1, activity + 1))
-    assert set(AuditSeal.objects.values_list("event_id", flat=True)) == set(
+    assert positions == list(range(1, len(positions) + 1))
+    sealed = AuditSeal.objects.values_list("row_id", flat=True)
+    assert set(sealed.filter(kind="auditevent")) == set(
         AuditEvent.objects.values_list("id", flat=True)
     )
+    assert set(sealed.filter(kind="disclosure")) == set(
+        Disclosure.objects.values_list("id", flat=True)
+    )
+    assert len(positions) == activity + Disclosure.objects.count()
 
 
 def test_a_changed_event_is_named(activity, counselor):
@@ -90,7 +96,12 @@ def test_a_changed_event_is_named(activity, counselor):
     )
     code, result = verify()
     assert code == 1
-    assert result == {"ok": False, "events": activity, "first_broken": str(refused.pk)}
+    assert result == {
+        "ok": False,
+        "events": activity,
+        "first_broken": str(refused.pk),
+        "broken": [{"kind": "auditevent", "id": str(refused.pk), "problem": "changed"}],
+    }
 
 
 def test_a_removed_event_is_named(activity, supervisor):
@@ -164,16 +175,17 @@ def test_an_event_whose_transaction_commits_late_is_sealed_after_it_commits(supe
     quick = PatientFactory(actor=supervisor)  # commits while the slow write is still open
     audit_seal()
     visible = AuditEvent.objects.count()
-    assert AuditSeal.objects.count() == visible  # everything committed so far is sealed
+    # everything committed so far is sealed
+    assert AuditSeal.objects.filter(kind="auditevent").count() == visible
     release.set()
     writer.join()
     slow = AuditEvent.objects.exclude(
-        id__in=AuditSeal.objects.values("event_id")
+        id__in=AuditSeal.objects.values("row_id")
     ).get()  # the late event, visible now and not sealed yet
     assert slow.resource_type == "patient" and slow.resource_id != str(quick.pk)
     assert AuditEvent.objects.count() == visible + 1
     audit_seal()
-    assert AuditSeal.objects.get(event_id=slow.pk).position == visible + 1
+    assert AuditSeal.objects.get(row_id=slow.pk).position == visible + 1
     assert verify() == (0, {"ok": True, "events": visible + 1})
 
 
@@ -183,5 +195,6 @@ def test_celery_beat_seals_the_log_every_minute(activity, settings):
         "caseload.tasks.audit_seal",
         60,
     )
-    assert tasks.audit_seal.apply().get() == activity  # the task takes no arguments
+    # The task takes no arguments; it seals the events and the one ledger row.
+    assert tasks.audit_seal.apply().get() == activity + 1
     assert tasks.audit_seal.apply().get() == 0

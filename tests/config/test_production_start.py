@@ -31,6 +31,7 @@ def production_env(static_root: Path) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "x" * 64,
         "CASELOAD_SECRET_KEYS": FERNET_KEY,
+        "CASELOAD_AUDIT_KEY": "a" * 48,
         "DJANGO_ALLOWED_HOSTS": "caseload.example.org",
         "DJANGO_STATIC_ROOT": str(static_root),
     }

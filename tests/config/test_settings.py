@@ -17,7 +17,9 @@ def run_settings(module: str, **env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "CASELOAD_SECRET_KEYS"))
+        if not k.startswith(
+            ("DJANGO_", "DATABASE_URL", "REDIS_URL", "CASELOAD_SECRET_KEYS", "CASELOAD_AUDIT_KEY")
+        )
     }
     return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
         [sys.executable, "-c", PROBE],
@@ -72,12 +74,24 @@ def test_production_refuses_to_start_without_keys_for_stored_secrets():
     assert "CASELOAD_SECRET_KEYS must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_the_audit_key():
+    result = run_settings(
+        "config.settings.production",
+        DJANGO_SECRET_KEY="k" * 60,
+        DJANGO_ALLOWED_HOSTS="x.example.org",
+        CASELOAD_SECRET_KEYS="x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
+    )
+    assert result.returncode != 0
+    assert "CASELOAD_AUDIT_KEY must be set" in result.stderr
+
+
 def test_production_starts_with_its_required_values():
     result = run_settings(
         "config.settings.production",
         DJANGO_SECRET_KEY="k" * 60,
         DJANGO_ALLOWED_HOSTS="x.example.org",
         CASELOAD_SECRET_KEYS="x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
+        CASELOAD_AUDIT_KEY="a" * 48,
     )
     assert result.returncode == 0, result.stderr
 

@@ -1,0 +1,95 @@
+"""Row MACs: what makes the audit log, the disclosure ledger, consents and break-the-glass
+openings tamper-evident against someone with database access but not the application's key.
+
+Each protected row carries `mac` = HMAC-SHA256(CASELOAD_AUDIT_KEY, kind || canonical JSON of
+the row). The key lives in the environment, never in the database, so a row inserted, changed
+or replayed by hand cannot carry a MAC that verifies. The seal chain
+(caseload/services/audit_chain.py) links the rows' MACs in order under the same key, so a row
+deleted, or a chain rebuilt, is named too; the seals exported outside the database
+(`export_audit_seals`) catch a chain rebuilt by the application itself after a deletion.
+
+Outside production, where the key is optional, it is derived from SECRET_KEY so the default run
+needs nothing set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+# Columns a MAC never covers: the MAC itself, the writing transaction's id (set by the
+# database), and bookkeeping times the ORM stamps while saving.
+UNCOVERED = frozenset({"mac", "txid"})
+
+
+def audit_key() -> bytes:
+    configured = settings.CASELOAD_AUDIT_KEY
+    if configured:
+        return configured.encode()
+    return hashlib.sha256(b"caseload-audit-key:" + settings.SECRET_KEY.encode()).digest()
+
+
+def keyed_digest(*parts: bytes) -> bytes:
+    """HMAC-SHA256 under the audit key of the parts, each length-prefixed."""
+    message = b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+    return hmac.new(audit_key(), message, hashlib.sha256).digest()
+
+
+def document_mac(kind: str, document: dict[str, Any]) -> str:
+    """The MAC of one row's canonical document."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=_plain)
+    return keyed_digest(kind.encode(), canonical.encode()).hex()
+
+
+def row_document(instance: models.Model) -> dict[str, Any]:
+    """Every column of the row a MAC covers, by column name, as plain JSON values."""
+    return {
+        field.attname: _plain(field.value_from_object(instance))
+        for field in instance._meta.concrete_fields
+        if field.attname not in UNCOVERED
+        and not getattr(field, "auto_now", False)
+        and not getattr(field, "auto_now_add", False)
+    }
+
+
+def row_mac(instance: models.Model) -> str:
+    return document_mac(instance._meta.model_name, row_document(instance))
+
+
+def macs_match(stored: str, expected: str) -> bool:
+    return bool(stored) and hmac.compare_digest(stored, expected)
+
+
+class TamperEvident(models.Model):
+    """A row that carries its MAC; `save()` computes it from what is saved."""
+
+    mac = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self.mac = row_mac(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "mac"}
+        super().save(*args, **kwargs)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    return value
