@@ -36,11 +36,17 @@ OWNER_FIELD = {
 }
 
 
-def _unique_fields(model: type[models.Model]) -> list[models.Field]:
-    """Fields that must differ between copies: unique, or part of a unique constraint."""
+def _unique_fields(row: models.Model) -> list[models.Field]:
+    """Fields that must differ between copies of `row`: unique, or part of a unique constraint
+    that applies to it (a conditional one only when the row meets its condition)."""
+    model = type(row)
     names = {f.name for f in model._meta.concrete_fields if f.unique and not f.primary_key}
     for constraint in model._meta.constraints:
-        if isinstance(constraint, models.UniqueConstraint):
+        if not isinstance(constraint, models.UniqueConstraint):
+            continue
+        if constraint.condition is None or (
+            model._default_manager.filter(constraint.condition, pk=row.pk).exists()
+        ):
             names |= set(constraint.fields)
     return [f for f in model._meta.concrete_fields if f.name in names and not f.primary_key]
 
@@ -49,8 +55,9 @@ def copies_of(row: models.Model, count: int) -> list[models.Model]:
     """`count` copies of `row`, stored; a unique reference (one enrollment per patient, one
     client per OAuth application) points at a copy of the referenced row."""
     model = type(row)
-    unique = _unique_fields(model)
-    text_fields = [f for f in unique if isinstance(f, models.CharField)]
+    unique = _unique_fields(row)
+    # Free text takes a suffix; a coded field keeps its code (another unique field differs).
+    text_fields = [f for f in unique if isinstance(f, models.CharField) and not f.choices]
     references = {
         f: copies_of(getattr(row, f.name), count)
         for f in unique
