@@ -47,6 +47,7 @@ def seed() -> None:
         program=program,
         scopes=["appointments:read", "patients:read"],
         basis="qsoa",
+        actor=supervisor,
     )
     answer = Client().post(
         "/o/token/",

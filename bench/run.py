@@ -329,7 +329,10 @@ def credentials() -> Credentials:
         raise HarnessError("No benchmark program: run bench/seed.py first.")
     prescriber = staff["bench.prescriber0"]
     client, secret = integration_create(
-        name=f"bench-{time.time_ns()}", program=program, scopes=["appointments:read"]
+        name=f"bench-{time.time_ns()}",
+        program=program,
+        scopes=["appointments:read"],
+        actor=staff["bench.supervisor"],
     )
     with connection.cursor() as cursor:
         # The patient with the longest history: the most records and changes to read.

@@ -18,12 +18,18 @@ receives no clinical content.
 Break-the-glass widens only what a clinician may *read*: a patient of their own program they
 opened with a stated reason is visible until the access expires, but never writable
 (`patients_writable_by` leaves it out, and the write services ask `can_write_patient`).
+
+Caseload acting on its own account is a `SystemActor`, never "anyone who is not staff": the
+scheduler (no-shows) and the operator (set-up commands run on the server) each hold only the
+grants they name. Every write service asks `require_may` once, for the actor, the action and
+the record (or its type), so a command or a task is held to the same rules as a request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group, Permission
@@ -33,6 +39,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from caseload.context import current_request
+from caseload.errors import Forbidden
 from caseload.models import (
     Appointment,
     BreakGlass,
@@ -135,6 +142,127 @@ CLINICAL_PATIENT_FIELDS = frozenset({"last_use_at", "withdrawal_phase", "withdra
 # Fields unique across the program. A change that collides with a patient the caller cannot see
 # would reveal that patient's MRN, so only roles that see the whole program may change them.
 PROGRAM_UNIQUE_PATIENT_FIELDS = {"mrn"}
+
+
+@dataclass(frozen=True, eq=False)
+class SystemActor:
+    """Caseload itself acting: a scheduled task or a set-up command run on the server.
+
+    Not staff and not an integration: it holds exactly `grants`, (action, model name) pairs,
+    acts across programs (it has none of its own), and is named in the audit log as
+    `role: system` with its name.
+    """
+
+    name: str
+    grants: frozenset[tuple[str, str]]
+
+    role = "system"
+    is_system = True
+    is_authenticated = False
+    is_integration = False
+    pk = None
+    id = None
+    program_id = None
+
+    def __str__(self) -> str:
+        return f"system:{self.name}"
+
+
+# The worker: marks overdue bookings as no-shows (an appointment transition).
+SCHEDULER = SystemActor("scheduler", frozenset({(CHANGE, "appointment")}))
+# Set-up commands an administrator runs on the server (README "Set-up commands"): open an
+# enrollment and assign the care team, create and manage integration clients.
+OPERATOR = SystemActor(
+    "operator",
+    frozenset({(ADD, "enrollment"), (CHANGE, "enrollment"), (CHANGE, "integrationclient")}),
+)
+
+
+def is_system(actor: object) -> bool:
+    return isinstance(actor, SystemActor)
+
+
+def may(
+    actor: object,
+    action: str,
+    target: models.Model | type[models.Model],
+    *,
+    patient: Patient | None = None,
+) -> bool:
+    """May `actor` take `action` (view, add, change) on this record or record type?
+
+    The role (or a system actor's grants, or an integration's scopes) decides the type; for a
+    change to a patient's records (the record's own, or `patient` for a record not made yet),
+    the patient must be one the actor may write to.
+    """
+    model = target if isinstance(target, type) else type(target)
+    if is_system(actor):
+        allowed = (action, model._meta.model_name) in actor.grants
+    elif is_integration(actor):
+        allowed = action == VIEW and integration_may_list(actor, model)
+    else:
+        allowed = has_role_permission(actor, action, model)
+    if not allowed or action == VIEW:
+        return allowed
+    patient = patient or _patient_of(target)
+    return patient is None or may_write_patient(actor, patient)
+
+
+def require_may(
+    actor: object,
+    action: str,
+    target: models.Model | type[models.Model],
+    *,
+    patient: Patient | None = None,
+) -> None:
+    """`may`, or Forbidden naming why: break-the-glass access is read-only (its own code)."""
+    if may(actor, action, target, patient=patient):
+        return
+    model = target if isinstance(target, type) else type(target)
+    patient = patient or _patient_of(target)
+    if (
+        patient is not None
+        and has_role_permission(actor, action, model)
+        and patient.pk in break_glass_access(actor)
+    ):
+        raise Forbidden(
+            "Break-the-glass access is read-only.", code="break_glass_read_only", field="patient"
+        )
+    if patient is not None and has_role_permission(actor, action, model):
+        raise Forbidden("You may not change this patient's records.", field="patient")
+    who = getattr(actor, "role", "") or "caller"
+    raise Forbidden(f"A {who} may not {action} {model._meta.verbose_name} records.")
+
+
+def _patient_of(target) -> Patient | None:
+    if isinstance(target, type):
+        return None
+    return target if isinstance(target, Patient) else getattr(target, "patient", None)
+
+
+def may_write_patient(actor: object, patient: Patient) -> bool:
+    """Staff write to their caseload (or program); a system actor to any patient its grants
+    reach; nobody else."""
+    if is_system(actor):
+        return True
+    return can_write_patient(actor, patient)
+
+
+def may_manage_program(actor: object, program_id, *, model: type[models.Model]) -> bool:
+    """Administration of a program's integrations and webhooks: its supervisors, or the
+    operator (for what its grants name)."""
+    if is_system(actor):
+        return (CHANGE, model._meta.model_name) in actor.grants
+    return (
+        is_staff_member(actor)
+        and actor.role == Role.SUPERVISOR
+        and str(actor.program_id) == str(program_id)
+    )
+
+
+def require_manage_program(actor: object, program_id, *, model: type[models.Model]) -> None:
+    if not may_manage_program(actor, program_id, model=model):
+        raise Forbidden("Only a supervisor of the program manages its integrations.")
 
 
 def roles_sync() -> dict[str, int]:

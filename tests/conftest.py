@@ -12,6 +12,7 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from caseload.models import Staff
+from caseload.permissions import OPERATOR
 from caseload.services.tokens import token_issue
 from tests.factories import (
     EnrollmentFactory,
@@ -203,7 +204,7 @@ def integration_for(program, *, name="scheduler", scopes=None, basis="qsoa") -> 
     from caseload.services.integrations import integration_create
 
     record, secret = integration_create(
-        name=name, program=program, scopes=scopes or BOTH_SCOPES, basis=basis
+        name=name, program=program, scopes=scopes or BOTH_SCOPES, basis=basis, actor=OPERATOR
     )
     token = oauth_token(record.application.client_id, secret)["access_token"]
     api = APIClient()
@@ -226,5 +227,6 @@ def webhook_client(program, *, basis="qsoa", scopes=("appointments:read",), name
         program=program,
         scopes=list(scopes),
         basis=basis,
+        actor=OPERATOR,
     )
     return record

@@ -24,8 +24,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from caseload.dates import CLOCK_SKEW
-from caseload.errors import Conflict, InvalidInput
+from caseload.errors import Conflict, Forbidden, InvalidInput
 from caseload.models import Appointment, AppointmentStatus, Patient, Staff, WebhookEvent
+from caseload.permissions import SCHEDULER, SystemActor, is_system
 
 from .follow_ups import follow_up_for_noshow
 from .records import ExpectedVersion, record_create, record_update, require_status
@@ -136,7 +137,7 @@ def appointment_update(
 def appointment_transition(
     *,
     appointment: Appointment,
-    actor: Staff | None,
+    actor: Staff | SystemActor,
     to: str,
     reason: str = "",
     expected_version: ExpectedVersion = None,
@@ -145,9 +146,12 @@ def appointment_transition(
     """Move an appointment to `to`; 409 `illegal_transition` when its status does not allow it.
 
     Cancelling needs a reason. A no-show can be recorded only once the appointment has started.
+    The scheduler records no-shows and nothing else.
     """
     if to not in TRANSITIONS:
         raise InvalidInput(f"Unknown status {to}.", field="status", code="invalid_choice")
+    if is_system(actor) and to != S.NOSHOW:
+        raise Forbidden("The scheduler records no-shows only.", field="status")
     if to == S.CANCELLED and not reason.strip():
         raise InvalidInput("Say why the appointment is cancelled.", field="reason", code="required")
     now = now or timezone.now()
@@ -202,7 +206,7 @@ def appointments_mark_noshows(*, now: datetime | None = None, limit: int = 500) 
         try:
             with transaction.atomic():
                 updated = appointment_transition(
-                    appointment=appointment, actor=None, to=S.NOSHOW, now=now
+                    appointment=appointment, actor=SCHEDULER, to=S.NOSHOW, now=now
                 )
                 follow_up_for_noshow(appointment=updated)
         except Conflict:  # moved on meanwhile (arrived, cancelled)

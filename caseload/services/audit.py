@@ -27,7 +27,7 @@ from caseload.models import (
     Patient,
     is_integration,
 )
-from caseload.permissions import break_glass_access, is_staff_member
+from caseload.permissions import break_glass_access, is_staff_member, is_system
 
 from .audit_chain import event_mac
 
@@ -152,6 +152,8 @@ def audit_event(
     request = current_request()
     ids = sorted({uuid.UUID(str(i)) for i in patient_ids}, key=str)
     detail = dict(detail or {})
+    if is_system(actor):
+        detail["system"] = actor.name
     opened = _break_glass_ids(staff, ids)
     if opened:
         detail["break_glass"] = opened
@@ -165,7 +167,9 @@ def audit_event(
         client=integration.client.pk
         if integration is not None
         else (client or (request.client if request is not None else None)),
-        role="integration" if integration is not None else (getattr(staff, "role", "") or ""),
+        role="integration"
+        if integration is not None
+        else ("system" if is_system(actor) else (getattr(staff, "role", "") or "")),
         action=action,
         resource_type=resource_type,
         resource_id=str(resource_id)[:64],

@@ -13,7 +13,7 @@ from caseload.errors import Conflict, Forbidden, InvalidInput
 from caseload.locks import share_lock
 from caseload.models import AuditAction, Consent, ConsentStatus, DisclosureBasis, Patient, Staff
 from caseload.notice import PART2_NOTICE
-from caseload.permissions import can_write_patient
+from caseload.permissions import ADD, may, may_write_patient
 from caseload.selectors import records as selectors
 from caseload.selectors.consents import consent_status
 
@@ -47,8 +47,9 @@ def patient_export(*, actor: Staff, patient: Patient, consent: Consent) -> Patie
     transaction that reads the records and writes the ledger: a revocation that committed
     first refuses the export, and one that comes later waits until it is ledgered.
     """
-    if not can_write_patient(actor, patient):
-        raise Forbidden("Only the patient's own care team or a supervisor exports the record.")
+    # Who writes consents exports under them, for a patient they may write to.
+    if not (may(actor, ADD, Consent) and may_write_patient(actor, patient)):
+        raise Forbidden("Only the patient's counselor or a supervisor exports the record.")
     if consent.patient_id != patient.pk:
         raise InvalidInput("Not a consent of this patient.", code="does_not_exist", field="consent")
     with transaction.atomic():

@@ -28,7 +28,12 @@ from caseload.models import (
     Program,
     Staff,
 )
-from caseload.permissions import integration_may_receive, patients_consented_to
+from caseload.permissions import (
+    SystemActor,
+    integration_may_receive,
+    patients_consented_to,
+    require_manage_program,
+)
 
 from .audit import audit_denial, audit_record
 from .disclosures import disclosures_record
@@ -52,10 +57,13 @@ def integration_create(
     name: str,
     program: Program,
     scopes: Iterable[str],
+    actor: Staff | SystemActor,
     basis: str = DisclosureBasis.QSOA,
-    actor: Staff | None = None,
 ) -> tuple[IntegrationClient, str]:
-    """Register a client of `program`; returns it with its secret, which is never stored."""
+    """Register a client of `program`; returns it with its secret, which is never stored.
+
+    The operator's set-up command (or a supervisor of the program) registers clients."""
+    require_manage_program(actor, program.pk, model=IntegrationClient)
     chosen = _checked_scopes(scopes)
     if basis not in DisclosureBasis.values:
         raise InvalidInput(
@@ -84,8 +92,8 @@ def integration_create(
                 scopes=chosen,
                 basis=basis,
                 application=application,
-                created_by=actor,
-                updated_by=actor,
+                created_by=_staff_or_none(actor),
+                updated_by=_staff_or_none(actor),
             )
             audit_record(
                 actor=actor,
@@ -100,11 +108,12 @@ def integration_create(
 
 def integration_disable(*, client: IntegrationClient, actor: Staff) -> IntegrationClient:
     """Stop the client: its tokens stop working on the next request. Idempotent."""
+    require_manage_program(actor, client.program_id, model=IntegrationClient)
     with transaction.atomic():
         locked = IntegrationClient.objects.select_for_update().get(pk=client.pk)
         if locked.disabled_at is None:
             locked.disabled_at = timezone.now()
-            locked.updated_by = actor
+            locked.updated_by = _staff_or_none(actor)
             locked.version += 1
             locked.save(update_fields=["disabled_at", "updated_by", "version", "updated_at"])
             revoked = _revoke_tokens(locked)
@@ -121,6 +130,7 @@ def integration_rotate_secret(
     *, client: IntegrationClient, actor: Staff
 ) -> tuple[IntegrationClient, str]:
     """Give the client a new secret (shown once); the old one and every token stop working."""
+    require_manage_program(actor, client.program_id, model=IntegrationClient)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     with transaction.atomic():
         locked = IntegrationClient.objects.select_for_update().get(pk=client.pk)
@@ -128,7 +138,7 @@ def integration_rotate_secret(
         application.client_secret = secret
         application.hash_client_secret = True
         application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
-        locked.updated_by = actor
+        locked.updated_by = _staff_or_none(actor)
         locked.version += 1
         locked.save(update_fields=["updated_by", "version", "updated_at"])
         revoked = _revoke_tokens(locked)
@@ -139,6 +149,10 @@ def integration_rotate_secret(
             detail={"change": "rotate_secret", "tokens": revoked},
         )
     return locked, secret
+
+
+def _staff_or_none(actor):
+    return actor if getattr(actor, "pk", None) else None
 
 
 def _revoke_tokens(client: IntegrationClient) -> int:

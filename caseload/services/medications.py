@@ -21,7 +21,7 @@ def medication_record(
     """
     fields = dict(fields)
     prescriber = fields.pop("prescriber", None) or (
-        actor if actor.role == Role.PRESCRIBER else None
+        actor if getattr(actor, "role", None) == Role.PRESCRIBER else None
     )
     _check_prescriber(patient, prescriber, actor)
     _check_dates(fields.get("start_date"), fields.get("end_date"))
@@ -75,7 +75,7 @@ def _check_prescriber(patient: Patient, prescriber: Staff | None, actor: Staff) 
 
 def _check_own_order(prescriber: Staff | None, actor: Staff) -> None:
     """An order never appears under the name of a prescriber who did not give it."""
-    if actor.role == Role.PRESCRIBER and prescriber != actor:
+    if getattr(actor, "role", None) == Role.PRESCRIBER and prescriber != actor:
         raise Forbidden(
             "A prescriber records and changes only orders given in their own name.",
             field="prescriber",

@@ -9,10 +9,10 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
 from caseload.dates import require_valid_dates
-from caseload.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
+from caseload.errors import Conflict, InvalidInput, PreconditionFailed
 from caseload.feed import feed_stamp
 from caseload.models import Assessment, CorrectableRecord, FeedRecord, Patient, RecordStatus
-from caseload.permissions import break_glass_access, can_write_patient, is_staff_member
+from caseload.permissions import ADD, CHANGE, require_may
 
 from .alerts import alerts_close_for_correction
 from .audit import audit_record
@@ -29,24 +29,16 @@ def _patient_of(instance: models.Model) -> Patient | None:
     return instance if isinstance(instance, Patient) else getattr(instance, "patient", None)
 
 
-def require_patient_write(actor, patient: Patient | None) -> None:
-    """A staff member changes records only of patients they may write to: their caseload (or
-    program, for program-wide roles). Break-the-glass access is read-only."""
-    if patient is None or not is_staff_member(actor) or can_write_patient(actor, patient):
-        return
-    if patient.pk in break_glass_access(actor):
-        raise Forbidden(
-            "Break-the-glass access is read-only.", code="break_glass_read_only", field="patient"
-        )
-    raise Forbidden("You may not change this patient's records.", field="patient")
-
-
 def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **fields: Any) -> M:
-    """Insert one record with its authorship and audit row in the caller's transaction."""
+    """Insert one record with its authorship and audit row in the caller's transaction.
+
+    The policy decides first: the actor's role (or grants) must allow adding this kind of
+    record, for a patient they may write to (caseload/permissions.py, `require_may`).
+    """
+    require_may(actor, ADD, model, patient=fields.get("patient"))
     require_valid_dates(model, fields)
     _refuse_correction_by_write(fields)
-    instance = model(created_by=actor, updated_by=actor, **fields)
-    require_patient_write(actor, _patient_of(instance))
+    instance = model(created_by=_author(actor), updated_by=_author(actor), **fields)
     _attribute_history(instance, actor)
     try:
         with transaction.atomic():
@@ -83,7 +75,7 @@ def record_update(
     racing state changes cannot both see the state they start from.
     """
     model = type(instance)
-    require_patient_write(actor, _patient_of(instance))
+    require_may(actor, CHANGE, instance)
     require_valid_dates(model, changes)
     if action != "entered_in_error":
         _refuse_correction_by_write(changes)
@@ -100,7 +92,7 @@ def record_update(
                 guard(fresh)
             for name, value in changes.items():
                 setattr(fresh, name, value)
-            fresh.updated_by = actor
+            fresh.updated_by = _author(actor)
             _attribute_history(fresh, actor)
             _stamp(fresh)
             fresh.save()
@@ -189,6 +181,11 @@ def _refuse_correction_by_write(values: dict[str, Any]) -> None:
             field="status",
             code="invalid_choice",
         )
+
+
+def _author(actor):
+    """The staff member a row names as its author; none for a system actor."""
+    return actor if getattr(actor, "pk", None) else None
 
 
 def _attribute_history(instance: models.Model, actor) -> None:

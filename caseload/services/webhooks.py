@@ -54,7 +54,7 @@ from caseload.models import (
     WithheldReason,
 )
 from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
-from caseload.permissions import integration_may_receive
+from caseload.permissions import integration_may_receive, require_manage_program
 from caseload.queue import enqueue, enqueue_on_commit
 from caseload.secret_box import open_secret, seal_secret
 
@@ -349,6 +349,7 @@ def _failed(delivery: WebhookDelivery, subscription: WebhookSubscription, now: d
 def webhook_create(*, actor: Staff, fields: dict[str, Any]) -> tuple[WebhookSubscription, str]:
     """A subscription for an integration client of the actor's program, with a new signing
     secret: returned once in the clear, stored encrypted."""
+    require_manage_program(actor, actor.program_id, model=WebhookSubscription)
     webhook_check_url(fields.get("url", ""))
     _check_events(fields.get("events", []))
     if fields.get("client_id") is None:
@@ -384,6 +385,7 @@ def webhook_update(
     *, subscription: WebhookSubscription, changes: dict[str, Any], actor: Staff
 ) -> WebhookSubscription:
     """Change url, events, client or `active`; re-activating clears the failure count."""
+    require_manage_program(actor, subscription.program_id, model=WebhookSubscription)
     if "url" in changes:
         webhook_check_url(changes["url"])
     if "events" in changes:
@@ -418,6 +420,7 @@ def webhook_rotate_secret(
 ) -> tuple[WebhookSubscription, str]:
     """A new signing secret, returned once; the current one keeps signing beside it for
     CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS so the receiver can switch without losing events."""
+    require_manage_program(actor, subscription.program_id, model=WebhookSubscription)
     secret = new_webhook_secret()
     now = now or timezone.now()
     with transaction.atomic():
@@ -443,6 +446,7 @@ def webhook_replay(
 ) -> WebhookDelivery:
     """Send a delivery again (after a fix on the receiving side): attempts start over, and the
     legal check is made again when it is sent."""
+    require_manage_program(actor, subscription.program_id, model=WebhookSubscription)
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update().filter(

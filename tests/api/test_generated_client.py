@@ -249,7 +249,9 @@ def test_the_generated_client_reads_every_resource_in_every_state(
     for factory in (AssessmentFactory, CaseNoteFactory, DrugScreenFactory, ReferralFactory):
         factory(actor=counselor, patient=patient)
     calendar_feed_create(staff=supervisor)
-    integration_create(name="Reminders", program=supervisor.program, scopes=["appointments:read"])
+    integration_create(
+        name="Reminders", program=supervisor.program, scopes=["appointments:read"], actor=supervisor
+    )
     # What background work leaves, one of each for the supervisor: an alert about a patient
     # with no prescriber, a follow-up after the supervisor's missed appointment, a webhook.
     unassigned = PatientFactory(actor=supervisor)

@@ -68,7 +68,7 @@ def test_an_appointment_in_the_past_is_refused(counselor, patient):
 def test_illegal_appointment_moves_are_refused_outside_http(counselor, patient):
     appointment = AppointmentFactory(actor=counselor, patient=patient, staff=counselor)
     with pytest.raises(Conflict) as excinfo:
-        appointment_transition(appointment=appointment, actor=None, to="fulfilled")
+        appointment_transition(appointment=appointment, actor=counselor, to="fulfilled")
     assert excinfo.value.code == "illegal_transition"
 
 

@@ -4,6 +4,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from caseload.models import Enrollment, EnrollmentStatus, LevelOfCare, Patient, Staff
+from caseload.permissions import OPERATOR
 from caseload.services.enrollments import care_team_assign, enrollment_create
 
 from ._output import JsonCommand
@@ -30,7 +31,7 @@ class Command(JsonCommand):
         )
         if enrollment is None:
             enrollment = enrollment_create(
-                actor=None,
+                actor=OPERATOR,
                 patient=patient,
                 fields={
                     "status": EnrollmentStatus.INTAKE,
@@ -43,7 +44,7 @@ class Command(JsonCommand):
         else:
             enrollment = care_team_assign(
                 enrollment=enrollment,
-                actor=None,
+                actor=OPERATOR,
                 counselor=counselor_obj,
                 prescriber=prescriber_obj,
             )

@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
 from caseload.models import DisclosureBasis, Program
+from caseload.permissions import OPERATOR
 from caseload.services.integrations import integration_create
 
 from ._output import JsonCommand
@@ -29,6 +30,6 @@ class Command(JsonCommand):
         if program_obj is None:
             raise CommandError(f"program: no program {program!r}")
         client, secret = integration_create(
-            name=name, program=program_obj, scopes=scopes.split(), basis=basis
+            name=name, program=program_obj, scopes=scopes.split(), basis=basis, actor=OPERATOR
         )
         self.emit({"client_id": client.application.client_id, "client_secret": secret})

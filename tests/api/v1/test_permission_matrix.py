@@ -373,6 +373,7 @@ def _integration_scenario(ctx) -> Scenario:
             name=f"matrix-{uuid.uuid4().hex[:6]}",
             program=ctx.supervisor.program,
             scopes=["appointments:read"],
+            actor=ctx.supervisor,
         )
         return client
 
