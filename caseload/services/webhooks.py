@@ -169,7 +169,8 @@ def webhook_headers(
     the 42 CFR 2.32 notice every disclosure carries."""
     message_id = str(delivery.pk)
     signatures = " ".join(
-        Webhook(secret).sign(msg_id=message_id, timestamp=at, data=body) for secret in secrets_now
+        webhook_signer(secret).sign(msg_id=message_id, timestamp=at, data=body)
+        for secret in secrets_now
     )
     return {
         "Content-Type": "application/json",
@@ -179,6 +180,17 @@ def webhook_headers(
         EVENT_HEADER: delivery.event.event,
         PART2_NOTICE_HEADER: PART2_NOTICE,
     }
+
+
+def webhook_signer(secret: str) -> Webhook:
+    """The signer of a secret: a `whsec_<base64 key>` secret signs with its key, as every
+    Standard Webhooks library reads it; a secret made before signing followed Standard Webhooks
+    (not base64) signs with its UTF-8 bytes as the key (`Webhook(secret.encode())` verifies it)."""
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        key = b""
+    return Webhook(key or secret.encode())
 
 
 def webhook_deliver(*, delivery_id, now: datetime | None = None) -> WebhookDelivery | None:

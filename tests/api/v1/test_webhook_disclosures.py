@@ -17,23 +17,14 @@ from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
 from caseload.secret_box import SecretUnreadable, open_secret
 from caseload.services import webhooks
 from caseload.services.integrations import integration_disable
-from tests.api.v1.test_background import book, receiver, subscribe
+from tests.api.v1.test_background import book, eager_celery, receiver, subscribe
 from tests.api.v1.test_disclosures import consent
 from tests.conftest import webhook_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 APPOINTMENTS = ["appointments"]
-__all__ = ["receiver"]  # the loopback receiver fixture, shared with test_background
-
-
-@pytest.fixture(autouse=True)
-def eager_celery():
-    from config.celery import app
-
-    was = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = was
+# Fixtures shared with test_background: tasks run in-process, and the loopback receiver.
+__all__ = ["eager_celery", "receiver"]
 
 
 @pytest.fixture
@@ -273,3 +264,40 @@ def test_signatures_verify_with_the_library_across_retries_and_a_rotation(
     later = timezone.now() + timedelta(hours=2)
     (only,) = webhooks.webhook_signing_secrets(sub, later)
     assert only == new_secret
+
+
+def test_the_encryption_key_rotates_without_losing_a_secret(as_user, supervisor, hook, settings):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    old_key = Fernet.generate_key().decode()
+    settings.CASELOAD_SECRET_KEYS = [old_key]
+    subscribe(as_user(supervisor), hook)
+    stored = WebhookSubscription.objects.get()
+    new_key = Fernet.generate_key().decode()
+    settings.CASELOAD_SECRET_KEYS = [new_key, old_key]  # the new key first, the old one kept
+    out = StringIO()
+    call_command("rotate_secret_key", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1]) == {"resealed": 1}
+    settings.CASELOAD_SECRET_KEYS = [new_key]  # the old key dropped
+    rotated = WebhookSubscription.objects.get()
+    assert rotated.secret_encrypted != stored.secret_encrypted
+    assert open_secret(rotated.secret_encrypted) == hook.secret
+
+
+def test_a_secret_made_before_standard_webhooks_still_signs_verifiably(
+    as_user, supervisor, counselor, patient, hook
+):
+    """Secrets of the earlier form (`whsec_` + URL-safe text, not base64) sign with their bytes."""
+    import secrets
+
+    from caseload.secret_box import seal_secret
+
+    subscribe(as_user(supervisor), hook, events=["appointment.created"])
+    legacy = "whsec_" + secrets.token_urlsafe(32)
+    WebhookSubscription.objects.update(secret_encrypted=seal_secret(legacy))
+    hook.secret = legacy.encode()  # the receiver verifies with Webhook(secret.encode())
+    book(as_user(counselor), patient, counselor, starts_in=timedelta(days=2))
+    assert [d["event"] for d in hook.received] == ["appointment.created"]
