@@ -172,3 +172,50 @@ def test_a_charset_that_django_reads_as_utf8_passes_the_guard(
         CONTENT_TYPE=content_type,
     )
     assert status.startswith("200")
+
+
+# Charsets that are text encodings by name but fail on ordinary input: `undefined` refuses
+# everything, `idna` and `punycode` fail on non-ASCII text. Each once answered an HTML 500,
+# without a token, `/healthz` included.
+FAILING_TEXT_CHARSETS = [
+    "application/json; charset=undefined",
+    'application/json; charset="undefined"',
+    "application/json; charset*=utf-8''undefined",
+    "application/json; charset*0=undef; charset*1=ined",
+    "application/json; charset=utf-8; charset=undefined",
+    "application/json; charset=idna",
+    "application/json; charset=punycode",
+    "application/json; charset*=utf-8''idna",
+]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/me/"])
+@pytest.mark.parametrize("query", ["", "q=%C3%A9", "q=\xc3\xa9"])
+@pytest.mark.parametrize("content_type", FAILING_TEXT_CHARSETS)
+def test_a_charset_that_fails_on_text_answers_415_not_500(
+    db, wsgi_without_connection_cycling, path, query, content_type
+):
+    import io
+
+    from config.wsgi import application
+
+    body = '{"name": "é"}'.encode()
+    status, answer = call_wsgi(
+        application,
+        PATH_INFO=path,
+        QUERY_STRING=query,
+        CONTENT_TYPE=content_type,
+        HTTP_HOST="testserver",
+        REQUEST_METHOD="POST" if path != "/healthz" else "GET",
+        CONTENT_LENGTH=str(len(body)),
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+    assert status.startswith("415"), (status, answer[:200])
+    assert b'"code": "unsupported_charset"' in answer
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "utf-16", "latin-1", "cp1252", "ascii", "utf-8-sig"])
+def test_ordinary_text_charsets_stay_usable(charset):
+    from api.charset_guard import usable_charset
+
+    assert usable_charset(f"application/json; charset={charset}")
