@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.core import signing
@@ -281,8 +281,10 @@ def _date_filter(name: str, field: str, raw: str) -> Q:
         raise _invalid(name, f"The prefix {prefix} is not supported here.", "not_supported")
     try:
         span = _date_range(name, match.group("value"))
-    except ValueError as exc:
-        raise _invalid(name, "Not a valid date.") from exc
+        # Both bounds must exist as UTC instants too: the query compares in UTC.
+        span.lower.astimezone(UTC), span.upper.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # e.g. 9999-12-31 has no next day
+        raise _invalid(name, "Not a valid date, or out of range.") from exc
     return {
         "eq": Q(**{f"{field}__gte": span.lower, f"{field}__lt": span.upper}),
         "ge": Q(**{f"{field}__gte": span.lower}),

@@ -5,8 +5,6 @@ Creating one takes the caller's password again, and no token outlives CASELOAD_T
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +13,12 @@ from rest_framework.response import Response
 
 from api.schema import error_response
 from caseload.models import ApiToken
-from caseload.services.tokens import token_issue_for_self, token_revoke, token_revoke_all
+from caseload.services.tokens import (
+    token_issue_for_self,
+    token_lifetime,
+    token_revoke,
+    token_revoke_all,
+)
 
 from .base import StrictSerializerMixin
 from .query import StrictQueryMixin
@@ -90,7 +93,7 @@ class TokenViewSet(
             staff=request.user,
             password=payload.validated_data["password"],
             name=payload.validated_data["name"],
-            ttl=timedelta(days=days) if days else None,
+            ttl=token_lifetime(days),
             via=request.path,
         )
         token.token = raw

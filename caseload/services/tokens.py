@@ -31,6 +31,20 @@ def token_max_lifetime() -> timedelta:
     return timedelta(days=settings.CASELOAD_TOKEN_TTL_DAYS)
 
 
+def token_lifetime(days: int | None) -> timedelta | None:
+    """A requested lifetime in days, checked against the cap before it is turned into a
+    duration (a huge number of days overflows `timedelta`)."""
+    if days is None:
+        return None
+    if not 1 <= days <= settings.CASELOAD_TOKEN_TTL_DAYS:
+        raise InvalidInput(
+            f"A token lives from 1 to {settings.CASELOAD_TOKEN_TTL_DAYS} days.",
+            code="max_value" if days > 1 else "min_value",
+            field="expires_in_days",
+        )
+    return timedelta(days=days)
+
+
 def token_issue(
     *, staff: Staff, actor: Staff | None = None, name: str = "", ttl: timedelta | None = None
 ) -> tuple[ApiToken, str]:

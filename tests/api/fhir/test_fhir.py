@@ -281,3 +281,27 @@ def test_a_search_by_patient_is_audited_against_that_patient_even_when_empty(
         "occurred_at"
     )
     assert (event.patient_id, event.patient_set_id) == (None, None)
+
+
+@pytest.mark.parametrize("name", ["date", "_lastUpdated"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31",
+        "ge9999-12-31",
+        "le9999-12-31",
+        "gt9999-12-31",
+        "9999",
+        "9999-12",
+        "9999-12-31T23:59:59Z",
+        "le9999-12-31T23:59:59.999999-12:00",
+        "lt0001-01-01T00:00:00+14:00",
+        "0001-01-01",
+    ],
+)
+def test_a_date_at_the_edge_of_the_calendar_is_a_400_not_a_500(integration_client, name, value):
+    response = integration_client.get("/fhir/Appointment", {name: value})
+    assert response.status_code in (200, 400), response.content[:300]
+    if response.status_code == 400:
+        body = fhir(response, 400)
+        assert body["resourceType"] == "OperationOutcome"
