@@ -65,12 +65,49 @@ def parse_target(url: str) -> Target:
     return Target(scheme, parts.hostname, port or (443 if scheme == "https" else 80), path)
 
 
-def _allowed(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    networks = settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS
-    if any(address in ipaddress.ip_network(network) for network in networks):
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-mapped (::ffff:0:0/96),
+# IPv4-translated (::ffff:0:0:0/96), IPv4-compatible (::/96) and NAT64's well-known prefix
+# (64:ff9b::/96, RFC 6052). A packet to one of these can end at the IPv4 address inside.
+_LAST_32_BITS_IPV4 = tuple(
+    ipaddress.ip_network(net)
+    for net in ("::ffff:0:0/96", "::ffff:0:0:0/96", "::/96", "64:ff9b::/96")
+)
+# Transition prefixes refused outright: a local-use NAT64 prefix (RFC 8215) may translate to any
+# IPv4 address, Teredo (2001::/32) relays to an address it obfuscates, and site-local (fec0::/10)
+# is deprecated private space.
+_REFUSED_V6 = tuple(
+    ipaddress.ip_network(net) for net in ("64:ff9b:1::/48", "2001::/32", "fec0::/10")
+)
+
+
+def embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to (mapped, translated, compatible, NAT64, 6to4)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.sixtofour is not None:  # 2002:AABB:CCDD::/48 is 6to4 to A.B.C.D
+        return address.sixtofour
+    if any(address in network for network in _LAST_32_BITS_IPV4):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def webhook_address_allowed(address: Address) -> bool:
+    """May a delivery connect to this address? Listed networks, or public addresses only; an
+    IPv6 address that leads to an IPv4 address is judged by that IPv4 address."""
+    networks = [
+        ipaddress.ip_network(network) for network in settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS
+    ]
+    if any(address.version == net.version and address in net for net in networks):
         return True
+    inner = embedded_ipv4(address)
+    if inner is not None:
+        if address in ipaddress.ip_network("::/128") or address in ipaddress.ip_network("::1/128"):
+            return False
+        if any(inner in net for net in networks if net.version == 4):
+            return True
+        return inner.is_global and not inner.is_multicast
+    if any(address in network for network in _REFUSED_V6):
+        return False
     return address.is_global and not address.is_multicast
 
 
@@ -81,7 +118,7 @@ def resolve_target(target: Target) -> list[Address]:
     except (OSError, UnicodeError) as exc:
         raise TargetUnresolved(f"The host {target.host!r} does not resolve.") from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-    refused = [a for a in addresses if not _allowed(a)]
+    refused = [a for a in addresses if not webhook_address_allowed(a)]
     if refused or not addresses:
         raise TargetRefused(
             f"The host {target.host!r} resolves to a private, loopback or reserved address."

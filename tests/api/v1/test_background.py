@@ -599,3 +599,82 @@ def test_a_delivery_checks_the_address_again_and_never_follows_a_redirect(
     delivery.refresh_from_db()
     assert delivery.status == "succeeded"
     assert [d["event"] for d in outer.received] == ["appointment.created"]
+
+
+# IPv6 forms that lead to an IPv4 address are judged by that address (checked without ever
+# connecting: the checking function, and creation requests, which refuse before any connection).
+EMBEDDED_IPV4_FORMS = {
+    "::ffff:{v4}": "IPv4-mapped",
+    "::ffff:0:{v4}": "IPv4-translated",
+    "::{v4}": "IPv4-compatible",
+    "64:ff9b::{v4}": "NAT64",
+}
+INNER_REFUSED = ["127.0.0.1", "10.0.0.5", "169.254.169.254", "192.168.1.1", "0.0.0.0"]  # noqa: S104
+
+
+def six_to_four(v4: str) -> str:
+    import ipaddress
+
+    packed = int(ipaddress.IPv4Address(v4))
+    return f"2002:{packed >> 16:x}:{packed & 0xFFFF:x}::1"
+
+
+@pytest.mark.parametrize("inner", INNER_REFUSED)
+@pytest.mark.parametrize("form", [*EMBEDDED_IPV4_FORMS, "6to4"])
+def test_an_ipv6_address_leading_to_a_private_ipv4_address_is_refused(settings, form, inner):
+    import ipaddress
+
+    from caseload.services.webhook_targets import embedded_ipv4, webhook_address_allowed
+
+    settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS = []
+    text = six_to_four(inner) if form == "6to4" else form.format(v4=inner)
+    address = ipaddress.ip_address(text)
+    assert embedded_ipv4(address) == ipaddress.IPv4Address(inner)
+    assert webhook_address_allowed(address) is False
+
+
+@pytest.mark.parametrize(
+    "text", ["fec0::1", "64:ff9b:1::a00:5", "2001:0:4136:e378::1", "::", "::1"]
+)
+def test_site_local_local_use_nat64_teredo_and_unspecified_are_refused(settings, text):
+    import ipaddress
+
+    from caseload.services.webhook_targets import webhook_address_allowed
+
+    settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS = []
+    assert webhook_address_allowed(ipaddress.ip_address(text)) is False
+
+
+def test_an_embedded_address_in_a_listed_network_is_allowed(settings):
+    import ipaddress
+
+    from caseload.services.webhook_targets import webhook_address_allowed
+
+    settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS = ["198.51.100.0/24"]  # documentation range
+    assert webhook_address_allowed(ipaddress.ip_address("64:ff9b::198.51.100.7"))
+    assert not webhook_address_allowed(ipaddress.ip_address("64:ff9b::10.0.0.5"))
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[64:ff9b::a9fe:a9fe]",  # NAT64 to 169.254.169.254
+        "[2002:a00:5::1]",  # 6to4 to 10.0.0.5
+        "[::7f00:1]",  # IPv4-compatible 127.0.0.1
+        "[::ffff:0:7f00:1]",  # IPv4-translated 127.0.0.1
+        "[fec0::1]",  # site-local
+    ],
+)
+def test_a_webhook_naming_an_ipv6_form_of_a_private_address_is_refused_at_creation(
+    as_user, supervisor, settings, host
+):
+    settings.CASELOAD_WEBHOOK_ALLOWED_NETWORKS = []
+    client = str(webhook_client(supervisor.program).pk)
+    response = as_user(supervisor).post(
+        "/api/v1/webhooks/",
+        {"url": f"https://{host}/hook", "events": ["appointment.created"], "client_id": client},
+    )
+    assert response.status_code == 400, response.json()
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("url", "disallowed_target")
+    ]
