@@ -141,6 +141,11 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Repeated characters, keyboard and alphabet runs, dressed-up common passwords
+    # (caseload/passwords.py).
+    {"NAME": "caseload.passwords.VarietyValidator"},
+    {"NAME": "caseload.passwords.SequenceValidator"},
+    {"NAME": "caseload.passwords.CommonStemValidator"},
 ]
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous requests answer 401

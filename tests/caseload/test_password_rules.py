@@ -35,6 +35,14 @@ def create_staff_with_password(monkeypatch, password: str) -> None:
         ("password1234", "too common"),
         ("493820174463", "entirely numeric"),
         ("weak.pw.weak", "too similar to the username"),
+        ("aaaaaaaaaaaa", "too few different characters"),
+        ("abababababab", "too few different characters"),
+        ("horse-battery!!!!!", "repeats a character"),
+        ("qwertyuiopas", "keyboard or alphabet sequence"),
+        ("abcdefgh1234", "keyboard or alphabet sequence"),
+        ("iloveyou1234", "common password with a few characters added"),
+        ("P@ssw0rd2024!", "common password with a few characters added"),
+        ("!!monkey2025", "common password with a few characters added"),
     ],
 )
 def test_create_staff_refuses_a_password_the_validators_reject(
