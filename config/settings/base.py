@@ -334,7 +334,11 @@ CASELOAD_SMS_BACKEND = env("CASELOAD_SMS_BACKEND", "caseload.sms.ConsoleSmsBacke
 CASELOAD_SMS_TWILIO_ACCOUNT_SID = env("CASELOAD_SMS_TWILIO_ACCOUNT_SID", "")
 CASELOAD_SMS_TWILIO_AUTH_TOKEN = env("CASELOAD_SMS_TWILIO_AUTH_TOKEN", "")
 CASELOAD_SMS_TWILIO_FROM = env("CASELOAD_SMS_TWILIO_FROM", "")
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The default sends nothing and logs no address or text (caseload/mail.py).
+EMAIL_BACKEND = env("EMAIL_BACKEND", "caseload.mail.LogOnlyEmailBackend")
+# Production refuses Django's console and file backends (they write whole messages out) unless
+# this is set.
+CASELOAD_ALLOW_UNSAFE_EMAIL_BACKEND = env_bool("CASELOAD_ALLOW_UNSAFE_EMAIL_BACKEND")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "reminders@localhost")
 # A booked appointment becomes a no-show this long after its end.
 CASELOAD_NOSHOW_GRACE_MINUTES = int(env("CASELOAD_NOSHOW_GRACE_MINUTES", "30"))

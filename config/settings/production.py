@@ -21,6 +21,18 @@ if not ALLOWED_HOSTS:
 CASELOAD_SECRET_KEYS = env_list("CASELOAD_SECRET_KEYS")
 if not CASELOAD_SECRET_KEYS:
     raise ImproperlyConfigured("CASELOAD_SECRET_KEYS must be set in production.")
+MESSAGE_WRITING_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+if EMAIL_BACKEND in MESSAGE_WRITING_EMAIL_BACKENDS and not (  # noqa: F405
+    CASELOAD_ALLOW_UNSAFE_EMAIL_BACKEND  # noqa: F405
+):
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND {EMAIL_BACKEND} writes whole messages (addresses, reminder text) to "  # noqa: F405
+        "output or files; configure a sending backend, or set "
+        "CASELOAD_ALLOW_UNSAFE_EMAIL_BACKEND=true to accept that."
+    )
 CASELOAD_AUDIT_KEY = required("CASELOAD_AUDIT_KEY")
 if len(CASELOAD_AUDIT_KEY) < 32:
     raise ImproperlyConfigured("CASELOAD_AUDIT_KEY must be at least 32 characters.")

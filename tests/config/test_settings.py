@@ -87,3 +87,35 @@ def test_argon2_is_the_first_password_hasher():
     from config.settings import base
 
     assert base.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+@pytest.mark.parametrize("backend", ["console", "filebased"])
+def test_production_refuses_an_email_backend_that_writes_messages_out(backend):
+    dotted = f"django.core.mail.backends.{backend}.EmailBackend"
+    result = run_settings("config.settings.production", **PRODUCTION_REQUIRED, EMAIL_BACKEND=dotted)
+    assert result.returncode != 0
+    assert "writes whole messages" in result.stderr
+    allowed = run_settings(
+        "config.settings.production",
+        **PRODUCTION_REQUIRED,
+        EMAIL_BACKEND=dotted,
+        CASELOAD_ALLOW_UNSAFE_EMAIL_BACKEND="true",
+    )
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_the_default_email_backend_logs_neither_address_nor_text(caplog):
+    import logging
+
+    from django.core.mail import EmailMessage
+
+    from caseload.mail import LogOnlyEmailBackend
+
+    message = EmailMessage(
+        "Reminder", "You have an appointment at 10:00, Room 3.", to=["avery@example.org"]
+    )
+    with caplog.at_level(logging.DEBUG):
+        assert LogOnlyEmailBackend().send_messages([message]) == 1
+    logged = caplog.text
+    assert "avery@example.org" not in logged and "Room 3" not in logged and "Reminder" not in logged
+    assert "email not sent" in logged
