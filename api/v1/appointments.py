@@ -129,7 +129,7 @@ def _transition(to: str, url_path: str, summary: str, request_serializer=None):
             reason=reason,
             expected_version=version,
         )
-        return self.respond(self.reload(updated))
+        return self.respond_written(updated)
 
     name = url_path.replace("-", "_")
     transition.__name__ = name  # the router maps the method by this name

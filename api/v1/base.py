@@ -482,7 +482,7 @@ class RecordViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         instance = self.create_record(actor=request.user, data=dict(serializer.validated_data))
-        return self.respond(self.reload(instance), status.HTTP_201_CREATED)
+        return self.respond_written(instance, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         instance = self.get_object()
@@ -496,11 +496,26 @@ class RecordViewSet(
             changes=dict(serializer.validated_data),
             expected_version=version,
         )
-        return self.respond(self.reload(updated))
+        return self.respond_written(updated)
 
-    def reload(self, instance: models.Model) -> models.Model:
-        """Re-read through the selector so the response carries what a GET would."""
-        return self.get_queryset().get(pk=instance.pk)
+    def respond_written(
+        self, instance: models.Model, status_code: int = status.HTTP_200_OK
+    ) -> Response:
+        """The answer to a committed write: the record re-read through the selector, so it
+        carries what a GET would. If the writer can no longer read it (their access was taken
+        away between the write and the re-read) the write still stands: the answer says so, with
+        the record's id, and never a 500 that would make a client write it twice."""
+        visible = self.get_queryset().filter(pk=instance.pk).first()
+        if visible is None:
+            return Response(
+                {
+                    "id": str(instance.pk),
+                    "code": "written_not_readable",
+                    "detail": "The change was recorded, but you can no longer read this record.",
+                },
+                status=status_code,
+            )
+        return self.respond(visible, status_code)
 
     def create_record(self, *, actor, data: dict[str, Any]) -> models.Model:
         raise exceptions.MethodNotAllowed("POST")

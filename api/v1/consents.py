@@ -103,4 +103,4 @@ class ConsentViewSet(RecordViewSet):
         revoked = consent_revoke(
             consent=consent, actor=request.user, expected_version=expected_version(request)
         )
-        return self.respond(self.reload(revoked))
+        return self.respond_written(revoked)

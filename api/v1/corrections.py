@@ -38,4 +38,4 @@ class EnteredInErrorMixin:
             reason=payload.validated_data["reason"],
             expected_version=version,
         )
-        return self.respond(self.reload(updated))
+        return self.respond_written(updated)

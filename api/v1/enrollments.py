@@ -98,7 +98,7 @@ class EnrollmentViewSet(RecordViewSet):
         updated = enrollment_activate(
             enrollment=enrollment, actor=request.user, expected_version=expected_version(request)
         )
-        return self.respond(self.reload(updated))
+        return self.respond_written(updated)
 
     @extend_schema(request=DischargeSerializer, responses=EnrollmentSerializer)
     @action(detail=True, methods=["post"])
@@ -115,7 +115,7 @@ class EnrollmentViewSet(RecordViewSet):
             reason=payload.validated_data["discharge_reason"],
             expected_version=version,
         )
-        return self.respond(self.reload(updated))
+        return self.respond_written(updated)
 
     def create_record(self, *, actor, data):
         patient = data.pop("patient")

@@ -67,7 +67,7 @@ def _transition(to: str):
             to=to,
             expected_version=expected_version(request),
         )
-        return self.respond(self.reload(updated))
+        return self.respond_written(updated)
 
     transition.__name__ = to  # the router maps the method by this name
     transition.__doc__ = f"Mark the referral {to}; 409 when its status does not allow it."

@@ -15,6 +15,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROUNDS = 15
 
 
+def note_body(patient) -> dict:
+    return {"patient": str(patient.pk), "body": "Seen.", "written_at": timezone.now().isoformat()}
+
+
 def grant_holders(patient) -> set:
     return set(
         PatientUserObjectPermission.objects.filter(content_object=patient).values_list(
@@ -118,3 +122,69 @@ def test_racing_corrections_of_one_record_let_exactly_one_win(as_user, counselor
         )
         assert sorted(r.status_code for r in responses) == [200, 409]
         assert Referral.objects.get(pk=referral.pk).version == 2
+
+
+def test_a_write_whose_writer_loses_access_before_the_reread_is_never_a_500(
+    as_user, supervisor, counselor, other_counselor, patient
+):
+    """The care team changes between the write's commit and the re-read of its answer (as a
+    concurrent reassignment does): the write stands, and the answer is not a 500 a client would
+    retry into a duplicate record."""
+    from django.db import transaction
+    from django.db.models.signals import post_save
+
+    from caseload.models import CaseNote, Enrollment
+    from caseload.services.enrollments import care_team_assign
+
+    def reassign_after_commit(sender, instance, created, **kwargs):
+        if created:
+            transaction.on_commit(
+                lambda: care_team_assign(
+                    enrollment=Enrollment.objects.get(patient=patient),
+                    actor=supervisor,
+                    counselor=other_counselor,
+                )
+            )
+
+    post_save.connect(reassign_after_commit, sender=CaseNote)
+    try:
+        response = as_user(counselor).post("/api/v1/notes/", note_body(patient))
+    finally:
+        post_save.disconnect(reassign_after_commit, sender=CaseNote)
+    assert response.status_code == 201, response.content[:300]
+    body = response.json()
+    assert body["code"] == "written_not_readable"
+    assert CaseNote.objects.filter(pk=body["id"], patient=patient).count() == 1
+
+
+def test_notes_racing_a_reassignment_answer_201_or_403_never_500(
+    as_user, supervisor, counselor, other_counselor, patient
+):
+    from caseload.models import CaseNote
+
+    writer, assigner = as_user(counselor), as_user(supervisor)
+    enrollment = Enrollment.objects.get(patient=patient)
+    statuses = []
+    for _ in range(ROUNDS * 2):
+        assigner.patch(f"/api/v1/enrollments/{enrollment.pk}/", {"counselor": str(counselor.pk)})
+        written, moved = at_once(
+            lambda: (
+                writer.post(
+                    "/api/v1/notes/",
+                    {
+                        "patient": str(patient.pk),
+                        "body": "Seen.",
+                        "written_at": timezone.now().isoformat(),
+                    },
+                ).status_code
+            ),
+            lambda: (
+                assigner.patch(
+                    f"/api/v1/enrollments/{enrollment.pk}/", {"counselor": str(other_counselor.pk)}
+                ).status_code
+            ),
+        )
+        assert moved == 200
+        statuses.append(written)
+    assert set(statuses) <= {201, 403}, statuses
+    assert CaseNote.objects.filter(patient=patient).count() == statuses.count(201)
