@@ -12,12 +12,15 @@ import base64
 import json
 from urllib.parse import unquote_plus
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import TokenView
+from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from caseload.services.integrations import (
     integration_for_application,
+    integration_may_issue_token,
     integration_signin_refused,
 )
 
@@ -58,6 +61,16 @@ class CaseloadOAuth2Validator(OAuth2Validator):
     def get_default_scopes(self, client_id, request, *args, **kwargs) -> list[str]:
         integration = self._client(request)
         return list(integration.scopes) if integration is not None else []
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        """Store the token only if the client is still as it was when its secret was checked:
+        a rotation or a disablement that committed meanwhile refuses it (401 `invalid_client`),
+        and one still running waits for it and then revokes it."""
+        integration = self._client(request)
+        with transaction.atomic():
+            if integration is None or not integration_may_issue_token(client=integration):
+                raise oauth_errors.InvalidClientError(request=request)
+            return super().save_bearer_token(token, request, *args, **kwargs)
 
 
 class CaseloadTokenView(TokenView):

@@ -177,6 +177,20 @@ def integration_principal(
     return IntegrationPrincipal(client=client, scopes=frozenset(token_scopes) & set(client.scopes))
 
 
+def integration_may_issue_token(*, client: IntegrationClient) -> bool:
+    """Is the client still exactly as when its secret was checked (same version, enabled)?
+
+    Call in the transaction that stores the new token: the client's row is locked `FOR SHARE`
+    until it commits, so a rotation or disablement (which lock the row, bump its version and
+    revoke every token) either waits and then revokes this token too, or has committed and is
+    seen here. No token minted with an old secret outlives the rotation that retired it.
+    """
+    current = IntegrationClient.objects.filter(
+        pk=client.pk, version=client.version, disabled_at__isnull=True
+    )
+    return bool(share_lock(current))
+
+
 def integration_for_application(application: Application) -> IntegrationClient | None:
     """The enabled client behind a DOT application, for the token endpoint."""
     return IntegrationClient.objects.filter(

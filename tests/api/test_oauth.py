@@ -264,3 +264,38 @@ def test_an_integration_is_a_principal_of_its_own_in_the_audit_log(integration_c
     assert (event.actor, event.role) == (None, "integration")
     assert event.client == integration_client.record.pk
     assert event.program_id == integration_client.record.program_id
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_no_token_minted_with_the_old_secret_outlives_a_rotation(as_user, supervisor):
+    """Token requests with the old secret race the rotation; after the rotation answers, none
+    of the tokens they got works."""
+    from tests.concurrency import at_once
+
+    integration = integration_for(supervisor.program)
+    client_id = integration.record.application.client_id
+    rotator = as_user(supervisor)
+    secret, alive, issued = integration.secret, 0, 0
+    for _ in range(20):
+        minted = []
+
+        def mint(secret=secret, minted=minted):
+            for _ in range(3):
+                answer = token_request(
+                    {"grant_type": "client_credentials"}, basic=(client_id, secret)
+                )
+                if answer.status_code == 200:
+                    minted.append(answer.json()["access_token"])
+            return len(minted)
+
+        _, rotated = at_once(
+            mint,
+            lambda: rotator.post(f"/api/v1/integrations/{integration.record.pk}/rotate/"),
+        )
+        assert rotated.status_code == 200
+        issued += len(minted)
+        alive += sum(bearer(token).get(APPOINTMENTS).status_code == 200 for token in minted)
+        secret = rotated.json()["client_secret"]
+    print(f"tokens minted while rotating: {issued}, alive after the rotation: {alive}")
+    assert alive == 0, f"{alive} of {issued} tokens minted with an old secret still work"
