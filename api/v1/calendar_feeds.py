@@ -14,6 +14,7 @@ from caseload.services.calendar_feeds import (
     calendar_feed_revoke,
     calendar_feeds_of,
 )
+from caseload.services.tokens import token_of
 
 from .base import StrictSerializerMixin
 from .query import StrictQueryMixin
@@ -28,7 +29,14 @@ class CalendarFeedSerializer(serializers.ModelSerializer):
 
 
 class NewCalendarFeedSerializer(StrictSerializerMixin, serializers.Serializer):
-    """No fields: a feed is always of the caller's own appointments."""
+    """A feed is always of the caller's own appointments; making one takes their password."""
+
+    password = serializers.CharField(
+        write_only=True,
+        max_length=4096,
+        help_text="The caller's own password: a calendar link needs it, as a new token does.",
+        style={"input_type": "password"},
+    )
 
 
 class IssuedCalendarFeedSerializer(serializers.Serializer):
@@ -55,8 +63,14 @@ class CalendarFeedViewSet(
 
     @extend_schema(request=NewCalendarFeedSerializer, responses={201: IssuedCalendarFeedSerializer})
     def create(self, request: Request) -> Response:
-        NewCalendarFeedSerializer(data=request.data).is_valid(raise_exception=True)
-        feed, secret = calendar_feed_create(staff=request.user)
+        payload = NewCalendarFeedSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        feed, secret = calendar_feed_create(
+            staff=request.user,
+            password=payload.validated_data["password"],
+            via=request.path,
+            minted_with=token_of(request.auth),
+        )
         url = request.build_absolute_uri(f"/calendar/{secret}.ics")
         return Response({"id": str(feed.pk), "url": url}, status=status.HTTP_201_CREATED)
 

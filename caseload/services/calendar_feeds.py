@@ -14,9 +14,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from caseload.models import Appointment, CalendarFeed, Staff
+from caseload.errors import Forbidden
+from caseload.models import ApiToken, Appointment, CalendarFeed, Staff
 
 from .audit import audit_read, audit_record
+from .signins import signin_reauthenticate
 
 SECRET_PREFIX = "cal_"  # noqa: S105 - a public marker, not a secret
 # The window a calendar shows: recent past and the coming year.
@@ -27,15 +29,43 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def calendar_feed_create(*, staff: Staff) -> tuple[CalendarFeed, str]:
-    """A new feed for `staff` and its secret (part of the link), which is never stored."""
+def calendar_feed_create(
+    *, staff: Staff, password: str, via: str = "", minted_with: ApiToken | None = None
+) -> tuple[CalendarFeed, str]:
+    """A new feed for `staff` and its secret (part of the link), which is never stored.
+
+    Only against the owner's password, as a new token is: a link needs no header and lives
+    until revoked, so a stolen token must not be able to turn itself into one. A wrong password
+    counts toward the sign-in lockout.
+    """
+    if not signin_reauthenticate(staff=staff, password=password, via=via):
+        raise Forbidden("The password is not correct.", code="invalid_password", field="password")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         feed = CalendarFeed.objects.create(
-            staff=staff, digest=_digest(secret), created_by=staff, updated_by=staff
+            staff=staff,
+            digest=_digest(secret),
+            minted_with=minted_with,
+            created_by=staff,
+            updated_by=staff,
         )
         audit_record(actor=staff, action="create", obj=feed)
     return feed, secret
+
+
+def calendar_feeds_revoke_for_tokens(*, staff: Staff, tokens: list | None, actor) -> int:
+    """Revoke the live feeds of `staff` made with any of `tokens` (all of them when None):
+    revoking credentials revokes the links they made. Call in the revocation's transaction."""
+    live = CalendarFeed.objects.filter(staff=staff, revoked_at__isnull=True)
+    if tokens is not None:
+        live = live.filter(minted_with__in=tokens)
+    ids = [str(pk) for pk in live.values_list("pk", flat=True)]
+    if ids:
+        CalendarFeed.objects.filter(pk__in=ids).update(
+            revoked_at=timezone.now(), updated_by=actor if getattr(actor, "pk", None) else None
+        )
+        audit_record(actor=actor, action="revoke", obj=staff, detail={"calendar_feeds": ids})
+    return len(ids)
 
 
 def calendar_feed_revoke(*, feed: CalendarFeed, actor: Staff) -> CalendarFeed:

@@ -18,6 +18,7 @@ from caseload.errors import Forbidden, InvalidInput
 from caseload.models import ApiToken, Staff
 
 from .audit import audit_event, audit_record
+from .calendar_feeds import calendar_feeds_revoke_for_tokens
 from .signins import signin_reauthenticate
 
 TOKEN_PREFIX = "cl_"  # noqa: S105 - a public marker, not a secret
@@ -86,6 +87,13 @@ def token_issue_for_self(
     return token_issue(staff=staff, name=name, ttl=ttl)
 
 
+def token_of(raw: object) -> ApiToken | None:
+    """The personal token a request carried (by its secret), if it carried one."""
+    if not isinstance(raw, str) or not raw.startswith(TOKEN_PREFIX):
+        return None
+    return ApiToken.objects.filter(digest=_digest(raw)).first()
+
+
 def token_authenticate(raw: str) -> Staff | None:
     """The active staff member a token belongs to, or None if unknown, expired or revoked."""
     if not raw.startswith(TOKEN_PREFIX):
@@ -136,17 +144,20 @@ def token_refused(raw: str, *, via: str) -> None:
 
 
 def token_revoke(*, token: ApiToken, actor: Staff) -> ApiToken:
+    """Revoke one token, and the calendar links made with it."""
     with transaction.atomic():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), updated_by=actor
         )
         token.refresh_from_db()
         audit_record(actor=actor, action="revoke", obj=token, detail={"staff": str(token.staff_id)})
+        calendar_feeds_revoke_for_tokens(staff=token.staff, tokens=[token.pk], actor=actor)
     return token
 
 
 def token_revoke_all(*, staff: Staff, actor: Staff | None) -> int:
-    """Revoke every token `staff` still holds (a lost laptop); how many were revoked."""
+    """Revoke every token `staff` still holds (a lost laptop), and every calendar link they
+    made; how many tokens were revoked."""
     with transaction.atomic():
         live = ApiToken.objects.select_for_update().filter(staff=staff, revoked_at__isnull=True)
         ids = [str(pk) for pk in live.values_list("pk", flat=True)]
@@ -157,4 +168,5 @@ def token_revoke_all(*, staff: Staff, actor: Staff | None) -> int:
             obj=staff,
             detail={"count": len(ids), "tokens": ids},
         )
+        calendar_feeds_revoke_for_tokens(staff=staff, tokens=None, actor=actor)
     return len(ids)

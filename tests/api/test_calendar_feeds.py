@@ -3,6 +3,7 @@ nothing clinical, behind a secret link that revoking turns into a 404."""
 
 from __future__ import annotations
 
+from io import StringIO
 from urllib.parse import urlparse
 
 import pytest
@@ -10,11 +11,11 @@ from icalendar import Calendar
 
 from caseload.models import AuditEvent
 from caseload.services.appointments import appointment_transition
-from tests.factories import AppointmentFactory
+from tests.factories import PERSONA_PASSWORD, AppointmentFactory
 
 
 def feed_path(api) -> tuple[str, str]:
-    response = api.post("/api/v1/calendar-feeds/", {}, format="json")
+    response = api.post("/api/v1/calendar-feeds/", {"password": PERSONA_PASSWORD}, format="json")
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"id", "url"}
@@ -82,3 +83,46 @@ def test_a_deactivated_owners_feed_is_404(as_user, counselor, appointments, clie
 
 def test_integrations_cannot_make_calendar_feeds(integration_client):
     assert integration_client.post("/api/v1/calendar-feeds/", {}, format="json").status_code == 403
+
+
+def test_a_token_alone_cannot_make_a_link(as_user, counselor):
+    api = as_user(counselor)
+    missing = api.post("/api/v1/calendar-feeds/", {}, format="json")
+    assert missing.status_code == 400
+    assert [e["field"] for e in missing.json()["errors"]] == ["password"]
+    wrong = api.post("/api/v1/calendar-feeds/", {"password": "not-the-password"}, format="json")
+    assert (wrong.status_code, wrong.json()["code"]) == (403, "invalid_password")
+    assert not counselor.calendar_feeds.exists()
+
+
+def test_revoking_every_token_revokes_the_links(as_user, counselor, client, appointments):
+    _, path = feed_path(as_user(counselor))
+    assert client.get(path).status_code == 200
+    assert as_user(counselor).post("/api/v1/tokens/revoke-all/").status_code == 200
+    assert client.get(path).status_code == 404
+
+
+def test_the_revoke_tokens_command_revokes_the_links(as_user, counselor, client, appointments):
+    from django.core.management import call_command
+
+    _, path = feed_path(as_user(counselor))
+    call_command("revoke_tokens", counselor.username, stdout=StringIO())
+    assert client.get(path).status_code == 404
+
+
+def test_revoking_the_token_that_made_a_link_revokes_it(counselor, client, appointments):
+    from rest_framework.test import APIClient
+
+    from caseload.services.tokens import token_issue
+
+    token, raw = token_issue(staff=counselor)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    _, path = feed_path(api)
+    other = APIClient()
+    _, other_raw = token_issue(staff=counselor)
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {other_raw}")
+    _, kept = feed_path(other)
+    assert api.post(f"/api/v1/tokens/{token.pk}/revoke/").status_code == 200
+    assert client.get(path).status_code == 404
+    assert client.get(kept).status_code == 200

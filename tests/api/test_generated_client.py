@@ -34,6 +34,7 @@ from tests.api.v1.test_break_glass import CRISIS_REASON
 from tests.api.v1.test_permission_matrix import HOOK_URL, SEVERE_COWS_ITEMS, consent_body
 from tests.conftest import webhook_client
 from tests.factories import (
+    PERSONA_PASSWORD,
     AppointmentFactory,
     AssessmentFactory,
     CaseNoteFactory,
@@ -248,7 +249,7 @@ def test_the_generated_client_reads_every_resource_in_every_state(
 
     for factory in (AssessmentFactory, CaseNoteFactory, DrugScreenFactory, ReferralFactory):
         factory(actor=counselor, patient=patient)
-    calendar_feed_create(staff=supervisor)
+    calendar_feed_create(staff=supervisor, password=PERSONA_PASSWORD)
     integration_create(
         name="Reminders", program=supervisor.program, scopes=["appointments:read"], actor=supervisor
     )

@@ -37,6 +37,7 @@ from caseload.services.calendar_feeds import calendar_feed_create
 from caseload.services.tokens import token_issue
 from tests.conftest import integration_for
 from tests.factories import (
+    PERSONA_PASSWORD,
     AppointmentFactory,
     AssessmentFactory,
     CaseNoteFactory,
@@ -212,7 +213,7 @@ def _seed(supervisor, counselor, prescriber, patient) -> None:
     DrugScreenFactory(actor=counselor, patient=patient)
     ReferralFactory(actor=counselor, patient=patient)
     for staff in (counselor, prescriber, supervisor):
-        calendar_feed_create(staff=staff)
+        calendar_feed_create(staff=staff, password=PERSONA_PASSWORD)
 
 
 def _ids() -> dict[str, list[str]]:

@@ -382,7 +382,9 @@ def _integration_scenario(ctx) -> Scenario:
 
 def _calendar_scenario(ctx) -> Scenario:
     return Scenario(
-        target=lambda: calendar_feed_create(staff=ctx.counselor)[0], create=dict, update=dict
+        target=lambda: calendar_feed_create(staff=ctx.counselor, password=PERSONA_PASSWORD)[0],
+        create=lambda: {"password": PERSONA_PASSWORD},
+        update=dict,
     )
 
 
