@@ -49,7 +49,7 @@ class AuditContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = uuid.uuid4().hex
-        with request_context(request_id=request_id):
+        with request_context(request_id=request_id, source=request.META.get("REMOTE_ADDR", "")):
             response = self.get_response(request)
         if is_api_path(request.path_info):
             response[REQUEST_ID_HEADER] = request_id

@@ -28,6 +28,7 @@ class LockoutModelBackend(ModelBackend):
                 request, username=username, password=password, **kwargs
             ),
             via=getattr(request, "path", ""),
+            source=request.META.get("REMOTE_ADDR") if request is not None else None,
         )
 
     def get_all_permissions(self, user_obj, obj=None):

@@ -20,6 +20,8 @@ class RequestContext:
     client: uuid.UUID | None = None
     # The status a write in this request answers when it succeeds (201 for a create).
     success_status: int | None = None
+    # The client's address, for throttles keyed by source.
+    source: str = ""
     memo: dict[Any, Any] = field(default_factory=dict)
 
 

@@ -6,13 +6,15 @@ import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from caseload import instruments
-from caseload.models import Staff
+from caseload.models import Role, Staff
 from caseload.permissions import is_staff_member
+from caseload.services.signins import signin_unlock
 
 from .query import StrictQueryMixin
 
@@ -38,10 +40,27 @@ class InstrumentsView(StrictQueryMixin, APIView):
 
 
 class StaffSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(
+        read_only=True,
+        required=False,
+        help_text="Supervisors only: a list of sign-in names is a list of accounts to attack.",
+    )
+
     class Meta:
         model = Staff
         fields = ("id", "username", "first_name", "last_name", "role", "is_active")
         read_only_fields = fields
+
+    def to_representation(self, instance: Staff) -> dict:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or getattr(request.user, "role", None) != Role.SUPERVISOR:
+            data.pop("username", None)
+        return data
+
+
+class UnlockedSerializer(serializers.Serializer):
+    lifted = serializers.IntegerField(help_text="How many sign-in locks were lifted.")
 
 
 class StaffFilter(django_filters.FilterSet):
@@ -63,3 +82,10 @@ class StaffViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return Staff.objects.none()
         return Staff.objects.filter(program_id=self.request.user.program_id).order_by("username")
+
+    @extend_schema(request=None, responses=UnlockedSerializer)
+    @action(detail=True, methods=["post"], url_path="unlock-signin")
+    def unlock_signin(self, request: Request, pk=None) -> Response:
+        """Lift the staff member's sign-in locks, from every source (supervisors)."""
+        lifted = signin_unlock(staff=self.get_object(), actor=request.user)
+        return Response({"lifted": lifted})

@@ -1,9 +1,13 @@
-"""Password sign-ins, throttled per username.
+"""Password sign-ins, throttled per username and source, and per username.
 
-Five failed sign-ins for one username within 15 minutes lock it for 15 minutes: every sign-in
-path (the API's login page, the admin, re-authentication before a new token) then refuses it
-with `LockedOut`, even with the right password, and checks no password at all. Usernames that
-belong to nobody lock the same way, so a lockout tells nothing about who exists.
+Five failed sign-ins for one username from one source (the client's address) within 15 minutes
+lock that username *from that source* for 15 minutes: an attacker elsewhere cannot lock a user
+out of their own desk. Against guessing spread over many sources, CASELOAD_SIGNIN_ACCOUNT_LIMIT
+failures for one username from anywhere within 15 minutes lock it everywhere. While locked,
+every sign-in path (the API's login page, the admin, re-authentication before a new token or
+calendar link) refuses with `LockedOut`, even with the right password, and checks no password at
+all. Usernames that belong to nobody lock the same way, so a lockout tells nothing about who
+exists. A supervisor of the program (or the operator, `unlock_signin`) lifts a lock.
 """
 
 from __future__ import annotations
@@ -12,52 +16,88 @@ import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from caseload.errors import LockedOut
-from caseload.models import SignInThrottle, Staff
+from caseload.context import current_request
+from caseload.errors import Forbidden, LockedOut
+from caseload.models import Role, SignInThrottle, Staff
+from caseload.models.signin import ANY_SOURCE
+from caseload.permissions import OPERATOR, is_staff_member, is_system
 
-from .audit import audit_signin
+from .audit import audit_record, audit_signin
 
 FAILURE_LIMIT = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT_DURATION = timedelta(minutes=15)
 USERNAME_MAX_LENGTH = 150
+SOURCE_MAX_LENGTH = 64
 
 
 def signin_attempt(
-    *, username: str, verify: Callable[[], Staff | None], via: str = ""
+    *, username: str, verify: Callable[[], Staff | None], via: str = "", source: str | None = None
 ) -> Staff | None:
-    """Run `verify` (the password check) unless `username` is locked out; record the outcome.
+    """Run `verify` (the password check) unless `username` is locked out for this source or
+    everywhere; record the outcome.
 
-    The username's throttle row stays locked (SELECT ... FOR UPDATE) from before the check until
-    the outcome is written, so concurrent attempts for one username are checked one after the
-    other: however many arrive at once, at most FAILURE_LIMIT wrong passwords are tried before
-    the lock. Returns the staff member `verify` returned, or None for a failed sign-in.
-    Raises LockedOut while the username is locked.
+    `source` is the client's address (the request's, by default; none for a command). The
+    username's rows stay locked (SELECT ... FOR UPDATE, the account-wide row first) from before
+    the check until the outcome is written, so concurrent attempts for one username are checked
+    one after the other. Returns the staff member `verify` returned, or None for a failed
+    sign-in. Raises LockedOut while locked.
     """
     key = username[:USERNAME_MAX_LENGTH]
-    SignInThrottle.objects.get_or_create(username=key)
+    where = _source(source)
+    for row_source in (ANY_SOURCE, where):
+        SignInThrottle.objects.get_or_create(username=key, source=row_source)
     with transaction.atomic():
-        throttle = SignInThrottle.objects.select_for_update().get(username=key)
+        account = SignInThrottle.objects.select_for_update().get(username=key, source=ANY_SOURCE)
+        pair = SignInThrottle.objects.select_for_update().get(username=key, source=where)
         now = timezone.now()
-        locked_until = throttle.locked_until
-        if locked_until is None or locked_until <= now:
+        locked_until = max(
+            (t for t in (account.locked_until, pair.locked_until) if t is not None and t > now),
+            default=None,
+        )
+        if locked_until is None:
             staff = verify()
-            _record(throttle, key, staff, via, now)
+            _record(account, pair, key, staff, via, now)
             return staff
         audit_signin(
             action="login_failed",
             username=key,
             staff=_account(key),
-            detail={"via": via, "reason": "locked_out"},
+            detail={"via": via, "reason": "locked_out", "source": where},
         )
     # Raised outside the transaction, so the audit row of the refusal is kept.
     raise LockedOut(
         "Too many failed sign-ins for this username; try again later.",
         retry_after=math.ceil((locked_until - now).total_seconds()),
     )
+
+
+def signin_unlock(*, staff: Staff, actor) -> int:
+    """Lift every sign-in lock of `staff` (from every source), and forget their failures.
+
+    A supervisor of the staff member's program, or the operator (`unlock_signin`). Audited.
+    Returns how many locks were lifted.
+    """
+    allowed = (is_system(actor) and actor is OPERATOR) or (
+        is_staff_member(actor)
+        and actor.role == Role.SUPERVISOR
+        and actor.program_id == staff.program_id
+    )
+    if not allowed:
+        raise Forbidden("Only a supervisor of the program lifts a sign-in lock.")
+    with transaction.atomic():
+        rows = SignInThrottle.objects.select_for_update().filter(username=staff.username)
+        now = timezone.now()
+        lifted = sum(1 for row in rows if row.locked_until is not None and row.locked_until > now)
+        SignInThrottle.objects.filter(username=staff.username).update(
+            failures=[], locked_until=None
+        )
+        audit_record(actor=actor, action="update", obj=staff, detail={"change": "unlock_signin"})
+    return lifted
 
 
 def signin_reauthenticate(*, staff: Staff, password: str, via: str) -> bool:
@@ -71,31 +111,53 @@ def signin_reauthenticate(*, staff: Staff, password: str, via: str) -> bool:
 
 
 def _record(
-    throttle: SignInThrottle, key: str, staff: Staff | None, via: str, now: datetime
+    account: SignInThrottle,
+    pair: SignInThrottle,
+    key: str,
+    staff: Staff | None,
+    via: str,
+    now: datetime,
 ) -> None:
-    """Write the outcome of a checked sign-in; the fifth recent failure locks the username."""
+    """Write the outcome of a checked sign-in: the fifth recent failure from a source locks the
+    username from it; the account limit's, everywhere."""
     if staff is not None:
         audit_signin(action="login", username=key, staff=staff, detail={"via": via})
+        if pair.failures:
+            pair.failures = []
+            pair.save(update_fields=["failures"])
         return
-    account = _account(key)
+    found = _account(key)
     audit_signin(
         action="login_failed",
         username=key,
-        staff=account,
-        detail={"via": via, "reason": "invalid_credentials"},
+        staff=found,
+        detail={"via": via, "reason": "invalid_credentials", "source": pair.source},
     )
-    recent = [t for t in throttle.failures if datetime.fromisoformat(t) > now - FAILURE_WINDOW]
-    throttle.failures = [*recent, now.isoformat()]
-    if len(throttle.failures) >= FAILURE_LIMIT:
-        throttle.failures = []
-        throttle.locked_until = now + LOCKOUT_DURATION
-        audit_signin(
-            action="lockout",
-            username=key,
-            staff=account,
-            detail={"via": via, "locked_until": throttle.locked_until.isoformat()},
-        )
-    throttle.save(update_fields=["failures", "locked_until"])
+    for row, limit in ((pair, FAILURE_LIMIT), (account, settings.CASELOAD_SIGNIN_ACCOUNT_LIMIT)):
+        recent = [t for t in row.failures if datetime.fromisoformat(t) > now - FAILURE_WINDOW]
+        row.failures = [*recent, now.isoformat()]
+        if len(row.failures) >= limit:
+            row.failures = []
+            row.locked_until = now + LOCKOUT_DURATION
+            audit_signin(
+                action="lockout",
+                username=key,
+                staff=found,
+                detail={
+                    "via": via,
+                    "locked_until": row.locked_until.isoformat(),
+                    "source": row.source or "any",
+                },
+            )
+        row.save(update_fields=["failures", "locked_until"])
+
+
+def _source(source: str | None) -> str:
+    """The client's address (the request's by default), as the throttle keys it."""
+    if source is None:
+        request = current_request()
+        source = request.source if request is not None else ""
+    return (source or "local")[:SOURCE_MAX_LENGTH]
 
 
 def _account(username: str) -> Staff | None:

@@ -286,6 +286,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Failed sign-ins for one username from every source together within 15 minutes that lock it
+# everywhere (against guessing spread over many addresses); from one source, five lock it there.
+CASELOAD_SIGNIN_ACCOUNT_LIMIT = int(env("CASELOAD_SIGNIN_ACCOUNT_LIMIT", "50"))
 # How long a break-the-glass opening lets a clinician read a patient off their caseload: at most
 # a day, so an emergency opening never becomes standing access.
 CASELOAD_BREAK_GLASS_HOURS = float(env("CASELOAD_BREAK_GLASS_HOURS", "4"))

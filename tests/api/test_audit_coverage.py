@@ -332,6 +332,7 @@ AUDIT_EXPECTATIONS: dict[tuple[str, str], tuple[str, str] | str] = {
     ("instruments", "GET"):                 NO_PATIENT_DATA,
     ("staff-list", "GET"):                  NO_PATIENT_DATA,
     ("staff-detail", "GET"):                NO_PATIENT_DATA,
+    ("staff-unlock-signin", "POST"):        ("update", "staff"),
     ("apitoken-list", "GET"):               NO_PATIENT_DATA,
     ("apitoken-detail", "GET"):             NO_PATIENT_DATA,
     ("apitoken-list", "POST"):              ("login", "staff"),

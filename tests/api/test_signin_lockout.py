@@ -1,4 +1,6 @@
-"""Five failed sign-ins for one username within 15 minutes lock it for 15 minutes, everywhere."""
+"""Five failed sign-ins for one username from one source within 15 minutes lock it there for 15
+minutes; CASELOAD_SIGNIN_ACCOUNT_LIMIT from every source together lock it everywhere; a
+supervisor lifts a lock."""
 
 from __future__ import annotations
 
@@ -84,7 +86,8 @@ def test_the_admin_login_locks_and_is_locked_the_same_way(account):
     assert_locked_out(sign_in(client, PASSWORD, path=ADMIN_LOGIN))
 
 
-def test_the_test_clients_login_is_refused_while_locked(account):
+def test_the_test_clients_login_is_refused_while_locked(account, settings):
+    settings.CASELOAD_SIGNIN_ACCOUNT_LIMIT = 5  # locked from every source, this path's included
     fail_times(Client(), 5)
     with pytest.raises(LockedOut):
         Client().login(username="lock.me", password=PASSWORD)
@@ -113,7 +116,7 @@ def test_failures_older_than_fifteen_minutes_do_not_count(account):
 
 def test_the_lock_ends_after_fifteen_minutes(account):
     fail_times(Client(), 5)
-    throttle = SignInThrottle.objects.get(username="lock.me")
+    throttle = SignInThrottle.objects.exclude(source="").get(username="lock.me")
     assert throttle.locked_until - timezone.now() > timedelta(minutes=14)
     assert throttle.locked_until - timezone.now() <= timedelta(minutes=15)
     SignInThrottle.objects.filter(pk=throttle.pk).update(locked_until=timezone.now())
@@ -168,7 +171,8 @@ def test_wrong_bearer_tokens_answer_alike_and_lock_nobody(account):
         answers.add((response.status_code, response.content))
     assert len(answers) == 1
     assert answers.pop()[0] == 401
-    assert SignInThrottle.objects.count() == 1  # only the username that was guessed
+    # Only the username that was guessed: its account-wide row and the one of this source.
+    assert set(SignInThrottle.objects.values_list("username", flat=True)) == {"lock.me"}
 
 
 @pytest.mark.postgres
@@ -202,3 +206,51 @@ def test_twenty_concurrent_wrong_passwords_get_at_most_five_checks(
     assert len(password_checks) == 5
     with pytest.raises(LockedOut):
         authenticate(None, username="lock.me", password=PASSWORD)
+
+
+def from_address(address: str) -> Client:
+    return Client(REMOTE_ADDR=address)
+
+
+def test_an_attacker_elsewhere_cannot_lock_a_user_out(account):
+    attacker = from_address("192.0.2.66")  # documentation addresses, as REMOTE_ADDR only
+    assert fail_times(attacker, 7) == [200] * 5 + [429] * 2
+    assert_locked_out(sign_in(attacker, PASSWORD))
+    assert sign_in(from_address("192.0.2.10"), PASSWORD).status_code == 302
+
+
+def test_guessing_spread_over_many_sources_locks_the_account_everywhere(account, settings):
+    settings.CASELOAD_SIGNIN_ACCOUNT_LIMIT = 8
+    for n in range(4):
+        assert fail_times(from_address(f"198.51.100.{n + 1}"), 2) == [200, 200]
+    assert_locked_out(sign_in(from_address("198.51.100.200"), PASSWORD))
+    lockout = AuditEvent.objects.get(action="lockout")
+    assert lockout.detail["source"] == "any"
+
+
+def test_a_supervisor_lifts_a_lock(as_user, account, supervisor, counselor):
+    fail_times(Client(), 5)
+    assert_locked_out(sign_in(Client(), PASSWORD))
+    url = f"/api/v1/staff/{account.pk}/unlock-signin/"
+    assert as_user(counselor).post(url).status_code == 403
+    lifted = as_user(supervisor).post(url)
+    assert (lifted.status_code, lifted.json()) == (200, {"lifted": 1})
+    assert sign_in(Client(), PASSWORD).status_code == 302
+    event = AuditEvent.objects.get(action="update", resource_id=str(account.pk))
+    assert (event.actor, event.detail["change"]) == (supervisor, "unlock_signin")
+
+
+def test_the_operator_lifts_a_lock_with_a_command(account):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    fail_times(Client(), 5)
+    out = StringIO()
+    call_command("unlock_signin", "lock.me", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1]) == {
+        "username": "lock.me",
+        "lifted": 1,
+    }
+    assert sign_in(Client(), PASSWORD).status_code == 302

@@ -60,6 +60,7 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("instruments", "GET"):             (200, 200, 200, 200, 200, 200, 401),
     ("staff-list", "GET"):              (200, 200, 200, 200, 200, 200, 401),
     ("staff-detail", "GET"):            (200, 200, 200, 200, 200, 404, 401),
+    ("staff-unlock-signin", "POST"):    (403, 403, 403, 200, 403, 404, 401),
     # Tokens are each caller's own: the target is the counselor's token.
     ("apitoken-list", "GET"):           (200, 200, 200, 200, 200, 200, 401),
     ("apitoken-list", "POST"):          (201, 201, 201, 201, 201, 201, 401),

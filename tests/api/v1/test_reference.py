@@ -26,5 +26,14 @@ def test_staff_list_shows_only_the_callers_program(
     as_user, front_desk, counselor, other_program_staff
 ):
     body = as_user(front_desk).get("/api/v1/staff/?role=counselor").json()
-    assert [row["username"] for row in body["results"]] == ["counselor"]
+    assert [row["id"] for row in body["results"]] == [str(counselor.pk)]
     assert "password" not in body["results"][0]
+
+
+def test_only_supervisors_see_sign_in_names(as_user, supervisor, counselor, front_desk):
+    for reader in (counselor, front_desk):
+        rows = as_user(reader).get("/api/v1/staff/").json()["results"]
+        assert all("username" not in row for row in rows)
+        assert "username" not in as_user(reader).get(f"/api/v1/staff/{counselor.pk}/").json()
+    rows = as_user(supervisor).get("/api/v1/staff/").json()["results"]
+    assert "counselor" in {row["username"] for row in rows}
