@@ -6,6 +6,7 @@
 
 Without any of the three a list pages by number as before. The order, the horizon and why no
 late commit is lost are in caseload/feed.py. Links are signed (they cannot be forged or edited)
+and encrypted (caseload/secret_box.py: what they carry cannot be read from them),
 and carry the walk's filters, its horizon and a fingerprint of the caller's access; a link older
 than CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS, or issued before the caller's access changed (a consent
 revoked, a caseload changed), answers 410 `sync_expired`.
@@ -26,6 +27,7 @@ from rest_framework.response import Response
 from caseload.feed import Position, feed_horizon, feed_page, feed_start
 from caseload.models import is_integration
 from caseload.permissions import access_fingerprint
+from caseload.secret_box import SecretUnreadable, open_secret, seal_secret
 
 from .pagination import PageNumberPagination
 
@@ -145,7 +147,11 @@ class FeedPagination(PageNumberPagination):
     def _walk_from_link(self, request: Request, view, name: str) -> Walk:
         max_age = timedelta(days=settings.CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS)
         try:
-            data = signing.loads(request.query_params[name], salt=_SALT, max_age=max_age)
+            signed = open_secret(request.query_params[name])
+        except SecretUnreadable as exc:
+            raise signing.BadSignature(_INVALID) from exc
+        try:
+            data = signing.loads(signed, salt=_SALT, max_age=max_age)
         except signing.SignatureExpired as exc:
             raise SyncExpired(field=name) from exc
         if (
@@ -177,7 +183,9 @@ class FeedPagination(PageNumberPagination):
             salt=_SALT,
             compress=True,
         )
-        query = {name: token}
+        # Encrypted as well as signed: a link carries the walk's filters (a family name, say),
+        # and links end up in logs and browser histories.
+        query = {name: seal_secret(token)}
         size = request.query_params.get(self.page_size_query_param)
         if size is not None:
             query[self.page_size_query_param] = size

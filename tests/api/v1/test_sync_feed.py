@@ -253,3 +253,32 @@ def test_polling_a_quiet_sync_link_with_its_etag_answers_304(as_user, supervisor
     api.patch(f"{FEED}{booked[1].pk}/", {"location": "Room 3"})
     settle()
     assert api.get(next_sync, HTTP_IF_NONE_MATCH=quiet["ETag"]).status_code == 200
+
+
+def test_a_link_does_not_reveal_the_filters_it_carries(as_user, supervisor, patient):
+    """A family-name search's sync link, decoded every way a reader of a log might try."""
+    import base64
+    import contextlib
+    import re
+    import zlib
+
+    PatientFactory(actor=supervisor, family_name="Quillfeather")
+    api = as_user(supervisor)
+    query = {"updated_since": EPOCH, "family_name": "Quillfeather", "page_size": 1}
+    _, next_sync = walk(api, "/api/v1/patients/", query)
+    link = next_sync + (api.get("/api/v1/patients/", query).json()["next"] or "")
+    decoded = [link]
+    tokens = (v for values in parse_qs(urlparse(next_sync).query).values() for v in values)
+    for part in (p for token in tokens for p in [token, *re.split(r"[:.]", token)] if p):
+        padded = part + "=" * (-len(part) % 4)
+        for decode in (base64.urlsafe_b64decode, base64.b64decode):
+            try:
+                raw = decode(padded)
+            except ValueError:
+                continue
+            decoded.append(raw.decode("latin-1"))
+            with contextlib.suppress(zlib.error):
+                decoded.append(zlib.decompress(raw).decode("latin-1"))
+    assert not any("quillfeather" in text.lower() for text in decoded)
+    items, _ = walk(api, next_sync)  # and the link still works
+    assert items == []
