@@ -342,10 +342,12 @@ def integration_may_receive(principal: IntegrationPrincipal, category: str) -> b
 
 
 def _active_consents(principal: IntegrationPrincipal) -> models.QuerySet[Consent]:
+    """The client's unrevoked, unexpired consents: an index range scan of
+    `consent_recipient_active` (client, patient) whatever the number of consents."""
     now = timezone.now()
     return Consent.objects.filter(
         recipient_client=principal.client.pk,
-        patient__program_id=principal.program_id,
+        program_id=principal.program_id,
         revoked_at__isnull=True,
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
@@ -369,6 +371,11 @@ def patients_consented_to(
     return active.filter(pk__in=covering)
 
 
+# Up to this many consented patients are sent to the database as a list of ids, which lets it
+# walk the feed's ordered index and stop at the page's end; more are a subquery.
+CONSENTED_IDS_AS_LIST = 10_000
+
+
 def patients_disclosable_to(
     principal: IntegrationPrincipal, category: str
 ) -> models.QuerySet[Patient]:
@@ -376,8 +383,21 @@ def patients_disclosable_to(
     in_program = Patient.objects.filter(program_id=principal.program_id)
     if principal.client.basis == DisclosureBasis.QSOA:
         return in_program
-    consenting = patients_consented_to(principal, category).values("patient_id")
-    return in_program.filter(pk__in=consenting)
+    return in_program.filter(pk__in=consented_patient_ids(principal, category))
+
+
+def consented_patient_ids(principal: IntegrationPrincipal, category: str):
+    """The ids of the patients an active consent naming the client covers for `category`: a list
+    (read once, by index) when there are at most CONSENTED_IDS_AS_LIST, else a subquery.
+
+    Given a list, the planner sees how many patients it covers and reads a feed page in change
+    order from the feed's index, stopping at the page's end; given a subquery it cannot, and
+    reads every covered appointment and sorts them, page after page (a walk from the epoch then
+    times out).
+    """
+    consenting = patients_consented_to(principal, category).values_list("patient_id", flat=True)
+    ids = list(consenting.order_by()[: CONSENTED_IDS_AS_LIST + 1])
+    return ids if len(ids) <= CONSENTED_IDS_AS_LIST else consenting
 
 
 def access_fingerprint(user: object) -> str:
@@ -489,6 +509,11 @@ def records_visible_to(user: Staff, model: type[models.Model]) -> models.QuerySe
         if not integration_may_list(user, model):
             return model._default_manager.none()
         category = DISCLOSED_CATEGORY[model]
+        if model is not Patient and user.client.basis == DisclosureBasis.CONSENT:
+            # Straight to the ids: a join through patients would hide them from the planner.
+            return model._default_manager.filter(
+                patient_id__in=consented_patient_ids(user, category)
+            )
         return model._default_manager.filter(patient__in=patients_disclosable_to(user, category))
     if not has_role_permission(user, VIEW, model):
         return model._default_manager.none()

@@ -61,6 +61,13 @@ class Consent(TamperEvident, BaseModel):
             # The list's order, so a page reads rows in index order (no sort of the whole list).
             models.Index(fields=["-signed_at", "-id"], name="consent_list_order"),
             models.Index(fields=["patient", "-signed_at"], name="consent_patient_signed"),
+            # An integration client's active consents, whatever their number (the feed's
+            # coverage, caseload/permissions.py).
+            models.Index(
+                fields=["recipient_client", "patient"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="consent_recipient_active",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -165,6 +165,25 @@ def test_under_consent_a_client_sees_only_patients_whose_consent_covers_the_cate
     assert {p["id"] for p in patients} == {str(patient.pk), str(other_patient.pk)}
 
 
+def test_a_consent_clients_feed_page_reads_its_coverage_once_and_pages_by_the_feed_index(
+    program, supervisor, counselor, patient, other_patient
+):
+    """The coverage is read once (by the consent_recipient_active index) and the page query gets
+    the patient ids as a list: then the planner walks the feed's ordered index and stops at the
+    page's end, instead of reading every covered appointment and sorting it on every page
+    (bench/feed_page.py prints the plan)."""
+    integration = integration_for(program, basis="consent", scopes=["appointments:read"])
+    consent(patient, integration.record, ["appointments"])
+    AppointmentFactory(actor=supervisor, patient=patient, staff=counselor)
+    AppointmentFactory(actor=supervisor, patient=other_patient, staff=counselor)
+    with CaptureQueriesContext(connection) as queries:
+        page = integration.get("/api/v1/appointments/").json()
+    assert {a["patient"] for a in page["results"]} == {str(patient.pk)}
+    reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "caseload_appointment"')]
+    assert reads and all("caseload_consent" not in sql for sql in reads)
+    assert all(f"'{patient.pk}'" in sql or patient.pk.hex in sql for sql in reads)
+
+
 def test_an_expired_consent_or_one_naming_another_client_discloses_nothing(
     program, supervisor, patient
 ):

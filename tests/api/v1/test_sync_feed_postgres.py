@@ -138,7 +138,7 @@ def test_a_walk_and_its_sync_lose_nothing_under_writers_and_a_long_transaction(
     writer.start()
     began = time.perf_counter()
     walked, next_sync = walk(
-        integration, FEED, {"updated_since": EPOCH, "page_size": 1000}, wait=False
+        integration, FEED, {"updated_since": EPOCH, "page_size": 250}, wait=False
     )
     walk_seconds = time.perf_counter() - began
     stop.set()
