@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -45,27 +44,9 @@ from caseload.services.enrollments import enrollment_create  # noqa: E402
 from caseload.services.patients import patient_create  # noqa: E402
 from caseload.services.programs import program_create, staff_create  # noqa: E402
 from caseload.services.tokens import token_issue  # noqa: E402
+from tests.concurrency import at_once  # noqa: E402
 
 PASSWORD = "bench-Passphrase-4711"  # noqa: S105 - synthetic staff of a throwaway program
-
-
-def at_once(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def client_for(staff) -> Client:

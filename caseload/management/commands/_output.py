@@ -19,6 +19,15 @@ class JsonCommand(BaseCommand):
     def emit(self, payload: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(payload, sort_keys=False))
 
+    def staff_named(self, username: str):
+        """The staff member with this username, or a CommandError naming `username`."""
+        from caseload.models import Staff
+
+        staff = Staff.objects.filter(username=username).first()
+        if staff is None:
+            raise CommandError(f"username: no staff member {username!r}")
+        return staff
+
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, the way the API writes datetimes."""

@@ -1,6 +1,3 @@
-from django.core.management.base import CommandError
-
-from caseload.models import Staff
 from caseload.services.tokens import token_revoke_all
 
 from ._output import JsonCommand
@@ -13,8 +10,6 @@ class Command(JsonCommand):
         parser.add_argument("username")
 
     def handle(self, *args, username, **options):
-        staff = Staff.objects.filter(username=username).first()
-        if staff is None:
-            raise CommandError(f"username: no staff member {username!r}")
+        staff = self.staff_named(username)
         count = token_revoke_all(staff=staff, actor=None)
         self.emit({"username": staff.username, "revoked": count})

@@ -1,6 +1,3 @@
-from django.core.management.base import CommandError
-
-from caseload.models import Staff
 from caseload.permissions import OPERATOR
 from caseload.services.signins import signin_unlock
 
@@ -14,9 +11,7 @@ class Command(JsonCommand):
         parser.add_argument("username")
 
     def handle(self, *args, username, **options):
-        staff = Staff.objects.filter(username=username).first()
-        if staff is None:
-            raise CommandError(f"username: no staff member {username!r}")
+        staff = self.staff_named(username)
         self.emit(
             {"username": staff.username, "lifted": signin_unlock(staff=staff, actor=OPERATOR)}
         )
