@@ -33,7 +33,7 @@ from rest_framework.views import APIView
 
 from api.audit import patients_of_program
 from api.errors import exception_handler as api_exception_handler
-from caseload.models import Appointment, AppointmentStatus, Patient, is_integration
+from caseload.models import Appointment, AppointmentStatus, AuditAction, Patient, is_integration
 from caseload.permissions import (
     DISCLOSED_CATEGORY,
     VIEW,
@@ -144,7 +144,7 @@ class FhirView(APIView):
                 actor=request.user,
                 model=self.model,
                 objects=records,
-                action="read" if self.kwargs.get("pk") else "list",
+                action=AuditAction.READ if self.kwargs.get("pk") else "list",
                 patient_ids=_searched_patients(request),
             )
         return records

@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from caseload.models import Appointment, AppointmentStatus
+from caseload.models import Appointment, AppointmentStatus, AuditAction
 from caseload.permissions import (
     CHANGE,
     INTEGRATION_HIDDEN_APPOINTMENT_FIELDS,
@@ -169,7 +169,7 @@ class AppointmentViewSet(RecordViewSet):
             actor=request.user,
             model=Appointment,
             objects=[appointment],
-            action="read",
+            action=AuditAction.READ,
             detail={"view": "reminders"},
         )
         return Response(ReminderSerializer(appointment.reminders.all(), many=True).data)

@@ -117,7 +117,9 @@ def alerts_close_for_correction(*, assessment: Assessment, actor, reason: str) -
             detail = {"to": AlertStatus.CLOSED, "kind": alert.kind}
         audit_record(
             actor=actor,
-            action=AuditAction.TRANSITION if alert.status == AlertStatus.CLOSED else "update",
+            action=AuditAction.TRANSITION
+            if alert.status == AlertStatus.CLOSED
+            else AuditAction.UPDATE,
             obj=alert,
             patient=assessment.patient,
             detail=detail,

@@ -25,7 +25,14 @@ from django.utils import timezone
 
 from caseload.dates import CLOCK_SKEW
 from caseload.errors import Conflict, Forbidden, InvalidInput
-from caseload.models import Appointment, AppointmentStatus, Patient, Staff, WebhookEvent
+from caseload.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditAction,
+    Patient,
+    Staff,
+    WebhookEvent,
+)
 from caseload.permissions import SCHEDULER, SystemActor, is_system
 
 from .follow_ups import follow_up_for_noshow
@@ -175,7 +182,7 @@ def appointment_transition(
             changes=changes,
             expected_version=expected_version,
             guard=guard,
-            action="transition",
+            action=AuditAction.TRANSITION,
         )
         if to == S.CANCELLED:
             reminders_cancel(appointment=updated)

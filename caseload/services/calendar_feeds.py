@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from caseload.errors import Forbidden
-from caseload.models import ApiToken, Appointment, CalendarFeed, Staff
+from caseload.models import ApiToken, Appointment, AuditAction, CalendarFeed, Staff
 
 from .audit import audit_read, audit_record
 from .signins import signin_reauthenticate
@@ -49,7 +49,7 @@ def calendar_feed_create(
             created_by=staff,
             updated_by=staff,
         )
-        audit_record(actor=staff, action="create", obj=feed)
+        audit_record(actor=staff, action=AuditAction.CREATE, obj=feed)
     return feed, secret
 
 
@@ -64,7 +64,9 @@ def calendar_feeds_revoke_for_tokens(*, staff: Staff, tokens: list | None, actor
         CalendarFeed.objects.filter(pk__in=ids).update(
             revoked_at=timezone.now(), updated_by=actor if getattr(actor, "pk", None) else None
         )
-        audit_record(actor=actor, action="revoke", obj=staff, detail={"calendar_feeds": ids})
+        audit_record(
+            actor=actor, action=AuditAction.REVOKE, obj=staff, detail={"calendar_feeds": ids}
+        )
     return len(ids)
 
 
@@ -74,7 +76,7 @@ def calendar_feed_revoke(*, feed: CalendarFeed, actor: Staff) -> CalendarFeed:
             revoked_at=timezone.now(), updated_by=actor
         )
         feed.refresh_from_db()
-        audit_record(actor=actor, action="revoke", obj=feed)
+        audit_record(actor=actor, action=AuditAction.REVOKE, obj=feed)
     return feed
 
 
@@ -102,7 +104,7 @@ def calendar_feed_appointments(*, feed: CalendarFeed) -> QuerySet[Appointment]:
             start__lt=now + timedelta(days=FUTURE_DAYS),
         ).order_by("start", "id")
     )
-    audit_read(actor=feed.staff, model=Appointment, objects=appointments, action="list")
+    audit_read(actor=feed.staff, model=Appointment, objects=appointments, action=AuditAction.LIST)
     return appointments
 
 

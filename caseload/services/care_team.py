@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from caseload.models import Enrollment, Patient, PatientUserObjectPermission, Staff
+from caseload.models import AuditAction, Enrollment, Patient, PatientUserObjectPermission, Staff
 from caseload.permissions import CARE_TEAM_CODENAME, CARE_TEAM_PERMISSION
 
 from .audit import audit_record
@@ -38,10 +38,10 @@ def care_team_sync(*, patient: Patient, actor: Staff | None) -> None:
     )
     for staff in sorted(members - granted, key=lambda s: s.username):
         assign_perm(CARE_TEAM_PERMISSION, staff, patient)
-        _audit(actor, "grant", patient, staff)
+        _audit(actor, AuditAction.GRANT, patient, staff)
     for staff in sorted(granted - members, key=lambda s: s.username):
         remove_perm(CARE_TEAM_PERMISSION, staff, patient)
-        _audit(actor, "revoke", patient, staff)
+        _audit(actor, AuditAction.REVOKE, patient, staff)
 
 
 def _audit(actor: Staff | None, action: str, patient: Patient, staff: Staff) -> None:

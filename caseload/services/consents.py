@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from caseload.errors import Conflict, InvalidInput
 from caseload.models import (
+    AuditAction,
     Consent,
     ConsentStatus,
     InformationCategory,
@@ -73,7 +74,7 @@ def consent_revoke(
         changes=changes,
         expected_version=expected_version,
         guard=guard,
-        action="revoke",
+        action=AuditAction.REVOKE,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from caseload.errors import Conflict, InvalidInput
-from caseload.models import Enrollment, EnrollmentStatus, Patient, Role, Staff
+from caseload.models import AuditAction, Enrollment, EnrollmentStatus, Patient, Role, Staff
 
 from .care_team import care_team_sync, patient_lock
 from .records import ExpectedVersion, record_create, record_update, require_status
@@ -82,7 +82,7 @@ def enrollment_update(
         changes=changes,
         expected_version=expected_version,
         guard=guard,
-        action="update",
+        action=AuditAction.UPDATE,
     )
 
 
@@ -100,7 +100,7 @@ def enrollment_activate(
         changes={"status": S.ACTIVE},
         expected_version=expected_version,
         guard=guard,
-        action="transition",
+        action=AuditAction.TRANSITION,
     )
 
 
@@ -131,7 +131,7 @@ def enrollment_discharge(
         },
         expected_version=expected_version,
         guard=guard,
-        action="transition",
+        action=AuditAction.TRANSITION,
     )
 
 

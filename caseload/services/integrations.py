@@ -97,7 +97,7 @@ def integration_create(
             )
             audit_record(
                 actor=actor,
-                action="create",
+                action=AuditAction.CREATE,
                 obj=client,
                 detail={"scopes": chosen, "basis": basis},
             )
@@ -119,7 +119,7 @@ def integration_disable(*, client: IntegrationClient, actor: Staff) -> Integrati
             revoked = _revoke_tokens(locked)
             audit_record(
                 actor=actor,
-                action="update",
+                action=AuditAction.UPDATE,
                 obj=locked,
                 detail={"change": "disable", "tokens": revoked},
             )
@@ -144,7 +144,7 @@ def integration_rotate_secret(
         revoked = _revoke_tokens(locked)
         audit_record(
             actor=actor,
-            action="update",
+            action=AuditAction.UPDATE,
             obj=locked,
             detail={"change": "rotate_secret", "tokens": revoked},
         )

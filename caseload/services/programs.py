@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from caseload.errors import Conflict, InvalidInput
-from caseload.models import Program, Role, Staff
+from caseload.models import AuditAction, Program, Role, Staff
 from caseload.permissions import role_group_name, roles_sync
 
 from .audit import audit_record
@@ -26,7 +26,7 @@ def program_create(*, code: str, name: str, reminder_text: str | None = None) ->
         raise InvalidInput(messages[0], field=field) from exc
     with transaction.atomic():
         program.save()
-        audit_record(actor=None, action="create", obj=program)
+        audit_record(actor=None, action=AuditAction.CREATE, obj=program)
     return program
 
 
@@ -60,7 +60,7 @@ def staff_create(
             staff.set_unusable_password()
         staff.save()
         staff.groups.set([_role_group(role)])
-        audit_record(actor=actor, action="create", obj=staff, detail={"role": role})
+        audit_record(actor=actor, action=AuditAction.CREATE, obj=staff, detail={"role": role})
     return staff
 
 

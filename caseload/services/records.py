@@ -11,7 +11,14 @@ from django.db.models import F
 from caseload.dates import require_valid_dates
 from caseload.errors import Conflict, InvalidInput, PreconditionFailed
 from caseload.feed import feed_stamp
-from caseload.models import Assessment, CorrectableRecord, FeedRecord, Patient, RecordStatus
+from caseload.models import (
+    Assessment,
+    AuditAction,
+    CorrectableRecord,
+    FeedRecord,
+    Patient,
+    RecordStatus,
+)
 from caseload.permissions import ADD, CHANGE, require_may
 
 from .alerts import alerts_close_for_correction
@@ -46,7 +53,7 @@ def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **
             instance.save(force_insert=True)
             audit_record(
                 actor=actor,
-                action="create",
+                action=AuditAction.CREATE,
                 obj=instance,
                 patient=_patient_of(instance),
                 detail=audit_detail,
@@ -62,7 +69,7 @@ def record_update(
     actor,
     changes: dict[str, Any],
     expected_version: ExpectedVersion = None,
-    action: str = "update",
+    action: str = AuditAction.UPDATE,
     guard: Guard | None = None,
     audit_detail: dict[str, Any] | None = None,
 ) -> M:
@@ -77,7 +84,7 @@ def record_update(
     model = type(instance)
     require_may(actor, CHANGE, instance)
     require_valid_dates(model, changes)
-    if action != "entered_in_error":
+    if action != AuditAction.ENTERED_IN_ERROR:
         _refuse_correction_by_write(changes)
     try:
         with transaction.atomic():
@@ -110,7 +117,7 @@ def record_update(
 
 def _update_detail(action: str, changes: dict[str, Any]) -> dict[str, Any]:
     detail: dict[str, Any] = {"fields": sorted(changes)}
-    if action == "transition" and "status" in changes:
+    if action == AuditAction.TRANSITION and "status" in changes:
         detail["to"] = str(changes["status"])
     return detail
 
@@ -166,7 +173,7 @@ def record_mark_entered_in_error(
             actor=actor,
             expected_version=expected_version,
             changes={"status": RecordStatus.ENTERED_IN_ERROR, "entered_in_error_reason": reason},
-            action="entered_in_error",
+            action=AuditAction.ENTERED_IN_ERROR,
         )
         if isinstance(corrected, Assessment):
             alerts_close_for_correction(assessment=corrected, actor=actor, reason=reason)

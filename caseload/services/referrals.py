@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from caseload.errors import InvalidInput
-from caseload.models import Patient, Referral, ReferralStatus, Staff, SupportGroup
+from caseload.models import AuditAction, Patient, Referral, ReferralStatus, Staff, SupportGroup
 
 from .records import ExpectedVersion, record_create, record_update, require_status
 
@@ -42,6 +42,6 @@ def referral_transition(
         actor=actor,
         expected_version=expected_version,
         changes={"status": to, "status_changed_at": timezone.now()},
-        action="transition",
+        action=AuditAction.TRANSITION,
         guard=lambda current: require_status(current, TRANSITIONS[to], to),
     )

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from caseload.context import current_request
 from caseload.errors import Forbidden, LockedOut
-from caseload.models import Role, SignInThrottle, Staff
+from caseload.models import AuditAction, Role, SignInThrottle, Staff
 from caseload.models.signin import ANY_SOURCE
 from caseload.permissions import OPERATOR, is_staff_member, is_system
 
@@ -64,7 +64,7 @@ def signin_attempt(
             _record(account, pair, key, staff, via, now)
             return staff
         audit_signin(
-            action="login_failed",
+            action=AuditAction.LOGIN_FAILED,
             username=key,
             staff=_account(key),
             detail={"via": via, "reason": "locked_out", "source": where},
@@ -96,7 +96,9 @@ def signin_unlock(*, staff: Staff, actor) -> int:
         SignInThrottle.objects.filter(username=staff.username).update(
             failures=[], locked_until=None
         )
-        audit_record(actor=actor, action="update", obj=staff, detail={"change": "unlock_signin"})
+        audit_record(
+            actor=actor, action=AuditAction.UPDATE, obj=staff, detail={"change": "unlock_signin"}
+        )
     return lifted
 
 
@@ -121,14 +123,14 @@ def _record(
     """Write the outcome of a checked sign-in: the fifth recent failure from a source locks the
     username from it; the account limit's, everywhere."""
     if staff is not None:
-        audit_signin(action="login", username=key, staff=staff, detail={"via": via})
+        audit_signin(action=AuditAction.LOGIN, username=key, staff=staff, detail={"via": via})
         if pair.failures:
             pair.failures = []
             pair.save(update_fields=["failures"])
         return
     found = _account(key)
     audit_signin(
-        action="login_failed",
+        action=AuditAction.LOGIN_FAILED,
         username=key,
         staff=found,
         detail={"via": via, "reason": "invalid_credentials", "source": pair.source},
@@ -140,7 +142,7 @@ def _record(
             row.failures = []
             row.locked_until = now + LOCKOUT_DURATION
             audit_signin(
-                action="lockout",
+                action=AuditAction.LOCKOUT,
                 username=key,
                 staff=found,
                 detail={

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from caseload.errors import Forbidden, InvalidInput
-from caseload.models import ApiToken, Staff
+from caseload.models import ApiToken, AuditAction, Staff
 
 from .audit import audit_event, audit_record
 from .calendar_feeds import calendar_feeds_revoke_for_tokens
@@ -69,7 +69,10 @@ def token_issue(
             updated_by=actor or staff,
         )
         audit_record(
-            actor=actor or staff, action="create", obj=token, detail={"staff": str(staff.pk)}
+            actor=actor or staff,
+            action=AuditAction.CREATE,
+            obj=token,
+            detail={"staff": str(staff.pk)},
         )
     return token, raw
 
@@ -132,7 +135,7 @@ def token_refused(raw: str, *, via: str) -> None:
     )
     audit_event(
         actor=None,
-        action="login_failed",
+        action=AuditAction.LOGIN_FAILED,
         resource_type="apitoken",
         resource_id=token.pk if token else "",
         outcome="denied",
@@ -150,7 +153,9 @@ def token_revoke(*, token: ApiToken, actor: Staff) -> ApiToken:
             revoked_at=timezone.now(), updated_by=actor
         )
         token.refresh_from_db()
-        audit_record(actor=actor, action="revoke", obj=token, detail={"staff": str(token.staff_id)})
+        audit_record(
+            actor=actor, action=AuditAction.REVOKE, obj=token, detail={"staff": str(token.staff_id)}
+        )
         calendar_feeds_revoke_for_tokens(staff=token.staff, tokens=[token.pk], actor=actor)
     return token
 
@@ -164,7 +169,7 @@ def token_revoke_all(*, staff: Staff, actor: Staff | None) -> int:
         ApiToken.objects.filter(pk__in=ids).update(revoked_at=timezone.now(), updated_by=actor)
         audit_record(
             actor=actor,
-            action="revoke",
+            action=AuditAction.REVOKE,
             obj=staff,
             detail={"count": len(ids), "tokens": ids},
         )
