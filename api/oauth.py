@@ -91,13 +91,21 @@ class CaseloadTokenView(TokenView):
         detail = body.get("error_description") or _DETAILS.get(error, "The request failed.")
         field = _FIELDS.get(error)
         body |= {
+            "error_description": detail,  # RFC 6749 5.2: libraries print it after the error
             "code": error,
             "detail": detail,
             "errors": [{"field": field, "code": error, "detail": detail}] if field else [],
         }
         response.content = json.dumps(body).encode()
         response["Content-Type"] = "application/json"
+        if response.status_code == 401 and _authorization_scheme(request) == "basic":
+            # RFC 6749 5.2: a client that authenticated with HTTP Basic gets a Basic challenge.
+            response["WWW-Authenticate"] = 'Basic realm="caseload"'
         return response
+
+
+def _authorization_scheme(request: HttpRequest) -> str:
+    return request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0].lower()
 
 
 def _client_id(request: HttpRequest) -> str:

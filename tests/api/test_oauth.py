@@ -299,3 +299,32 @@ def test_no_token_minted_with_the_old_secret_outlives_a_rotation(as_user, superv
         secret = rotated.json()["client_secret"]
     print(f"tokens minted while rotating: {issued}, alive after the rotation: {alive}")
     assert alive == 0, f"{alive} of {issued} tokens minted with an old secret still work"
+
+
+@pytest.mark.parametrize(
+    ("form", "basic", "error"),
+    [
+        ({"grant_type": "client_credentials", "scope": "admin"}, True, "invalid_scope"),
+        ({"grant_type": "password", "username": "x", "password": "y"}, True, None),
+        ({"grant_type": "client_credentials"}, False, "invalid_client"),
+    ],
+)
+def test_every_token_error_carries_a_description(program, form, basic, error):
+    integration = integration_for(program)
+    credentials = (integration.record.application.client_id, integration.secret)
+    response = token_request(form, basic=credentials if basic else None)
+    body = response.json()
+    assert response.status_code in (400, 401)
+    assert body["error_description"].strip(), body
+    if error is not None:
+        assert body["error"] == error
+
+
+def test_a_basic_client_failure_answers_a_basic_challenge(program):
+    integration = integration_for(program)
+    response = token_request(
+        {"grant_type": "client_credentials"},
+        basic=(integration.record.application.client_id, "not-the-secret"),
+    )
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Basic realm="caseload"'
