@@ -378,7 +378,7 @@ class AutoSchema(openapi.AutoSchema):
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "response":
-            _optional_for_integrations(serializer, schema)
+            _optional_for_some_callers(serializer, schema)
         if openapi.get_override(serializer, "description"):
             return schema
         description = _own_doc(type(serializer)) or _model_doc(serializer)
@@ -470,23 +470,30 @@ def _stored_choices(field) -> list | None:
     return list(stored)
 
 
-def _optional_for_integrations(serializer, schema: dict) -> None:
-    """Fields an integration client is not sent (`Meta.integration_hidden_fields`) are not
-    required in the answer, and say so."""
+# Fields some callers are not sent, by the serializer Meta attribute that names them.
+_SOMETIMES_SENT = {
+    "integration_hidden_fields": "Not sent to integration clients.",
+    "supervisor_only_fields": "Sent to supervisors only.",
+}
+
+
+def _optional_for_some_callers(serializer, schema: dict) -> None:
+    """Fields some callers are not sent (`Meta.integration_hidden_fields`,
+    `Meta.supervisor_only_fields`) are not required in the answer, and say so."""
     meta = getattr(type(serializer), "Meta", None)
-    hidden = getattr(meta, "integration_hidden_fields", ())
-    if not hidden:
-        return
-    schema["required"] = [name for name in schema.get("required", []) if name not in hidden]
-    if not schema["required"]:
-        del schema["required"]
-    for name in hidden:
-        field = schema.get("properties", {}).get(name)
-        if field is not None:
-            note = "Not sent to integration clients."
-            field["description"] = (
-                f"{field['description']} {note}" if field.get("description") else note
-            )
+    for attribute, note in _SOMETIMES_SENT.items():
+        hidden = getattr(meta, attribute, ())
+        if not hidden:
+            continue
+        schema["required"] = [name for name in schema.get("required", []) if name not in hidden]
+        if not schema["required"]:
+            del schema["required"]
+        for name in hidden:
+            field = schema.get("properties", {}).get(name)
+            if field is not None and note not in field.get("description", ""):
+                field["description"] = (
+                    f"{field['description']} {note}" if field.get("description") else note
+                )
 
 
 def _own_doc(obj) -> str:

@@ -42,14 +42,14 @@ class InstrumentsView(StrictQueryMixin, APIView):
 class StaffSerializer(serializers.ModelSerializer):
     username = serializers.CharField(
         read_only=True,
-        required=False,
-        help_text="Supervisors only: a list of sign-in names is a list of accounts to attack.",
+        help_text="The sign-in name: a list of them is a list of accounts to attack.",
     )
 
     class Meta:
         model = Staff
         fields = ("id", "username", "first_name", "last_name", "role", "is_active")
         read_only_fields = fields
+        supervisor_only_fields = ("username",)
 
     def to_representation(self, instance: Staff) -> dict:
         data = super().to_representation(instance)

@@ -87,6 +87,7 @@ def test_a_wrong_password_answers_403_naming_it_and_creates_nothing(as_user, cou
         "username": "counselor",
         "via": URL,
         "reason": "invalid_credentials",
+        "source": "127.0.0.1",
     }
 
 
