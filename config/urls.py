@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.calendar import calendar_feed
+from api.discovery import landing, smart_configuration
 from api.health import healthz
 from api.oauth import CaseloadTokenView
 
@@ -10,6 +11,13 @@ from api.oauth import CaseloadTokenView
 handler500 = "api.middleware.server_error"
 
 urlpatterns = [
+    path("", landing, name="landing"),
+    path(".well-known/smart-configuration", smart_configuration, name="smart-configuration"),
+    path(
+        "fhir/.well-known/smart-configuration",
+        smart_configuration,
+        name="fhir-smart-configuration",
+    ),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("api.v1.urls")),
     path("o/token/", CaseloadTokenView.as_view(), name="oauth2-token"),

@@ -147,6 +147,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "caseload.passwords.SequenceValidator"},
     {"NAME": "caseload.passwords.CommonStemValidator"},
 ]
+# A browser sign-in without `next` lands on the landing page (api/discovery.py).
+LOGIN_REDIRECT_URL = "/"
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous requests answer 401
 
