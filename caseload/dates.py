@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import models
@@ -92,3 +92,8 @@ def require_valid_dates(model: type[models.Model], values: Mapping[str, Any]) ->
         raise InvalidInput(
             problems[0][2], field=problems[0][0], code="out_of_range", errors=problems
         )
+
+
+def iso_z(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, the one way Caseload writes a moment in any payload."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -8,9 +8,10 @@ security label (with the no-redisclosure refrain), the machine-readable form of 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from caseload.dates import iso_z
 from caseload.models import Appointment, AppointmentKind, Patient
 
 FHIR_VERSION = "4.0.1"
@@ -32,7 +33,7 @@ def mrn_system(program_code: str) -> str:
 
 
 def instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return iso_z(moment)
 
 
 def _meta(record) -> dict[str, Any]:

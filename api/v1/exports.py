@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 
+from caseload.dates import iso_z
 from caseload.models import Consent
 from caseload.permissions import ADD, has_role_permission
 from caseload.services.exports import PatientExport
@@ -56,7 +57,7 @@ def export_payload(export: PatientExport, *, patient_data: dict, context: dict) 
         "recipient_name": consent.recipient_name,
         "purpose": consent.purpose,
         "information": list(consent.information),
-        "disclosed_at": export.disclosed_at.isoformat(),
+        "disclosed_at": iso_z(export.disclosed_at),
         "notice": export.notice,
         "records": records,
     }

@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, serializers
 
 from caseload.charts import render_withdrawal_trend_svg
+from caseload.dates import iso_z
 from caseload.models import Patient, Staff
 from caseload.permissions import sees_clinical_content
 from caseload.selectors.history import HistoryEntry, patient_history
@@ -70,7 +71,7 @@ def history_payload(*, user: Staff, patient: Patient, context: dict) -> dict:
         "results": [
             {
                 "type": entry.kind,
-                "at": entry.at.isoformat(),
+                "at": iso_z(entry.at),
                 "record": records[entry.kind, entry.record.pk],
                 "changes": ChangeSerializer(entry.changes, many=True).data,
             }
@@ -94,7 +95,7 @@ def _serialize_by_kind(entries: list[HistoryEntry], context: dict) -> dict[tuple
 def trend_payload(*, user: Staff, patient: Patient) -> dict:
     return {
         "patient": str(patient.pk),
-        "last_use_at": patient.last_use_at.isoformat() if patient.last_use_at else None,
+        "last_use_at": iso_z(patient.last_use_at) if patient.last_use_at else None,
         "expected_phase": withdrawal_phase(patient.last_use_at, timezone.now()),
         "expected_phase_label": EXPECTED_COURSE_LABEL,
         "series": [
@@ -106,7 +107,7 @@ def trend_payload(*, user: Staff, patient: Patient) -> dict:
                 "points": [
                     {
                         "id": str(a.pk),
-                        "administered_at": a.administered_at.isoformat(),
+                        "administered_at": iso_z(a.administered_at),
                         "total_score": a.total_score,
                         "severity": a.severity,
                     }

@@ -36,6 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from caseload.dates import iso_z
 from caseload.errors import Conflict, InvalidInput
 from caseload.models import (
     Appointment,
@@ -85,10 +86,10 @@ def outbox_record_appointment(*, appointment: Appointment, event: str) -> Outbox
             "appointment": str(appointment.pk),
             "patient": str(appointment.patient_id),
             "staff": str(appointment.staff_id),
-            "start": appointment.start.isoformat(),
-            "end": appointment.end.isoformat(),
+            "start": iso_z(appointment.start),
+            "end": iso_z(appointment.end),
             "version": appointment.version,
-            "occurred_at": occurred.isoformat(),
+            "occurred_at": iso_z(occurred),
         },
     )
     enqueue_on_commit(RELAY_TASK)
@@ -145,7 +146,7 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
     document = {
         "id": str(delivery.pk),
         "event": event.event,
-        "created_at": event.created_at.isoformat(),
+        "created_at": iso_z(event.created_at),
         "data": event.payload,
     }
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()

@@ -1,11 +1,12 @@
 """Set-up commands end with one JSON object on its own line, for scripts to read."""
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from caseload.dates import iso_z
 from caseload.errors import DomainError
 
 
@@ -31,4 +32,4 @@ class JsonCommand(BaseCommand):
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, the way the API writes datetimes."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return iso_z(moment)
