@@ -19,6 +19,7 @@ import hmac
 import json
 import uuid
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -50,17 +51,37 @@ def document_mac(kind: str, document: dict[str, Any]) -> str:
 
 def row_document(instance: models.Model) -> dict[str, Any]:
     """Every column of the row a MAC covers, by column name, as plain JSON values."""
-    return {
-        field.attname: _plain(field.value_from_object(instance))
-        for field in instance._meta.concrete_fields
+    return {name: _plain(getattr(instance, name)) for name in _covered(type(instance))}
+
+
+@cache
+def _covered(model: type[models.Model]) -> tuple[str, ...]:
+    """The attribute names a MAC covers, worked out once per model (a feed page MACs 500 rows)."""
+    return tuple(
+        field.attname
+        for field in model._meta.concrete_fields
         if field.attname not in UNCOVERED
         and not getattr(field, "auto_now", False)
         and not getattr(field, "auto_now_add", False)
-    }
+    )
 
 
 def row_mac(instance: models.Model) -> str:
     return document_mac(instance._meta.model_name, row_document(instance))
+
+
+def sibling_macs(rows: list[models.Model], varying: tuple[str, ...]) -> list[str]:
+    """MACs of rows of one model that share every covered column but `varying`: the shared part
+    is read once (a feed page's 500 ledger rows differ only in id, patient and consent)."""
+    if not rows:
+        return []
+    document = row_document(rows[0])
+    kind = rows[0]._meta.model_name
+    macs = []
+    for row in rows:
+        document.update((name, _plain(getattr(row, name))) for name in varying)
+        macs.append(document_mac(kind, document))
+    return macs
 
 
 def macs_match(stored: str, expected: str) -> bool:

@@ -37,7 +37,7 @@ from caseload.models import (
     Patient,
 )
 from caseload.selectors.consents import active_consents
-from caseload.tamper import row_mac
+from caseload.tamper import row_mac, sibling_macs
 
 from .audit import audit_event
 
@@ -197,8 +197,8 @@ def disclosures_record(
         "request_id": request.request_id if request is not None else "",
     }
     rows = [Disclosure(patient_id=pk, consent_id=relied_on.get(pk), **shared) for pk in ids]
-    for row in rows:
-        row.mac = row_mac(row)
+    for row, mac in zip(rows, sibling_macs(rows, ("id", "patient_id", "consent_id")), strict=True):
+        row.mac = mac
     if connection.vendor == "postgresql":
         _ledger_insert_unnest(rows, shared)
     else:
