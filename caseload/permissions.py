@@ -171,15 +171,27 @@ class SystemActor:
 # The worker: marks overdue bookings as no-shows (an appointment transition).
 SCHEDULER = SystemActor("scheduler", frozenset({(CHANGE, "appointment")}))
 # Set-up commands an administrator runs on the server (README "Set-up commands"): open an
-# enrollment and assign the care team, create and manage integration clients.
+# enrollment and assign the care team, create and manage integration clients, lift sign-in locks.
 OPERATOR = SystemActor(
     "operator",
-    frozenset({(ADD, "enrollment"), (CHANGE, "enrollment"), (CHANGE, "integrationclient")}),
+    frozenset(
+        {
+            (ADD, "enrollment"),
+            (CHANGE, "enrollment"),
+            (CHANGE, "integrationclient"),
+            (CHANGE, "staff"),  # lift a sign-in lock (`unlock_signin`)
+        }
+    ),
 )
 
 
 def is_system(actor: object) -> bool:
     return isinstance(actor, SystemActor)
+
+
+def staff_or_none(actor: object):
+    """The staff member a row names as author or updater: none for a system actor or a client."""
+    return actor if getattr(actor, "pk", None) else None
 
 
 def may(
@@ -204,7 +216,7 @@ def may(
         allowed = has_role_permission(actor, action, model)
     if not allowed or action == VIEW:
         return allowed
-    patient = patient or _patient_of(target)
+    patient = patient or patient_of(target)
     return patient is None or may_write_patient(actor, patient)
 
 
@@ -219,7 +231,7 @@ def require_may(
     if may(actor, action, target, patient=patient):
         return
     model = target if isinstance(target, type) else type(target)
-    patient = patient or _patient_of(target)
+    patient = patient or patient_of(target)
     if (
         patient is not None
         and has_role_permission(actor, action, model)
@@ -234,7 +246,9 @@ def require_may(
     raise Forbidden(f"A {who} may not {action} {model._meta.verbose_name} records.")
 
 
-def _patient_of(target) -> Patient | None:
+def patient_of(target) -> Patient | None:
+    """The patient a record (or a patient) belongs to; None for a record type or a record of no
+    patient."""
     if isinstance(target, type):
         return None
     return target if isinstance(target, Patient) else getattr(target, "patient", None)
@@ -249,8 +263,8 @@ def may_write_patient(actor: object, patient: Patient) -> bool:
 
 
 def may_manage_program(actor: object, program_id, *, model: type[models.Model]) -> bool:
-    """Administration of a program's integrations and webhooks: its supervisors, or the
-    operator (for what its grants name)."""
+    """Administration of a program (its integrations, webhooks, staff sign-in locks): its
+    supervisors, or the operator (for what its grants name)."""
     if is_system(actor):
         return (CHANGE, model._meta.model_name) in actor.grants
     return (
@@ -262,7 +276,9 @@ def may_manage_program(actor: object, program_id, *, model: type[models.Model]) 
 
 def require_manage_program(actor: object, program_id, *, model: type[models.Model]) -> None:
     if not may_manage_program(actor, program_id, model=model):
-        raise Forbidden("Only a supervisor of the program manages its integrations.")
+        raise Forbidden(
+            f"Only a supervisor of the program manages its {model._meta.verbose_name}s."
+        )
 
 
 def roles_sync() -> dict[str, int]:

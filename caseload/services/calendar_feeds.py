@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from caseload.errors import Forbidden
 from caseload.models import ApiToken, Appointment, AuditAction, CalendarFeed, Staff
+from caseload.permissions import staff_or_none
 
 from .audit import audit_read, audit_record
 from .signins import signin_reauthenticate
@@ -62,7 +63,7 @@ def calendar_feeds_revoke_for_tokens(*, staff: Staff, tokens: list | None, actor
     ids = [str(pk) for pk in live.values_list("pk", flat=True)]
     if ids:
         CalendarFeed.objects.filter(pk__in=ids).update(
-            revoked_at=timezone.now(), updated_by=actor if getattr(actor, "pk", None) else None
+            revoked_at=timezone.now(), updated_by=staff_or_none(actor)
         )
         audit_record(
             actor=actor, action=AuditAction.REVOKE, obj=staff, detail={"calendar_feeds": ids}

@@ -36,6 +36,7 @@ from caseload.models import (
     IntegrationClient,
     Patient,
 )
+from caseload.permissions import staff_or_none
 from caseload.selectors.consents import active_consents
 from caseload.tamper import row_mac, sibling_macs
 
@@ -96,7 +97,7 @@ def disclosure_record(
             purpose=purpose,
             basis=basis,
             consent=(consents or {}).get(patient.pk) if basis == DisclosureBasis.CONSENT else None,
-            actor=actor if getattr(actor, "pk", None) else None,
+            actor=staff_or_none(actor),
             request_id=request.request_id if request is not None else "",
         )
         for patient in patients

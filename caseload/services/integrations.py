@@ -33,6 +33,7 @@ from caseload.permissions import (
     integration_may_receive,
     patients_consented_to,
     require_manage_program,
+    staff_or_none,
 )
 
 from .audit import audit_denial, audit_record
@@ -92,8 +93,8 @@ def integration_create(
                 scopes=chosen,
                 basis=basis,
                 application=application,
-                created_by=_staff_or_none(actor),
-                updated_by=_staff_or_none(actor),
+                created_by=staff_or_none(actor),
+                updated_by=staff_or_none(actor),
             )
             audit_record(
                 actor=actor,
@@ -113,7 +114,7 @@ def integration_disable(*, client: IntegrationClient, actor: Staff) -> Integrati
         locked = IntegrationClient.objects.select_for_update().get(pk=client.pk)
         if locked.disabled_at is None:
             locked.disabled_at = timezone.now()
-            locked.updated_by = _staff_or_none(actor)
+            locked.updated_by = staff_or_none(actor)
             locked.version += 1
             locked.save(update_fields=["disabled_at", "updated_by", "version", "updated_at"])
             revoked = _revoke_tokens(locked)
@@ -138,7 +139,7 @@ def integration_rotate_secret(
         application.client_secret = secret
         application.hash_client_secret = True
         application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
-        locked.updated_by = _staff_or_none(actor)
+        locked.updated_by = staff_or_none(actor)
         locked.version += 1
         locked.save(update_fields=["updated_by", "version", "updated_at"])
         revoked = _revoke_tokens(locked)
@@ -149,10 +150,6 @@ def integration_rotate_secret(
             detail={"change": "rotate_secret", "tokens": revoked},
         )
     return locked, secret
-
-
-def _staff_or_none(actor):
-    return actor if getattr(actor, "pk", None) else None
 
 
 def _revoke_tokens(client: IntegrationClient) -> int:

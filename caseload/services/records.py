@@ -16,10 +16,9 @@ from caseload.models import (
     AuditAction,
     CorrectableRecord,
     FeedRecord,
-    Patient,
     RecordStatus,
 )
-from caseload.permissions import ADD, CHANGE, require_may
+from caseload.permissions import ADD, CHANGE, patient_of, require_may, staff_or_none
 
 from .alerts import alerts_close_for_correction
 from .audit import audit_record
@@ -32,10 +31,6 @@ ExpectedVersion = int | Collection[int] | None
 Guard = Callable[[Any], None]
 
 
-def _patient_of(instance: models.Model) -> Patient | None:
-    return instance if isinstance(instance, Patient) else getattr(instance, "patient", None)
-
-
 def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **fields: Any) -> M:
     """Insert one record with its authorship and audit row in the caller's transaction.
 
@@ -45,7 +40,7 @@ def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **
     require_may(actor, ADD, model, patient=fields.get("patient"))
     require_valid_dates(model, fields)
     _refuse_correction_by_write(fields)
-    instance = model(created_by=_author(actor), updated_by=_author(actor), **fields)
+    instance = model(created_by=staff_or_none(actor), updated_by=staff_or_none(actor), **fields)
     _attribute_history(instance, actor)
     try:
         with transaction.atomic():
@@ -55,7 +50,7 @@ def record_create(*, model: type[M], actor, audit_detail: dict | None = None, **
                 actor=actor,
                 action=AuditAction.CREATE,
                 obj=instance,
-                patient=_patient_of(instance),
+                patient=patient_of(instance),
                 detail=audit_detail,
             )
     except IntegrityError as exc:
@@ -99,7 +94,7 @@ def record_update(
                 guard(fresh)
             for name, value in changes.items():
                 setattr(fresh, name, value)
-            fresh.updated_by = _author(actor)
+            fresh.updated_by = staff_or_none(actor)
             _attribute_history(fresh, actor)
             _stamp(fresh)
             fresh.save()
@@ -107,7 +102,7 @@ def record_update(
                 actor=actor,
                 action=action,
                 obj=fresh,
-                patient=_patient_of(fresh),
+                patient=patient_of(fresh),
                 detail=_update_detail(action, changes) | (audit_detail or {}),
             )
     except IntegrityError as exc:
@@ -188,11 +183,6 @@ def _refuse_correction_by_write(values: dict[str, Any]) -> None:
             field="status",
             code="invalid_choice",
         )
-
-
-def _author(actor):
-    """The staff member a row names as its author; none for a system actor."""
-    return actor if getattr(actor, "pk", None) else None
 
 
 def _attribute_history(instance: models.Model, actor) -> None:

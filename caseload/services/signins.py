@@ -21,10 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from caseload.context import current_request
-from caseload.errors import Forbidden, LockedOut
-from caseload.models import AuditAction, Role, SignInThrottle, Staff
+from caseload.errors import LockedOut
+from caseload.models import AuditAction, SignInThrottle, Staff
 from caseload.models.signin import ANY_SOURCE
-from caseload.permissions import OPERATOR, is_staff_member, is_system
+from caseload.permissions import require_manage_program
 
 from .audit import audit_record, audit_signin
 
@@ -82,13 +82,7 @@ def signin_unlock(*, staff: Staff, actor) -> int:
     A supervisor of the staff member's program, or the operator (`unlock_signin`). Audited.
     Returns how many locks were lifted.
     """
-    allowed = (is_system(actor) and actor is OPERATOR) or (
-        is_staff_member(actor)
-        and actor.role == Role.SUPERVISOR
-        and actor.program_id == staff.program_id
-    )
-    if not allowed:
-        raise Forbidden("Only a supervisor of the program lifts a sign-in lock.")
+    require_manage_program(actor, staff.program_id, model=Staff)
     with transaction.atomic():
         rows = SignInThrottle.objects.select_for_update().filter(username=staff.username)
         now = timezone.now()
