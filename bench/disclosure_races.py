@@ -37,6 +37,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.read_paths import client_access_token  # noqa: E402
 from caseload.models import Consent, Disclosure  # noqa: E402
 from caseload.services.appointments import appointment_create  # noqa: E402
 from caseload.services.consents import consent_create  # noqa: E402
@@ -122,33 +123,14 @@ def race_exports(supervisor, counselor, rounds: int) -> str:
 def race_pages(supervisor, counselor, program, rounds: int) -> str:
     from caseload.services.integrations import integration_create
 
-    try:
-        client, secret = integration_create(
-            name=f"bench-{uuid.uuid4().hex[:6]}",
-            program=program,
-            scopes=["appointments:read"],
-            basis="consent",
-            actor=supervisor,
-        )
-    except TypeError:  # before the domain took an actor for client administration
-        client, secret = integration_create(
-            name=f"bench-{uuid.uuid4().hex[:6]}",
-            program=program,
-            scopes=["appointments:read"],
-            basis="consent",
-        )
-    token = (
-        Client()
-        .post(
-            "/o/token/",
-            {
-                "grant_type": "client_credentials",
-                "client_id": client.application.client_id,
-                "client_secret": secret,
-            },
-        )
-        .json()["access_token"]
+    client, secret = integration_create(
+        name=f"bench-{uuid.uuid4().hex[:6]}",
+        program=program,
+        scopes=["appointments:read"],
+        basis="consent",
+        actor=supervisor,
     )
+    token = client_access_token(client, secret)
     reader, revoker = Client(HTTP_AUTHORIZATION=f"Bearer {token}"), client_for(counselor)
     start = timezone.now() + timedelta(days=3)
     mismatched = 0

@@ -14,7 +14,6 @@ consents there are. Only synthetic data is written.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
@@ -37,9 +36,8 @@ def seed() -> None:
     import django
 
     django.setup()
-    from django.test import Client
 
-    from bench.read_paths import seed_program
+    from bench.read_paths import client_access_token, seed_program
     from caseload.services.integrations import integration_create
     from caseload.services.tokens import token_issue
 
@@ -53,18 +51,12 @@ def seed() -> None:
         basis="qsoa",
         actor=supervisor,
     )
-    answer = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION="Basic "
-        + base64.b64encode(f"{record.application.client_id}:{secret}".encode()).decode(),
-    )
     _, staff_token = token_issue(staff=supervisor, name="bench")
     consent_token = _seed_consents(program, supervisor)
     STATE.write_text(
         json.dumps(
             {
-                "client": answer.json()["access_token"],
+                "client": client_access_token(record, secret),
                 "consent_client": consent_token,
                 "staff": staff_token,
             }
@@ -79,9 +71,9 @@ def _seed_consents(program, supervisor) -> str:
     (with their MACs) rather than one request each, to keep seeding quick."""
     from datetime import timedelta
 
-    from django.test import Client
     from django.utils import timezone
 
+    from bench.read_paths import client_access_token
     from caseload.models import Consent, Patient
     from caseload.services.integrations import integration_create
     from caseload.tamper import row_mac
@@ -126,14 +118,8 @@ def _seed_consents(program, supervisor) -> str:
         row.mac = row_mac(row)
     Consent.objects.bulk_create(rows, batch_size=2000)
     record, secret = clients[0]
-    answer = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION="Basic "
-        + base64.b64encode(f"{record.application.client_id}:{secret}".encode()).decode(),
-    )
     print(f"consents: {len(rows)}")
-    return answer.json()["access_token"]
+    return client_access_token(record, secret)
 
 
 def _time(client, path: str, token: str, **headers) -> tuple[float, int]:

@@ -96,6 +96,20 @@ def seed_program(*, code: str, patients: int, appointments: int, counselors: int
     return program, supervisor
 
 
+def client_access_token(record, secret: str) -> str:
+    """An access token for an integration client, from `POST /o/token/` in-process (HTTP Basic,
+    client credentials)."""
+    import base64
+
+    from django.test import Client
+
+    basic = base64.b64encode(f"{record.application.client_id}:{secret}".encode()).decode()
+    answer = Client().post(
+        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+    )
+    return answer.json()["access_token"]
+
+
 def seed() -> None:
     _, supervisor = seed_program(
         code="big", patients=PATIENTS, appointments=APPOINTMENTS, counselors=20, rng_seed=7
