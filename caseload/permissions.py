@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group, Permission
-from django.db import connection, models
-from django.db.models import Q
+from django.db import models
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -358,33 +357,19 @@ def integration_may_receive(principal: IntegrationPrincipal, category: str) -> b
 
 
 def _active_consents(principal: IntegrationPrincipal) -> models.QuerySet[Consent]:
-    """The client's unrevoked, unexpired consents: an index range scan of
-    `consent_recipient_active` (client, patient) whatever the number of consents."""
-    now = timezone.now()
-    return Consent.objects.filter(
-        recipient_client=principal.client.pk,
-        program_id=principal.program_id,
-        revoked_at__isnull=True,
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    """The client's active consents: an index range scan of `consent_recipient_active`
+    (client, patient) whatever the number of consents."""
+    return Consent.objects.active().filter(
+        recipient_client=principal.client.pk, program_id=principal.program_id
+    )
 
 
-def patients_consented_to(
+def client_consents_covering(
     principal: IntegrationPrincipal, category: str
 ) -> models.QuerySet[Consent]:
-    """Active consents naming this client that cover `category` (42 CFR 2.31).
-
-    The one place the consent rule lives, so the consent model can change behind it.
-    """
-    active = _active_consents(principal)
-    if connection.features.supports_json_field_contains:
-        return active.filter(information__contains=[category])
-    # SQLite cannot look inside a JSON list: pick the covering consents here.
-    covering = [
-        pk
-        for pk, information in active.values_list("pk", "information")
-        if category in (information or [])
-    ]
-    return active.filter(pk__in=covering)
+    """Active consents naming this client that cover `category` (42 CFR 2.31), by the rule in
+    `caseload/models/consent.py` that every disclosure channel applies."""
+    return _active_consents(principal).covering([category])
 
 
 # Up to this many consented patients are sent to the database as a list of ids, which lets it
@@ -411,7 +396,7 @@ def consented_patient_ids(principal: IntegrationPrincipal, category: str):
     reads every covered appointment and sorts them, page after page (a walk from the epoch then
     times out).
     """
-    consenting = patients_consented_to(principal, category).values_list("patient_id", flat=True)
+    consenting = client_consents_covering(principal, category).values_list("patient_id", flat=True)
     ids = list(consenting.order_by()[: CONSENTED_IDS_AS_LIST + 1])
     return ids if len(ids) <= CONSENTED_IDS_AS_LIST else consenting
 
@@ -536,7 +521,7 @@ def records_visible_to(user: Staff, model: type[models.Model]) -> models.QuerySe
     return model._default_manager.filter(patient__in=patients_visible_to(user))
 
 
-def can_change_patient_fields(user: Staff, fields: set[str]) -> set[str]:
+def patient_fields_barred(user: Staff, fields: set[str]) -> set[str]:
     """The subset of `fields` the user may NOT change on a visible patient."""
     if not has_role_permission(user, CHANGE, Patient):
         return set(fields)

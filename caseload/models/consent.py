@@ -1,5 +1,9 @@
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 
 from caseload.tamper import TamperEvident
 
@@ -23,6 +27,43 @@ class ConsentStatus(models.TextChoices):
     ACTIVE = "active"
     REVOKED = "revoked"
     EXPIRED = "expired"
+
+
+def covers_information(granted: Iterable[str], wanted: Iterable[str]) -> bool:
+    """The consent-coverage rule: a consent covers what it names. Psychotherapy-style notes go
+    only under a consent that names notes alone (docs/privacy.md)."""
+    granted, wanted = set(granted or ()), set(wanted)
+    if InformationCategory.NOTES in wanted and granted != {InformationCategory.NOTES}:
+        return False
+    return wanted <= granted
+
+
+class ConsentQuerySet(models.QuerySet):
+    """The one definition of an active consent and of what a consent covers."""
+
+    def active(self, now: datetime | None = None) -> "ConsentQuerySet":
+        """Unrevoked and unexpired at `now`: the rule every disclosure channel applies."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+    def covering(self, information: Iterable[str]) -> "ConsentQuerySet":
+        """Those that cover every category in `information` (`covers_information`)."""
+        wanted = sorted(set(information))
+        if InformationCategory.NOTES in wanted:
+            return (
+                self.filter(information=[InformationCategory.NOTES])
+                if wanted == [InformationCategory.NOTES]
+                else self.none()
+            )
+        if connection.features.supports_json_field_contains:
+            return self.filter(information__contains=wanted)
+        # SQLite cannot look inside a JSON list: apply the same rule to the candidates here.
+        candidates = self.values_list("pk", "information")
+        return self.filter(
+            pk__in=[pk for pk, granted in candidates if covers_information(granted, wanted)]
+        )
 
 
 class Consent(TamperEvident, BaseModel):
@@ -54,6 +95,8 @@ class Consent(TamperEvident, BaseModel):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = ConsentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-signed_at", "-id"]
@@ -87,3 +130,6 @@ class Consent(TamperEvident, BaseModel):
 
     def __str__(self) -> str:
         return f"consent {self.pk}"
+
+    def covers(self, information: Iterable[str]) -> bool:
+        return covers_information(self.information, information)

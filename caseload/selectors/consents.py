@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
 
 from caseload.models import Consent, ConsentStatus, Staff
@@ -34,8 +34,3 @@ def with_status(consents: QuerySet[Consent], now: datetime | None = None) -> Que
             default=Value(ConsentStatus.ACTIVE),
         )
     )
-
-
-def active_consents(now: datetime | None = None) -> Q:
-    now = now or timezone.now()
-    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))

@@ -1,6 +1,6 @@
 """The disclosure ledger: one row per patient for everything that leaves the program.
 
-`disclosure_record` is the one way a disclosure is written: exports call it, and so will every
+`ledger_disclosure` is the one way a disclosure is written: exports call it, and so will every
 payload served to an integration client. It writes a page of disclosures in one INSERT and one
 `disclose` audit event naming every patient, inside the caller's transaction, and refuses a
 disclosure no basis covers:
@@ -10,7 +10,7 @@ disclosure no basis covers:
   counseling notes only under a consent that names notes alone, and never with anything else.
 - `qsoa`: a qualified service organization agreement covers the recipient; no consent needed.
 
-`disclosures_record` is the integrations' batched form of the same ledger write: the feed's
+`ledger_client_disclosures` is the integrations' batched form of the same ledger write: the feed's
 access policy has already chosen the patients (and the consents relied on), so it writes the
 page's rows in one INSERT and leaves the page's audit event to the list that served it.
 """
@@ -37,7 +37,6 @@ from caseload.models import (
     Patient,
 )
 from caseload.permissions import staff_or_none
-from caseload.selectors.consents import active_consents
 from caseload.tamper import row_mac, sibling_macs
 
 from .audit import audit_event
@@ -45,7 +44,7 @@ from .audit import audit_event
 NOTES = InformationCategory.NOTES
 
 
-def disclosure_record(
+def ledger_disclosure(
     *,
     patients: Sequence[Patient],
     recipient_name: str,
@@ -134,24 +133,16 @@ def consents_covering(
     """Patient id -> an active consent naming this recipient and covering `information`."""
     named = {"recipient_client": client} if client else {"recipient_name__iexact": recipient_name}
     candidates = (
-        Consent.objects.filter(active_consents(now), patient__in=list(patients), **named)
+        Consent.objects.active(now)
+        .filter(patient__in=list(patients), **named)
         .order_by("patient_id", "-signed_at")
         .only("id", "patient_id", "information")
     )
     covering: dict[Any, Consent] = {}
     for consent in candidates:
-        if consent.patient_id not in covering and covers(consent, information):
+        if consent.patient_id not in covering and consent.covers(information):
             covering[consent.patient_id] = consent
     return covering
-
-
-def covers(consent: Consent, information: Sequence[str]) -> bool:
-    """Does the consent cover every kind of information? Notes only under a notes-only one."""
-    granted = set(consent.information)
-    wanted = set(information)
-    if NOTES in wanted and granted != {NOTES}:
-        return False
-    return wanted <= granted
 
 
 def _check_information(information: list[str]) -> None:
@@ -170,7 +161,7 @@ def _check_information(information: list[str]) -> None:
         )
 
 
-def disclosures_record(
+def ledger_client_disclosures(
     *,
     client: IntegrationClient,
     patients: Iterable[Patient | object],

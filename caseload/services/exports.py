@@ -17,7 +17,7 @@ from caseload.permissions import ADD, may, may_write_patient
 from caseload.selectors import records as selectors
 from caseload.selectors.consents import consent_status
 
-from .disclosures import disclosure_record
+from .disclosures import ledger_disclosure
 
 CATEGORY_SELECTORS = {
     "enrollments": selectors.enrollment_list,
@@ -63,7 +63,7 @@ def patient_export(*, actor: Staff, patient: Patient, consent: Consent) -> Patie
             for category in consent.information
             if category in CATEGORY_SELECTORS
         }
-        (disclosure,) = disclosure_record(
+        (disclosure,) = ledger_disclosure(
             patients=[patient],
             recipient_name=consent.recipient_name,
             client=consent.recipient_client,

@@ -30,14 +30,14 @@ from caseload.models import (
 )
 from caseload.permissions import (
     SystemActor,
+    client_consents_covering,
     integration_may_receive,
-    patients_consented_to,
     require_manage_program,
     staff_or_none,
 )
 
 from .audit import audit_denial, audit_record
-from .disclosures import disclosures_record
+from .disclosures import ledger_client_disclosures
 
 SECRET_BYTES = 48
 
@@ -217,7 +217,7 @@ def integration_disclose(
     for patient_id, (consent_id, purpose) in relied_on.items():
         by_purpose.setdefault(purpose, {})[patient_id] = consent_id
     for purpose, consents in sorted(by_purpose.items()):
-        disclosures_record(
+        ledger_client_disclosures(
             client=principal.client,
             patients=list(consents),
             information=[category],
@@ -236,7 +236,7 @@ def integration_lawful_basis(
 
     The client must be enabled, of the patients' program, and hold the scope that discloses
     `category`; under basis `consent` the newest active consent naming it and covering the
-    category is relied on (the rule of `patients_consented_to`).
+    category is relied on (the rule of `client_consents_covering`).
     """
     ids = sorted({str(pk) for pk in patient_ids if pk})
     client = principal.client
@@ -253,7 +253,7 @@ def integration_lawful_basis(
     )
     if client.basis != DisclosureBasis.CONSENT:
         return {pk: (None, QSOA_PURPOSE) for pk in ids if pk in in_program}
-    consents = patients_consented_to(principal, category).filter(patient_id__in=in_program)
+    consents = client_consents_covering(principal, category).filter(patient_id__in=in_program)
     locked = share_lock(consents)
     relied_on: dict[str, tuple[str | None, str]] = {}
     newest_first = (

@@ -6,7 +6,7 @@ from typing import Any
 
 from caseload.errors import Forbidden, InvalidInput
 from caseload.models import Patient, Staff
-from caseload.permissions import can_change_patient_fields
+from caseload.permissions import patient_fields_barred
 
 from .records import ExpectedVersion, record_create, record_update
 
@@ -27,7 +27,7 @@ def patient_update(
     change an MRN at all, so a collision never reveals a patient the caller cannot see.
     """
     changed = {name for name, value in changes.items() if getattr(patient, name) != value}
-    refused = can_change_patient_fields(actor, changed)
+    refused = patient_fields_barred(actor, changed)
     if refused:
         raise Forbidden(
             f"Your role may not change: {', '.join(sorted(refused))}.",

@@ -60,7 +60,7 @@ from caseload.queue import enqueue, enqueue_on_commit
 from caseload.secret_box import open_secret, seal_secret
 
 from .audit import audit_event, audit_record, resource_type_of
-from .disclosures import disclosures_record
+from .disclosures import ledger_client_disclosures
 from .integrations import integration_lawful_basis
 from .webhook_targets import TargetRefused, post_to_target, webhook_check_url
 
@@ -302,7 +302,7 @@ def _ledger(delivery: WebhookDelivery, patient_id, basis: tuple[str | None, str]
     """The ledger row and the `disclose` event of one attempt that may have reached the client."""
     consent_id, purpose = basis
     client = delivery.subscription.client
-    disclosures_record(
+    ledger_client_disclosures(
         client=client,
         patients=[patient_id],
         information=[InformationCategory.APPOINTMENTS],

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from caseload.models import AuditAction, AuditEvent
-from caseload.services.disclosures import disclosure_record
+from caseload.services.disclosures import ledger_disclosure
 from caseload.services.tokens import token_issue, token_revoke
 from tests.api.v1 import test_permission_matrix as matrix
 from tests.api.v1.test_break_glass import CRISIS_REASON
@@ -188,7 +188,7 @@ def test_the_action_is_audited_where_it_happens(c, action):
 
 
 def test_a_disclosure_by_the_service_is_audited_with_every_patient(c):
-    disclosure_record(
+    ledger_disclosure(
         patients=[c.patient, c.other_patient],
         recipient_name="Regional laboratory",
         purpose="Confirmatory testing",

@@ -25,7 +25,7 @@ from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
 from caseload.services.calendar_feeds import calendar_feed_create
 from caseload.services.consents import consent_create
-from caseload.services.disclosures import disclosure_record
+from caseload.services.disclosures import ledger_disclosure
 from caseload.services.follow_ups import follow_up_for_noshow
 from caseload.services.integrations import integration_create
 from caseload.services.tokens import token_issue
@@ -286,7 +286,7 @@ def test_the_generated_client_reads_every_resource_in_every_state(
             "signed_at": datetime.now(UTC) - timedelta(hours=1),
         },
     )
-    disclosure_record(
+    ledger_disclosure(
         patients=[patient],
         recipient_name="Regional laboratory",
         purpose="Confirmatory testing",

@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from caseload import tasks
 from caseload.models import AuditEvent, AuditPatientSet, AuditSeal, Disclosure
 from caseload.services.audit_chain import audit_seal
-from caseload.services.disclosures import disclosure_record
+from caseload.services.disclosures import ledger_disclosure
 from tests.factories import PatientFactory
 
 APPEND_ONLY_TABLES = (
@@ -45,7 +45,7 @@ def activity(as_user, supervisor, counselor, patient, other_patient):
     assert api.get(f"/api/v1/patients/{patient.pk}/").status_code == 200
     assert api.patch(f"/api/v1/patients/{patient.pk}/", {"phone": "555-0100"}).status_code == 200
     assert as_user(counselor).get(f"/api/v1/patients/{other_patient.pk}/").status_code == 404
-    disclosure_record(
+    ledger_disclosure(
         patients=[patient],
         recipient_name="Regional laboratory",
         purpose="Confirmatory testing",

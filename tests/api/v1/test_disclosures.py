@@ -13,7 +13,7 @@ from django.utils import timezone
 from caseload.errors import Forbidden, InvalidInput
 from caseload.models import AuditEvent, Disclosure
 from caseload.services.consents import consent_create, consent_revoke
-from caseload.services.disclosures import disclosure_record
+from caseload.services.disclosures import ledger_disclosure
 from tests.api.v1.test_break_glass import CRISIS_REASON
 from tests.factories import CaseNoteFactory, EnrollmentFactory, PatientFactory
 
@@ -38,7 +38,7 @@ def consent(actor, patient, information, **changes):
 
 
 def disclose(patients, basis="qsoa", information=("drug_screens",), **changes):
-    return disclosure_record(
+    return ledger_disclosure(
         patients=patients,
         recipient_name=changes.pop("recipient_name", "County drug court"),
         purpose="Report attendance to the court.",

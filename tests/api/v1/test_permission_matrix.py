@@ -23,7 +23,7 @@ from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
 from caseload.services.calendar_feeds import calendar_feed_create
 from caseload.services.consents import consent_create
-from caseload.services.disclosures import disclosure_record
+from caseload.services.disclosures import ledger_disclosure
 from caseload.services.drug_screens import drug_screen_record
 from caseload.services.follow_ups import follow_up_for_noshow
 from caseload.services.integrations import integration_create
@@ -439,7 +439,7 @@ def _consent_scenario(ctx) -> Scenario:
 
 def _disclosure_scenario(ctx) -> Scenario:
     return Scenario(
-        target=lambda: disclosure_record(
+        target=lambda: ledger_disclosure(
             patients=[ctx.patient],
             recipient_name="Regional laboratory",
             purpose="Confirmatory testing",
