@@ -5,9 +5,9 @@
     GET /api/v1/appointments/?sync=<opaque>                        later: what committed since
 
 Without any of the three a list pages by number as before. The order, the horizon and why no
-late commit is lost are in caseload/feed.py. Links are signed (they cannot be forged or edited)
-and encrypted (caseload/secret_box.py: what they carry cannot be read from them),
-and carry the walk's filters, its horizon and a fingerprint of the caller's access; a link older
+late commit is lost are in caseload/feed.py. Links are cursors (api/cursors.py: signed, so they
+cannot be forged or edited, and encrypted, so what they carry cannot be read from them), and carry
+the walk's filters, its horizon and a fingerprint of the caller's access; a link older
 than CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS, or issued before the caller's access changed (a consent
 revoked, a caseload changed), answers 410 `sync_expired`.
 """
@@ -19,7 +19,6 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core import signing
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,13 +26,11 @@ from rest_framework.response import Response
 from caseload.feed import Position, feed_horizon, feed_page, feed_start
 from caseload.models import is_integration
 from caseload.permissions import access_fingerprint
-from caseload.secret_box import SecretUnreadable, open_secret, seal_secret
 
+from .cursors import CursorExpired, issue_cursor, read_cursor
 from .pagination import PageNumberPagination
 
 CURSOR, SYNC, UPDATED_SINCE = "cursor", "sync", "updated_since"
-_SALT = "caseload.sync-feed"
-_INVALID = "Not a link this server issued for this list; follow the links as given."
 
 
 class SyncExpired(exceptions.APIException):
@@ -123,16 +120,17 @@ class FeedPagination(PageNumberPagination):
             )
         if not errors and len(link) == 1:
             try:
-                request._caseload_walk = self._walk_from_link(request, view, link[0])
-            except signing.BadSignature:
-                errors[link[0]] = _problem(_INVALID, "invalid")
+                self.walk = self._walk_from_link(request, view, link[0])
+            except exceptions.ValidationError as exc:
+                errors.update(exc.detail)
         return errors
 
     # Reading a walk ----------------------------------------------------------------------
-    def walk_for(self, request: Request, view) -> Walk | None:
-        """The walk this request reads, or None for a page-number list."""
-        if hasattr(request, "_caseload_walk"):
-            return request._caseload_walk
+    def walk_for(self, request: Request) -> Walk | None:
+        """The walk this request reads (a link's, read when the query was checked), or None for
+        a page-number list."""
+        if self.walk is not None:
+            return self.walk
         if UPDATED_SINCE not in request.query_params:
             return None
         filters = {
@@ -140,27 +138,18 @@ class FeedPagination(PageNumberPagination):
             for name, value in request.query_params.items()
             if name not in (self.page_size_query_param, self.page_query_param)
         }
-        walk = Walk(horizon=feed_horizon(), after=Position(seq=-1), filters=filters)
-        request._caseload_walk = walk
-        return walk
+        self.walk = Walk(horizon=feed_horizon(), after=Position(seq=-1), filters=filters)
+        return self.walk
 
     def _walk_from_link(self, request: Request, view, name: str) -> Walk:
         max_age = timedelta(days=settings.CASELOAD_SYNC_TOKEN_MAX_AGE_DAYS)
+        scope = f"feed:{name}:{view.model._meta.model_name}:{_who(request.user)}"
         try:
-            signed = open_secret(request.query_params[name])
-        except SecretUnreadable as exc:
-            raise signing.BadSignature(_INVALID) from exc
-        try:
-            data = signing.loads(signed, salt=_SALT, max_age=max_age)
-        except signing.SignatureExpired as exc:
+            data = read_cursor(
+                request.query_params[name], scope=scope, parameter=name, max_age=max_age
+            )
+        except CursorExpired as exc:
             raise SyncExpired(field=name) from exc
-        if (
-            not isinstance(data, dict)
-            or data.get("k") != name
-            or data.get("r") != view.model._meta.model_name
-            or data.get("w") != _who(request.user)
-        ):
-            raise signing.BadSignature(_INVALID)
         if data.get("x") != access_fingerprint(request.user):
             raise SyncExpired(
                 field=name,
@@ -172,20 +161,10 @@ class FeedPagination(PageNumberPagination):
         return Walk(horizon=horizon, after=after, filters=dict(data["f"]), from_link=True)
 
     def _link(self, request: Request, view, name: str, **data) -> str:
-        token = signing.dumps(
-            {
-                "k": name,
-                "r": view.model._meta.model_name,
-                "w": _who(request.user),
-                "x": access_fingerprint(request.user),
-                **data,
-            },
-            salt=_SALT,
-            compress=True,
-        )
-        # Encrypted as well as signed: a link carries the walk's filters (a family name, say),
-        # and links end up in logs and browser histories.
-        query = {name: seal_secret(token)}
+        # The list, the kind of link and the caller are in the scope: a link works only where
+        # and for whom it was issued.
+        scope = f"feed:{name}:{view.model._meta.model_name}:{_who(request.user)}"
+        query = {name: issue_cursor({"x": access_fingerprint(request.user), **data}, scope=scope)}
         size = request.query_params.get(self.page_size_query_param)
         if size is not None:
             query[self.page_size_query_param] = size
@@ -193,8 +172,7 @@ class FeedPagination(PageNumberPagination):
 
     # Paging --------------------------------------------------------------------------------
     def paginate_queryset(self, queryset, request, view=None):
-        self.walk = self.walk_for(request, view)
-        if self.walk is None:
+        if self.walk_for(request) is None:
             return super().paginate_queryset(queryset, request, view)
         self.request, self.view = request, view
         self.rows, self.next_position = feed_page(

@@ -1,6 +1,3 @@
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 
@@ -10,6 +7,7 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from .cursors import issue_cursor, read_cursor
 from .errors import FieldNotFound
 
 
@@ -204,30 +202,17 @@ class KeysetPagination(pagination.BasePagination):
 
     def _link(self, direction: str, row) -> str:
         moment = getattr(row, self.time_field).isoformat()
-        raw = json.dumps([moment, str(row.pk), direction]).encode()
-        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        token = issue_cursor([moment, str(row.pk), direction], scope=self._scope())
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.cursor_query_param, token)
+
+    def _scope(self) -> str:
+        return f"keyset:{self.request.path}"
 
     def _decode(self, token: str | None):
         if token is None:
             return None
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            moment, pk, direction = json.loads(raw)
-            moment = datetime.fromisoformat(moment)
-            if moment.tzinfo is None or direction not in ("next", "previous"):
-                raise ValueError(direction)
-            return moment, uuid.UUID(pk), direction
-        except (ValueError, TypeError, json.JSONDecodeError, binascii.Error):
-            raise exceptions.ValidationError(
-                {
-                    self.cursor_query_param: [
-                        exceptions.ErrorDetail(
-                            "Not a cursor this server issued; follow the `next` and "
-                            "`previous` links as given.",
-                            code="invalid_cursor",
-                        )
-                    ]
-                }
-            ) from None
+        moment, pk, direction = read_cursor(
+            token, scope=self._scope(), parameter=self.cursor_query_param
+        )
+        return datetime.fromisoformat(moment), uuid.UUID(pk), direction

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django.core import signing
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
@@ -32,6 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.audit import patients_of_program
+from api.cursors import invalid_cursor, issue_cursor, read_cursor
 from api.errors import exception_handler as api_exception_handler
 from caseload.models import Appointment, AppointmentStatus, AuditAction, Patient, is_integration
 from caseload.permissions import (
@@ -56,7 +56,6 @@ from .mapping import (
 
 DEFAULT_COUNT, MAX_COUNT = 50, 1000
 CURSOR = "_cursor"
-_SALT = "caseload.fhir-search"
 
 
 class FhirJsonRenderer(JSONRenderer):
@@ -349,23 +348,24 @@ class _SearchView(FhirView):
         raw = request.query_params.get(CURSOR)
         if raw is None:
             return None
+        values = read_cursor(raw, scope=self._cursor_scope(), parameter=CURSOR)
         try:
-            values = signing.loads(raw, salt=f"{_SALT}:{self.model._meta.model_name}")
             return tuple(
                 datetime.fromisoformat(value) if name == "start" else uuid.UUID(value)
                 for name, value in zip(self.order(), values, strict=True)
             )
-        except (signing.BadSignature, ValueError, TypeError) as exc:
-            raise _invalid(
-                CURSOR, "Not a link this server issued; follow next links as given."
-            ) from exc
+        except (ValueError, TypeError) as exc:
+            raise invalid_cursor(CURSOR) from exc
+
+    def _cursor_scope(self) -> str:
+        return f"fhir:{self.model._meta.model_name}"
 
     def _next_url(self, request: Request, last) -> str:
         position = [
             getattr(last, name).isoformat() if name == "start" else str(getattr(last, name))
             for name in self.order()
         ]
-        token = signing.dumps(position, salt=f"{_SALT}:{self.model._meta.model_name}")
+        token = issue_cursor(position, scope=self._cursor_scope())
         query = [(k, v) for k, vs in request.query_params.lists() for v in vs if k != CURSOR]
         query.append((CURSOR, token))
         return request.build_absolute_uri(request.path) + "?" + urlencode(query)

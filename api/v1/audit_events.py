@@ -8,6 +8,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedViewMixin
 from api.pagination import KeysetPagination
 from caseload.models import AuditAction, AuditEvent, AuditOutcome
 from caseload.selectors.audit import (
@@ -72,7 +73,11 @@ class AuditEventFilter(django_filters.FilterSet):
 
 
 class AuditEventViewSet(
-    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedViewMixin,
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Who saw or changed what, when, and what was refused: newest first, keyset-paginated.
 

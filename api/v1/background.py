@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedViewMixin
 from api.schema import error_response
 from caseload.models import (
     Alert,
@@ -81,6 +82,7 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class OwnListViewSet(
     AuditedReadMixin,
+    AuditedViewMixin,
     StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -229,6 +231,7 @@ class ReplaySerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class WebhookViewSet(
+    AuditedViewMixin,
     StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

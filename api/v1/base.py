@@ -20,7 +20,7 @@ from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import as_uuid, patients_of_program
+from api.audit import AuditedViewMixin, as_uuid, patients_of_program
 from api.conditional import etag_for, if_none_match_hits, if_none_match_matches, list_etag
 from api.conditional import if_match_versions as expected_version
 from caseload.models import AuditAction, Patient, is_integration
@@ -334,6 +334,7 @@ class AuditedReadMixin:
 
 class RecordViewSet(
     AuditedReadMixin,
+    AuditedViewMixin,
     StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -393,7 +394,7 @@ class RecordViewSet(
 
     def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         """The request's filters; on a sync link, the filters of the walk it continues."""
-        walk = getattr(self.request, "_caseload_walk", None)
+        walk = getattr(self.paginator, "walk", None)
         if walk is None or not walk.from_link or self.filterset_class is None:
             return super().filter_queryset(queryset)
         filterset = self.filterset_class(data=walk.filters, queryset=queryset, request=self.request)

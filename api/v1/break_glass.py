@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedViewMixin
 from api.schema import error_response
 from caseload.models import AuditAction, BreakGlass
 from caseload.permissions import ADD, CHANGE, has_role_permission
@@ -87,6 +88,7 @@ class BreakGlassFilter(django_filters.FilterSet):
 
 class BreakGlassViewSet(
     AuditedReadMixin,
+    AuditedViewMixin,
     StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedViewMixin
 from caseload.models import CalendarFeed
 from caseload.services.calendar_feeds import (
     calendar_feed_create,
@@ -48,7 +49,11 @@ class IssuedCalendarFeedSerializer(serializers.Serializer):
 
 
 class CalendarFeedViewSet(
-    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedViewMixin,
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """The caller's own calendar feeds: private iCalendar links to their appointments, with no
     patient name or clinical word in any event."""

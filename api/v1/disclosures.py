@@ -10,6 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 
+from api.audit import AuditedViewMixin
 from caseload.models import Disclosure, DisclosureBasis
 from caseload.selectors.disclosures import ACCOUNTING_PERIOD, disclosure_list
 
@@ -51,6 +52,7 @@ class DisclosureFilter(PatientRecordFilter):
 
 class DisclosureViewSet(
     AuditedReadMixin,
+    AuditedViewMixin,
     StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

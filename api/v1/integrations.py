@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedViewMixin
 from caseload.models import IntegrationClient, Role
 from caseload.permissions import integration_clients_visible_to
 from caseload.services.integrations import integration_disable, integration_rotate_secret
@@ -67,7 +68,11 @@ class IsSupervisor(IsProgramStaff):
 
 
 class IntegrationClientViewSet(
-    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedViewMixin,
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """The program's integration clients (OAuth2 client credentials), for its supervisors."""
 

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.audit import AuditedViewMixin
 from caseload.models import Staff, is_integration
 from caseload.permissions import ROLE_PERMISSIONS
 
@@ -32,7 +33,7 @@ class IsPerson(permissions.IsAuthenticated):
         return super().has_permission(request, view) and not is_integration(request.user)
 
 
-class MeView(StrictQueryMixin, APIView):
+class MeView(AuditedViewMixin, StrictQueryMixin, APIView):
     """Who the caller is: their role, program and what the role may do."""
 
     permission_classes = [IsPerson]

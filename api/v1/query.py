@@ -16,15 +16,15 @@ from django_filters.utils import translate_validation
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from api.audit import AuditedViewMixin
-
 UNKNOWN = exceptions.ErrorDetail("Unknown query parameter.", code="unknown_parameter")
 REPEATED = exceptions.ErrorDetail("Send this parameter once.", code="repeated_parameter")
 FORMAT = "format"
 
 
-class StrictQueryMixin(AuditedViewMixin):
-    """For every API view: refuse query parameters the view does not read."""
+class StrictQueryMixin:
+    """For every API view: refuse query parameters the view does not read.
+
+    Listed after `AuditedViewMixin` in a view's bases, so the audit knows the view first."""
 
     # Extra parameters this view or action reads (an `@action(query_parameters=...)` sets it).
     query_parameters: ClassVar[tuple[str, ...]] = ()

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.audit import AuditedViewMixin
 from caseload import instruments
 from caseload.models import Role, Staff
 from caseload.permissions import is_staff_member
@@ -24,7 +25,7 @@ class IsProgramStaff(permissions.BasePermission):
         return is_staff_member(request.user)
 
 
-class InstrumentsView(StrictQueryMixin, APIView):
+class InstrumentsView(AuditedViewMixin, StrictQueryMixin, APIView):
     """Items, legal answers and severity bands of each withdrawal instrument.
 
     Build assessment forms from this rather than hard-coding the scales; SOWS bands reflect the
@@ -70,7 +71,11 @@ class StaffFilter(django_filters.FilterSet):
 
 
 class StaffViewSet(
-    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedViewMixin,
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Staff of the caller's program, to pick a counselor, prescriber or appointment staff."""
 

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedViewMixin
 from api.schema import error_response
 from caseload.models import ApiToken
 from caseload.services.tokens import (
@@ -61,7 +62,11 @@ class IssuedTokenSerializer(TokenSerializer):
 
 
 class TokenViewSet(
-    StrictQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedViewMixin,
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """The caller's own personal API tokens."""
 

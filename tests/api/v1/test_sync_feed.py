@@ -182,7 +182,7 @@ def test_page_numbers_do_not_mix_with_a_walk(as_user, supervisor, booked):
 
 @pytest.mark.parametrize("token", ["garbage", "a" * 300, ""])
 def test_a_link_the_server_did_not_issue_is_400(as_user, supervisor, booked, token):
-    assert errors_of(as_user(supervisor).get(FEED, {"cursor": token})) == [("cursor", "invalid")]
+    assert errors_of(as_user(supervisor).get(FEED, {"cursor": token})) == [("cursor", "invalid_cursor")]
 
 
 def test_a_link_of_one_list_or_caller_does_not_work_for_another(
@@ -190,9 +190,9 @@ def test_a_link_of_one_list_or_caller_does_not_work_for_another(
 ):
     token = parse_qs(urlparse(first_next(as_user(supervisor))).query)["cursor"][0]
     wrong_list = as_user(supervisor).get("/api/v1/patients/", {"cursor": token})
-    assert errors_of(wrong_list) == [("cursor", "invalid")]
+    assert errors_of(wrong_list) == [("cursor", "invalid_cursor")]
     stranger = as_user(other_program_staff).get(FEED, {"cursor": token})
-    assert errors_of(stranger) == [("cursor", "invalid")]
+    assert errors_of(stranger) == [("cursor", "invalid_cursor")]
 
 
 def test_an_old_link_answers_410_sync_expired(as_user, supervisor, booked, settings):
@@ -282,3 +282,25 @@ def test_a_link_does_not_reveal_the_filters_it_carries(as_user, supervisor, pati
     assert not any("quillfeather" in text.lower() for text in decoded)
     items, _ = walk(api, next_sync)  # and the link still works
     assert items == []
+
+
+def test_every_paged_list_answers_a_foreign_cursor_with_invalid_cursor(
+    as_user, supervisor, booked, integration_client
+):
+    """One cursor (api/cursors.py) for the feed, keyset lists and FHIR: a token issued for one
+    list is refused by the others with the same code, naming the parameter it came in."""
+    api = as_user(supervisor)
+    feed_token = parse_qs(urlparse(first_next(api)).query)["cursor"][0]
+    audit_next = api.get("/api/v1/audit-events/", {"page_size": 1}).json()["next"]
+    audit_token = parse_qs(urlparse(audit_next).query)["cursor"][0]
+    assert api.get("/api/v1/audit-events/", {"cursor": audit_token}).status_code == 200
+    assert errors_of(api.get("/api/v1/audit-events/", {"cursor": feed_token})) == [
+        ("cursor", "invalid_cursor")
+    ]
+    assert errors_of(api.get(FEED, {"cursor": audit_token})) == [("cursor", "invalid_cursor")]
+    assert errors_of(api.get(FEED, {"sync": feed_token})) == [("sync", "invalid_cursor")]
+    fhir = integration_client.get("/fhir/Appointment", {"_cursor": feed_token})
+    assert fhir.status_code == 400
+    issue = fhir.json()["issue"][0]
+    assert issue["expression"] == ["_cursor"]
+    assert issue["details"]["coding"][0]["code"] == "invalid_cursor"
