@@ -182,7 +182,9 @@ def test_page_numbers_do_not_mix_with_a_walk(as_user, supervisor, booked):
 
 @pytest.mark.parametrize("token", ["garbage", "a" * 300, ""])
 def test_a_link_the_server_did_not_issue_is_400(as_user, supervisor, booked, token):
-    assert errors_of(as_user(supervisor).get(FEED, {"cursor": token})) == [("cursor", "invalid_cursor")]
+    assert errors_of(as_user(supervisor).get(FEED, {"cursor": token})) == [
+        ("cursor", "invalid_cursor")
+    ]
 
 
 def test_a_link_of_one_list_or_caller_does_not_work_for_another(
