@@ -1,8 +1,4 @@
-"""One error shape for every failure:
-
-{"code": "validation_error", "detail": "...",
- "errors": [{"field": "items.restlessness", "code": "invalid_choice", "detail": "..."}]}
-"""
+"""DRF's exception handler: every failure in the one error shape (api/refusals.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from caseload.errors import DomainError, LockedOut
 
 from .audit import audit_refusal
-from .refusals import unavailable
+from .refusals import error_body, field_error, unavailable
 
 
 class FieldNotFound(exceptions.NotFound):
@@ -43,7 +39,7 @@ def exception_handler(exc, context):
 def _error_response(exc, context):
     _answer_in_json(context.get("request"))
     if isinstance(exc, DomainError):
-        errors = [_error(field, code, message) for field, code, message in exc.field_errors()]
+        errors = [field_error(field, code, message) for field, code, message in exc.field_errors()]
         if exc.status == 400:
             return _response(
                 400, "validation_error", INVALID_INPUT if errors else exc.message, errors
@@ -68,12 +64,12 @@ def _error_response(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = list(_flatten(exc.detail, ""))
-        response.data = {"code": "validation_error", "detail": INVALID_INPUT, "errors": errors}
+        response.data = error_body("validation_error", INVALID_INPUT, errors)
         return response
     code = getattr(exc.detail, "code", None) or "error"
     field = getattr(exc, "field", None) or _HEADER_FIELDS.get(type(exc))
-    errors = [_error(field, code, str(exc.detail))] if field else []
-    response.data = {"code": code, "detail": _clean(str(exc.detail)), "errors": errors}
+    errors = [field_error(field, code, str(exc.detail))] if field else []
+    response.data = error_body(code, str(exc.detail), errors)
     return response
 
 
@@ -89,16 +85,7 @@ def _answer_in_json(request) -> None:
 
 
 def _response(status_code: int, code: str, detail: str, errors: list[dict]) -> Response:
-    return Response({"code": code, "detail": _clean(detail), "errors": errors}, status=status_code)
-
-
-def _error(field: str | None, code: str, detail: str) -> dict:
-    return {"field": _clean(field) if field else field, "code": code, "detail": _clean(detail)}
-
-
-def _clean(text: str) -> str:
-    """Error messages may echo client input; lone surrogates in it must not break the JSON."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return Response(error_body(code, detail, errors), status=status_code)
 
 
 def _flatten(detail, prefix: str):
@@ -114,4 +101,4 @@ def _flatten(detail, prefix: str):
             else:
                 yield from _flatten(value, prefix)
     else:
-        yield _error(prefix or None, getattr(detail, "code", "invalid"), str(detail))
+        yield field_error(prefix or None, getattr(detail, "code", "invalid"), str(detail))

@@ -22,7 +22,7 @@ from django.views import defaults
 
 from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
 
-from .refusals import unavailable
+from .refusals import error_body, unavailable
 
 API_PREFIXES = ("/api/", "/fhir/", "/o/")
 # Headers of the original answer a client still needs.
@@ -58,7 +58,7 @@ def error_response(request: HttpRequest, status: int) -> JsonResponse:
         code, detail = phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}."
     if status == 404:
         detail += _slash_hint(request)
-    return JsonResponse({"code": code, "detail": detail, "errors": []}, status=status)
+    return JsonResponse(error_body(code, detail), status=status)
 
 
 def _slash_hint(request: HttpRequest) -> str:

@@ -18,6 +18,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import TokenView
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
+from api.refusals import error_payload
 from caseload.services.integrations import (
     integration_for_application,
     integration_may_issue_token,
@@ -90,12 +91,8 @@ class CaseloadTokenView(TokenView):
         )
         detail = body.get("error_description") or _DETAILS.get(error, "The request failed.")
         field = _FIELDS.get(error)
-        body |= {
-            "error_description": detail,  # RFC 6749 5.2: libraries print it after the error
-            "code": error,
-            "detail": detail,
-            "errors": [{"field": field, "code": error, "detail": detail}] if field else [],
-        }
+        # RFC 6749 5.2: libraries print `error_description` after the error.
+        body |= {"error_description": detail, **error_payload(error, detail, field)}
         response.content = json.dumps(body).encode()
         response["Content-Type"] = "application/json"
         if response.status_code == 401 and _authorization_scheme(request) == "basic":

@@ -1,17 +1,40 @@
-"""Error answers given outside DRF (WSGI wrappers, middleware), in the API's error shape."""
+"""The API's one error shape, and the answers given outside DRF (WSGI wrappers, middleware).
+
+{"code": "validation_error", "detail": "...",
+ "errors": [{"field": "items.restlessness", "code": "invalid_choice", "detail": "..."}]}
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import InterfaceError, OperationalError
 
 
+def error_body(code: str, detail: str, errors: Sequence[dict] = ()) -> dict:
+    """The body of every error answer: DRF's handler, middleware and WSGI wrappers build it here."""
+    return {"code": code, "detail": clean_text(detail), "errors": list(errors)}
+
+
+def field_error(field: str | None, code: str, detail: str) -> dict:
+    """One entry of `errors`: which field (dotted for nested ones), its stable code, why."""
+    return {
+        "field": clean_text(field) if field else field,
+        "code": code,
+        "detail": clean_text(detail),
+    }
+
+
 def error_payload(code: str, detail: str, field: str | None = None) -> dict:
-    errors = [{"field": field, "code": code, "detail": detail}] if field else []
-    return {"code": code, "detail": detail, "errors": errors}
+    """An error about one field (or none) whose code is the answer's code."""
+    return error_body(code, detail, [field_error(field, code, detail)] if field else [])
+
+
+def clean_text(text: str) -> str:
+    """Error messages may echo client input; lone surrogates in it must not break the JSON."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def refuse(

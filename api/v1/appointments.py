@@ -111,35 +111,6 @@ class CancelSerializer(StrictSerializerMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-def _transition(to: str, url_path: str, summary: str, request_serializer=None):
-    """An endpoint `POST /appointments/{id}/<url_path>/` that moves the appointment to `to`."""
-
-    def transition(self, request: Request, pk=None) -> Response:
-        appointment = self.get_object()
-        version = expected_version(request)
-        reason = ""
-        if request_serializer is not None:
-            payload = request_serializer(data=request.data)
-            payload.is_valid(raise_exception=True)
-            reason = payload.validated_data["reason"]
-        updated = appointment_transition(
-            appointment=appointment,
-            actor=request.user,
-            to=to,
-            reason=reason,
-            expected_version=version,
-        )
-        return self.respond_written(updated)
-
-    name = url_path.replace("-", "_")
-    transition.__name__ = name  # the router maps the method by this name
-    transition.__doc__ = f"{summary} 409 `illegal_transition` when the status does not allow it."
-    decorated = action(detail=True, methods=["post"], url_path=url_path, url_name=url_path)(
-        transition
-    )
-    return extend_schema(request=request_serializer, responses=AppointmentSerializer)(decorated)
-
-
 class AppointmentViewSet(RecordViewSet):
     """Appointments. Created booked; each status move is its own endpoint."""
 
@@ -150,14 +121,44 @@ class AppointmentViewSet(RecordViewSet):
     pagination_class = FeedPagination
     action_permissions = {"arrive": CHANGE, "fulfil": CHANGE, "cancel": CHANGE, "no_show": CHANGE}
 
-    arrive = _transition(AppointmentStatus.ARRIVED, "arrive", "The patient has arrived.")
-    fulfil = _transition(AppointmentStatus.FULFILLED, "fulfil", "The visit took place.")
-    cancel = _transition(
-        AppointmentStatus.CANCELLED, "cancel", "Cancel, with a reason.", CancelSerializer
-    )
-    no_show = _transition(
-        AppointmentStatus.NOSHOW, "no-show", "The patient did not come (after the start)."
-    )
+    # Status moves: one endpoint each; 409 `illegal_transition` when the status does not allow it.
+    @extend_schema(request=None, responses=AppointmentSerializer)
+    @action(detail=True, methods=["post"])
+    def arrive(self, request: Request, pk=None) -> Response:
+        """The patient has arrived. 409 `illegal_transition` when the status does not allow it."""
+        return self._move(request, AppointmentStatus.ARRIVED)
+
+    @extend_schema(request=None, responses=AppointmentSerializer)
+    @action(detail=True, methods=["post"])
+    def fulfil(self, request: Request, pk=None) -> Response:
+        """The visit took place. 409 `illegal_transition` when the status does not allow it."""
+        return self._move(request, AppointmentStatus.FULFILLED)
+
+    @extend_schema(request=CancelSerializer, responses=AppointmentSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None) -> Response:
+        """Cancel, with a reason. 409 `illegal_transition` when the status does not allow it."""
+        payload = CancelSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return self._move(request, AppointmentStatus.CANCELLED, payload.validated_data["reason"])
+
+    @extend_schema(request=None, responses=AppointmentSerializer)
+    @action(detail=True, methods=["post"], url_path="no-show", url_name="no-show")
+    def no_show(self, request: Request, pk=None) -> Response:
+        """The patient did not come (after the start). 409 `illegal_transition` when the status
+        does not allow it."""
+        return self._move(request, AppointmentStatus.NOSHOW)
+
+    def _move(self, request: Request, to: str, reason: str = "") -> Response:
+        appointment = self.get_object()
+        updated = appointment_transition(
+            appointment=appointment,
+            actor=request.user,
+            to=to,
+            reason=reason,
+            expected_version=expected_version(request),
+        )
+        return self.respond_written(updated)
 
     @extend_schema(responses=ReminderSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])

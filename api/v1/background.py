@@ -4,23 +4,22 @@ and webhook subscriptions with their delivery log."""
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedViewMixin
+from api.permissions import IsProgramStaff, IsSupervisor
 from api.schema import error_response
 from caseload.models import (
     Alert,
     FollowUp,
     Reminder,
-    Role,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
 )
-from caseload.permissions import is_staff_member
 from caseload.services.alerts import alert_acknowledge
 from caseload.services.follow_ups import follow_up_done
 from caseload.services.webhooks import (
@@ -32,7 +31,6 @@ from caseload.services.webhooks import (
 
 from .base import AuditedReadMixin, StrictSerializerMixin
 from .query import StrictQueryMixin
-from .reference import IsProgramStaff
 
 
 class ReminderSerializer(serializers.ModelSerializer):
@@ -138,18 +136,6 @@ class AlertViewSet(OwnListViewSet):
 
 
 # Webhooks -------------------------------------------------------------------------------------
-class IsSupervisor(permissions.BasePermission):
-    """Supervisors only; a method with no handler passes here and answers 405."""
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not is_staff_member(request.user):
-            return False
-        method = request.method.lower()
-        if method not in view.http_method_names or not hasattr(view, method):
-            return True
-        return request.user.role == Role.SUPERVISOR
-
-
 class WebhookSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     url = serializers.URLField(max_length=500, help_text="An http(s) URL that receives POSTs.")
     events = serializers.ListField(

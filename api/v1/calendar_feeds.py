@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedViewMixin
+from api.permissions import IsProgramStaff
 from caseload.models import CalendarFeed
 from caseload.services.calendar_feeds import (
     calendar_feed_create,
@@ -19,7 +20,6 @@ from caseload.services.tokens import token_of
 
 from .base import StrictSerializerMixin
 from .query import StrictQueryMixin
-from .reference import IsProgramStaff
 
 
 class CalendarFeedSerializer(serializers.ModelSerializer):

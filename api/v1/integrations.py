@@ -13,12 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedViewMixin
-from caseload.models import IntegrationClient, Role
+from api.permissions import IsSupervisor
+from caseload.models import IntegrationClient
 from caseload.permissions import integration_clients_visible_to
 from caseload.services.integrations import integration_disable, integration_rotate_secret
 
 from .query import StrictQueryMixin
-from .reference import IsProgramStaff
 
 
 class IntegrationClientSerializer(serializers.ModelSerializer):
@@ -54,17 +54,6 @@ class RotatedClientSerializer(IntegrationClientSerializer):
     class Meta(IntegrationClientSerializer.Meta):
         fields = (*IntegrationClientSerializer.Meta.fields, "client_secret")
         read_only_fields = fields
-
-
-class IsSupervisor(IsProgramStaff):
-    """Supervisors manage their program's clients; other staff 403."""
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not super().has_permission(request, view):
-            return False
-        if not hasattr(view, request.method.lower()):
-            return True  # no handler: let the view answer 405
-        return request.user.role == Role.SUPERVISOR
 
 
 class IntegrationClientViewSet(

@@ -16,6 +16,8 @@ from django_filters.utils import translate_validation
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from api.permissions import handles
+
 UNKNOWN = exceptions.ErrorDetail("Unknown query parameter.", code="unknown_parameter")
 REPEATED = exceptions.ErrorDetail("Send this parameter once.", code="repeated_parameter")
 FORMAT = "format"
@@ -31,15 +33,11 @@ class StrictQueryMixin:
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # authentication and permissions come first
-        if not self._method_allowed(request):
+        if not handles(self, request):
             return  # dispatch answers 405 next, whatever the query string
         errors = query_errors(self, request)
         if errors:
             raise exceptions.ValidationError(errors)
-
-    def _method_allowed(self, request: Request) -> bool:
-        method = request.method.lower()
-        return method in self.http_method_names and hasattr(self, method)
 
     def perform_content_negotiation(self, request: Request, force: bool = False):
         # A `?format=` the view does not serve is answered as a query error naming `format`

@@ -5,24 +5,19 @@ from __future__ import annotations
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.audit import AuditedViewMixin
+from api.permissions import IsProgramStaff
 from caseload import instruments
 from caseload.models import Role, Staff
-from caseload.permissions import is_staff_member
 from caseload.services.signins import signin_unlock
 
 from .query import StrictQueryMixin
-
-
-class IsProgramStaff(permissions.BasePermission):
-    def has_permission(self, request: Request, view) -> bool:
-        return is_staff_member(request.user)
 
 
 class InstrumentsView(AuditedViewMixin, StrictQueryMixin, APIView):

@@ -56,25 +56,6 @@ class ReferralFilter(PatientRecordFilter):
         fields = ("patient", "group", "status")
 
 
-def _transition(to: str):
-    """An endpoint `POST /referrals/{id}/<to>/` that moves the referral to status `to`."""
-
-    def transition(self, request: Request, pk=None) -> Response:
-        referral = self.get_object()
-        updated = referral_transition(
-            referral=referral,
-            actor=request.user,
-            to=to,
-            expected_version=expected_version(request),
-        )
-        return self.respond_written(updated)
-
-    transition.__name__ = to  # the router maps the method by this name
-    transition.__doc__ = f"Mark the referral {to}; 409 when its status does not allow it."
-    decorated = action(detail=True, methods=["post"], url_path=to, url_name=to)(transition)
-    return extend_schema(request=None, responses=ReferralSerializer)(decorated)
-
-
 class ReferralViewSet(EnteredInErrorMixin, RecordViewSet):
     """Support-group referrals. Each status change is its own endpoint; 409 when not allowed."""
 
@@ -90,9 +71,33 @@ class ReferralViewSet(EnteredInErrorMixin, RecordViewSet):
         "declined": CHANGE,
     }
 
-    attending = _transition(ReferralStatus.ATTENDING.value)
-    completed = _transition(ReferralStatus.COMPLETED.value)
-    declined = _transition(ReferralStatus.DECLINED.value)
+    # Status moves: one endpoint each; 409 when the status does not allow it.
+    @extend_schema(request=None, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def attending(self, request: Request, pk=None) -> Response:
+        """Mark the referral attending; 409 when its status does not allow it."""
+        return self._move(request, ReferralStatus.ATTENDING)
+
+    @extend_schema(request=None, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def completed(self, request: Request, pk=None) -> Response:
+        """Mark the referral completed; 409 when its status does not allow it."""
+        return self._move(request, ReferralStatus.COMPLETED)
+
+    @extend_schema(request=None, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def declined(self, request: Request, pk=None) -> Response:
+        """Mark the referral declined; 409 when its status does not allow it."""
+        return self._move(request, ReferralStatus.DECLINED)
+
+    def _move(self, request: Request, to: str) -> Response:
+        updated = referral_transition(
+            referral=self.get_object(),
+            actor=request.user,
+            to=to,
+            expected_version=expected_version(request),
+        )
+        return self.respond_written(updated)
 
     def create_record(self, *, actor, data):
         patient = data.pop("patient")

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedViewMixin
+from api.permissions import IsProgramStaff
 from api.schema import error_response
 from caseload.models import ApiToken
 from caseload.services.tokens import (
@@ -23,7 +24,6 @@ from caseload.services.tokens import (
 
 from .base import StrictSerializerMixin
 from .query import StrictQueryMixin
-from .reference import IsProgramStaff
 
 
 class TokenSerializer(serializers.ModelSerializer):

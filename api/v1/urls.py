@@ -22,6 +22,8 @@ from .tokens import TokenViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `.json`-style suffix routes: one URL per resource, and `/staff/0.5/` is a plain 404.
+router.include_format_suffixes = False
 router.register("patients", PatientViewSet, basename="patient")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("notes", CaseNoteViewSet, basename="casenote")

@@ -43,7 +43,7 @@ class Assessment(CorrectableRecord):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-administered_at", "-created_at"]
+        ordering = ["-administered_at", "-created_at", "-id"]
         constraints = [
             *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(
@@ -81,7 +81,9 @@ class Assessment(CorrectableRecord):
         ]
         indexes = [
             # The list's order, so a page reads rows in index order (no sort of the whole list).
-            models.Index(fields=["-administered_at", "-created_at"], name="assessment_list_order"),
+            models.Index(
+                fields=["-administered_at", "-created_at", "-id"], name="assessment_list_order"
+            ),
             models.Index(fields=["patient", "instrument", "administered_at"]),
         ]
 

@@ -24,7 +24,7 @@ class CalendarFeed(BaseModel):
     )
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"calendar feed {self.pk}"

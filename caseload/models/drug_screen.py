@@ -48,10 +48,12 @@ class DrugScreen(CorrectableRecord):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-collected_at", "-created_at"]
+        ordering = ["-collected_at", "-created_at", "-id"]
         # The list's order, so a page reads rows in index order (no sort of the whole list).
         indexes = [
-            models.Index(fields=["-collected_at", "-created_at"], name="drugscreen_list_order")
+            models.Index(
+                fields=["-collected_at", "-created_at", "-id"], name="drugscreen_list_order"
+            )
         ]
         constraints = [
             *CorrectableRecord.Meta.constraints,
@@ -75,7 +77,7 @@ class DrugScreenResult(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["substance"]
+        ordering = ["substance", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["screen", "substance"], name="drugscreen_one_result_per_substance"

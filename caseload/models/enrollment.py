@@ -44,7 +44,7 @@ class Enrollment(BaseModel):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-admitted_on", "-created_at"]
+        ordering = ["-admitted_on", "-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["patient"],
@@ -75,7 +75,9 @@ class Enrollment(BaseModel):
         ]
         indexes = [
             # The list's order, so a page reads rows in index order (no sort of the whole list).
-            models.Index(fields=["-admitted_on", "-created_at"], name="enrollment_list_order"),
+            models.Index(
+                fields=["-admitted_on", "-created_at", "-id"], name="enrollment_list_order"
+            ),
             models.Index(fields=["counselor", "status"]),
             models.Index(fields=["prescriber", "status"]),
         ]

@@ -67,10 +67,10 @@ class MedicationRecord(CorrectableRecord):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-start_date", "-created_at"]
+        ordering = ["-start_date", "-created_at", "-id"]
         # The list's order, so a page reads rows in index order (no sort of the whole list).
         indexes = [
-            models.Index(fields=["-start_date", "-created_at"], name="medication_list_order")
+            models.Index(fields=["-start_date", "-created_at", "-id"], name="medication_list_order")
         ]
         constraints = [
             *CorrectableRecord.Meta.constraints,

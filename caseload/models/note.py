@@ -19,9 +19,11 @@ class CaseNote(CorrectableRecord):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-written_at", "-created_at"]
+        ordering = ["-written_at", "-created_at", "-id"]
         # The list's order, so a page reads rows in index order (no sort of the whole list).
-        indexes = [models.Index(fields=["-written_at", "-created_at"], name="casenote_list_order")]
+        indexes = [
+            models.Index(fields=["-written_at", "-created_at", "-id"], name="casenote_list_order")
+        ]
         constraints = [
             *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(

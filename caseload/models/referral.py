@@ -36,9 +36,11 @@ class Referral(CorrectableRecord):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-referred_on", "-created_at"]
+        ordering = ["-referred_on", "-created_at", "-id"]
         # The list's order, so a page reads rows in index order (no sort of the whole list).
-        indexes = [models.Index(fields=["-referred_on", "-created_at"], name="referral_list_order")]
+        indexes = [
+            models.Index(fields=["-referred_on", "-created_at", "-id"], name="referral_list_order")
+        ]
         constraints = [
             *CorrectableRecord.Meta.constraints,
             models.CheckConstraint(
