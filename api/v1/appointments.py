@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from caseload.models import Appointment, AppointmentStatus, AuditAction
+from caseload.models import Appointment, AppointmentStatus, AuditAction, Reminder
 from caseload.permissions import (
     CHANGE,
     INTEGRATION_HIDDEN_APPOINTMENT_FIELDS,
@@ -22,14 +22,7 @@ from caseload.services.appointments import (
 from caseload.services.audit import audit_read
 
 from ..feed import FeedPagination
-from .background import ReminderSerializer
-from .base import (
-    RECORD_META,
-    PatientRecordFilter,
-    RecordViewSet,
-    StrictSerializerMixin,
-    expected_version,
-)
+from .base import RECORD_META, RecordViewSet, expected_version
 from .fields import (
     DateTimeField,
     PlausibleDateTimeFilter,
@@ -37,6 +30,27 @@ from .fields import (
     VisiblePatientField,
     validate_plausible_datetime,
 )
+from .filters import PatientRecordFilter
+from .strict import StrictSerializerMixin
+
+
+class ReminderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reminder
+        fields = (
+            "id",
+            "lead_minutes",
+            "appointment_start",
+            "due_at",
+            "status",
+            "channel",
+            "attempts",
+            "sent_at",
+            "last_error",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
 
 
 class AppointmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):

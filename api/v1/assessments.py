@@ -8,14 +8,7 @@ from caseload.models import Assessment, Instrument
 from caseload.selectors.records import assessment_list
 from caseload.services.assessments import assessment_item_problems, assessment_record
 
-from .base import (
-    APPEND_ONLY_METHODS,
-    CORRECTION_FIELDS,
-    RECORD_META,
-    PatientRecordFilter,
-    RecordViewSet,
-    StrictSerializerMixin,
-)
+from .base import APPEND_ONLY_METHODS, CORRECTION_FIELDS, RECORD_META, RecordViewSet
 from .corrections import EnteredInErrorMixin
 from .fields import (
     DateTimeField,
@@ -23,6 +16,8 @@ from .fields import (
     VisiblePatientField,
     validate_past_datetime,
 )
+from .filters import PatientRecordFilter
+from .strict import StrictSerializerMixin
 
 
 def _items_schema() -> dict:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from api.audit import AuditedViewMixin
 from api.pagination import KeysetPagination
+from api.permissions import RolePermission
 from caseload.models import AuditAction, AuditEvent, AuditOutcome
 from caseload.selectors.audit import (
     audit_event_list,
@@ -18,8 +19,8 @@ from caseload.selectors.audit import (
 )
 from caseload.services.audit import audit_read
 
-from .base import RolePermission, filters_used, queried_patients
 from .fields import PlausibleDateTimeFilter
+from .filters import filters_used, queried_patients
 from .query import StrictQueryMixin
 
 

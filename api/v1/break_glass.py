@@ -12,20 +12,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedViewMixin
-from api.permissions import handles
+from api.permissions import RolePermission, handles
 from api.schema import error_response
 from caseload.models import AuditAction, BreakGlass
 from caseload.permissions import ADD, CHANGE, has_role_permission
 from caseload.selectors.break_glass import break_glass_list
 from caseload.services.break_glass import break_glass_review
 
-from .base import (
-    AuditedReadMixin,
-    RolePermission,
-    StrictSerializerMixin,
-    expected_version,
-)
+from .base import AuditedReadMixin, expected_version
 from .query import StrictQueryMixin
+from .strict import StrictSerializerMixin
 
 
 class OpenBreakGlassSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -18,8 +18,8 @@ from caseload.services.calendar_feeds import (
 )
 from caseload.services.tokens import token_of
 
-from .base import StrictSerializerMixin
 from .query import StrictQueryMixin
+from .strict import StrictSerializerMixin
 
 
 class CalendarFeedSerializer(serializers.ModelSerializer):

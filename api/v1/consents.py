@@ -15,15 +15,10 @@ from caseload.permissions import CHANGE
 from caseload.selectors.consents import consent_list, consent_status
 from caseload.services.consents import consent_create, consent_problems, consent_revoke
 
-from .base import (
-    APPEND_ONLY_METHODS,
-    RECORD_META,
-    PatientRecordFilter,
-    RecordViewSet,
-    StrictSerializerMixin,
-    expected_version,
-)
+from .base import APPEND_ONLY_METHODS, RECORD_META, RecordViewSet, expected_version
 from .fields import DateTimeField, VisiblePatientField
+from .filters import PatientRecordFilter
+from .strict import StrictSerializerMixin
 
 
 class ConsentSerializer(StrictSerializerMixin, serializers.ModelSerializer):

@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from caseload.permissions import CHANGE
 from caseload.services.records import record_mark_entered_in_error
 
-from .base import StrictSerializerMixin, expected_version
+from .base import expected_version
+from .strict import StrictSerializerMixin
 
 
 class EnteredInErrorSerializer(StrictSerializerMixin, serializers.Serializer):

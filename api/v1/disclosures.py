@@ -11,11 +11,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 
 from api.audit import AuditedViewMixin
+from api.permissions import RolePermission
 from caseload.models import Disclosure, DisclosureBasis
 from caseload.selectors.disclosures import ACCOUNTING_PERIOD, disclosure_list
 
-from .base import AuditedReadMixin, PatientRecordFilter, RolePermission
+from .base import AuditedReadMixin
 from .fields import DateTimeField, PlausibleDateTimeFilter
+from .filters import PatientRecordFilter
 from .query import StrictQueryMixin
 
 

@@ -6,16 +6,11 @@ from caseload.models import DrugScreen, DrugScreenResult, ScreenResult, Substanc
 from caseload.selectors.records import drug_screen_list
 from caseload.services.drug_screens import drug_screen_record
 
-from .base import (
-    APPEND_ONLY_METHODS,
-    CORRECTION_FIELDS,
-    RECORD_META,
-    PatientRecordFilter,
-    RecordViewSet,
-    StrictSerializerMixin,
-)
+from .base import APPEND_ONLY_METHODS, CORRECTION_FIELDS, RECORD_META, RecordViewSet
 from .corrections import EnteredInErrorMixin
 from .fields import DateTimeField, VisiblePatientField, validate_past_datetime
+from .filters import PatientRecordFilter
+from .strict import StrictSerializerMixin
 
 
 class DrugScreenResultSerializer(StrictSerializerMixin, serializers.ModelSerializer):

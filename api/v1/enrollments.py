@@ -18,14 +18,10 @@ from caseload.services.enrollments import (
     enrollment_update,
 )
 
-from .base import (
-    RECORD_META,
-    PatientRecordFilter,
-    RecordViewSet,
-    StrictSerializerMixin,
-    expected_version,
-)
+from .base import RECORD_META, RecordViewSet, expected_version
 from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_date
+from .filters import PatientRecordFilter
+from .strict import StrictSerializerMixin
 
 
 class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):

@@ -14,8 +14,8 @@ from caseload.models import Consent
 from caseload.permissions import ADD, has_role_permission
 from caseload.services.exports import PatientExport
 
-from .base import StrictSerializerMixin
 from .patient_records import RECORD_SERIALIZERS
+from .strict import StrictSerializerMixin
 
 # Consent categories -> the history's record serializers.
 CATEGORY_SERIALIZERS = {

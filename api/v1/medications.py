@@ -10,9 +10,11 @@ from caseload.models import SETTABLE_MEDICATION_STATUSES, MedicationRecord
 from caseload.selectors.records import medication_list
 from caseload.services.medications import medication_record, medication_update
 
-from .base import RECORD_META, PatientRecordFilter, RecordViewSet, StrictSerializerMixin
+from .base import RECORD_META, RecordViewSet
 from .corrections import EnteredInErrorMixin
 from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_date
+from .filters import PatientRecordFilter
+from .strict import StrictSerializerMixin
 
 
 class MedicationSerializer(StrictSerializerMixin, serializers.ModelSerializer):

@@ -6,15 +6,11 @@ from caseload.models import CaseNote
 from caseload.selectors.records import note_list
 from caseload.services.notes import note_create, note_update
 
-from .base import (
-    CORRECTION_FIELDS,
-    RECORD_META,
-    PatientRecordFilter,
-    RecordViewSet,
-    StrictSerializerMixin,
-)
+from .base import CORRECTION_FIELDS, RECORD_META, RecordViewSet
 from .corrections import EnteredInErrorMixin
 from .fields import DateTimeField, VisiblePatientField, validate_past_datetime
+from .filters import PatientRecordFilter
+from .strict import StrictSerializerMixin
 
 
 class CaseNoteSerializer(StrictSerializerMixin, serializers.ModelSerializer):

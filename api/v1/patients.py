@@ -23,7 +23,7 @@ from caseload.services.patients import patient_create, patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
 from ..feed import FeedPagination
-from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
+from .base import RECORD_META, RecordViewSet
 from .break_glass import CanBreakGlass, OpenBreakGlassSerializer, OpenedBreakGlassSerializer
 from .disclosures import ACCOUNTING_SCHEMA, AccountingQuerySerializer, DisclosureSerializer
 from .exports import EXPORT_SCHEMA, CanExport, ExportRequestSerializer, export_payload
@@ -42,6 +42,7 @@ from .patient_records import (
     trend_svg,
 )
 from .renderers import SvgRenderer
+from .strict import StrictSerializerMixin
 
 
 class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):

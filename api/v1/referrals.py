@@ -11,16 +11,11 @@ from caseload.permissions import CHANGE
 from caseload.selectors.records import referral_list
 from caseload.services.referrals import referral_create, referral_transition
 
-from .base import (
-    APPEND_ONLY_METHODS,
-    RECORD_META,
-    PatientRecordFilter,
-    RecordViewSet,
-    StrictSerializerMixin,
-    expected_version,
-)
+from .base import APPEND_ONLY_METHODS, RECORD_META, RecordViewSet, expected_version
 from .corrections import EnteredInErrorMixin
 from .fields import VisiblePatientField, validate_plausible_date
+from .filters import PatientRecordFilter
+from .strict import StrictSerializerMixin
 
 
 class ReferralSerializer(StrictSerializerMixin, serializers.ModelSerializer):

@@ -15,6 +15,7 @@ from api.audit import AuditedViewMixin
 from api.permissions import IsProgramStaff
 from api.schema import error_response
 from caseload.models import ApiToken
+from caseload.selectors.people import tokens_of
 from caseload.services.tokens import (
     token_issue_for_self,
     token_lifetime,
@@ -22,8 +23,8 @@ from caseload.services.tokens import (
     token_revoke_all,
 )
 
-from .base import StrictSerializerMixin
 from .query import StrictQueryMixin
+from .strict import StrictSerializerMixin
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -76,7 +77,7 @@ class TokenViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return ApiToken.objects.none()
-        return ApiToken.objects.filter(staff=self.request.user)
+        return tokens_of(self.request.user)
 
     @extend_schema(
         request=NewTokenSerializer,

@@ -1,24 +1,27 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from .alerts import AlertViewSet
 from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
 from .audit_events import AuditEventViewSet
-from .background import AlertViewSet, FollowUpViewSet, WebhookViewSet
 from .break_glass import BreakGlassViewSet
 from .calendar_feeds import CalendarFeedViewSet
 from .consents import ConsentViewSet
 from .disclosures import DisclosureViewSet
 from .drug_screens import DrugScreenViewSet
 from .enrollments import EnrollmentViewSet
+from .follow_ups import FollowUpViewSet
+from .instruments import InstrumentsView
 from .integrations import IntegrationClientViewSet
 from .me import MeView
 from .medications import MedicationViewSet
 from .notes import CaseNoteViewSet
 from .patients import PatientViewSet
-from .reference import InstrumentsView, StaffViewSet
 from .referrals import ReferralViewSet
+from .staff import StaffViewSet
 from .tokens import TokenViewSet
+from .webhooks import WebhookViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -1,38 +1,22 @@
-"""Reference data for clients: the instruments' items and bands, and the program's staff."""
+"""The program's staff, to pick a counselor, prescriber or appointment staff; supervisors lift
+sign-in locks here."""
 
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.audit import AuditedViewMixin
 from api.permissions import IsProgramStaff
-from caseload import instruments
 from caseload.models import Role, Staff
+from caseload.selectors.people import colleagues_of
 from caseload.services.signins import signin_unlock
 
 from .query import StrictQueryMixin
-
-
-class InstrumentsView(AuditedViewMixin, StrictQueryMixin, APIView):
-    """Items, legal answers and severity bands of each withdrawal instrument.
-
-    Build assessment forms from this rather than hard-coding the scales; SOWS bands reflect the
-    program's configuration.
-    """
-
-    permission_classes = [IsProgramStaff]
-
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        results = [instruments.describe(code) for code in instruments.INSTRUMENT_CODES]
-        return Response({"next": None, "previous": None, "results": results})
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -81,7 +65,7 @@ class StaffViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return Staff.objects.none()
-        return Staff.objects.filter(program_id=self.request.user.program_id).order_by("username")
+        return colleagues_of(self.request.user)
 
     @extend_schema(request=None, responses=UnlockedSerializer)
     @action(detail=True, methods=["post"], url_path="unlock-signin")

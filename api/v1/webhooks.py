@@ -1,5 +1,4 @@
-"""What background work leaves for people and integrations: reminders sent, follow-ups, alerts,
-and webhook subscriptions with their delivery log."""
+"""Webhook subscriptions of a program and their delivery log (supervisors)."""
 
 from __future__ import annotations
 
@@ -10,18 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedViewMixin
-from api.permissions import IsProgramStaff, IsSupervisor
+from api.permissions import IsSupervisor
 from api.schema import error_response
-from caseload.models import (
-    Alert,
-    FollowUp,
-    Reminder,
-    WebhookDelivery,
-    WebhookEvent,
-    WebhookSubscription,
-)
-from caseload.services.alerts import alert_acknowledge
-from caseload.services.follow_ups import follow_up_done
+from caseload.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from caseload.selectors.people import delivery_log, webhooks_of_program
 from caseload.services.webhooks import (
     webhook_create,
     webhook_replay,
@@ -29,113 +20,10 @@ from caseload.services.webhooks import (
     webhook_update,
 )
 
-from .base import AuditedReadMixin, StrictSerializerMixin
 from .query import StrictQueryMixin
+from .strict import StrictSerializerMixin
 
 
-class ReminderSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Reminder
-        fields = (
-            "id",
-            "lead_minutes",
-            "appointment_start",
-            "due_at",
-            "status",
-            "channel",
-            "attempts",
-            "sent_at",
-            "last_error",
-            "created_at",
-            "updated_at",
-        )
-        read_only_fields = fields
-
-
-class FollowUpSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = FollowUp
-        fields = ("id", "patient", "appointment", "reason", "status", "created_at", "done_at")
-        read_only_fields = fields
-
-
-class AlertSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Alert
-        fields = (
-            "id",
-            "patient",
-            "kind",
-            "assessment",
-            "break_glass",
-            "status",
-            "created_at",
-            "acknowledged_at",
-            "acknowledged_by",
-            "closed_at",
-            "closed_reason",
-        )
-        read_only_fields = fields
-
-
-class OwnListViewSet(
-    AuditedReadMixin,
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    """The caller's own work items; each page and each read is audited (they name patients)."""
-
-    permission_classes = [IsProgramStaff]
-    model: type
-    owner_field: str
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
-            return self.model.objects.none()
-        return self.model.objects.filter(**{self.owner_field: self.request.user})
-
-
-class FollowUpViewSet(OwnListViewSet):
-    """The caller's own follow-ups (after a missed appointment), newest first."""
-
-    model = FollowUp
-    owner_field = "staff"
-    serializer_class = FollowUpSerializer
-
-    @extend_schema(
-        request=None,
-        responses={200: FollowUpSerializer, 409: error_response("`already_done`.")},
-    )
-    @action(detail=True, methods=["post"])
-    def done(self, request: Request, pk=None) -> Response:
-        """Mark the follow-up done; 409 `already_done` the second time."""
-        follow_up = follow_up_done(follow_up=self.get_object(), actor=request.user)
-        return Response(FollowUpSerializer(follow_up).data)
-
-
-class AlertViewSet(OwnListViewSet):
-    """Withdrawal alerts addressed to the caller, newest first."""
-
-    model = Alert
-    owner_field = "recipient"
-    serializer_class = AlertSerializer
-
-    @extend_schema(
-        request=None,
-        responses={200: AlertSerializer, 409: error_response("`already_acknowledged`.")},
-    )
-    @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, pk=None) -> Response:
-        """Acknowledge the alert; a new finding of the same kind can then raise a new one. A
-        closed alert (its assessment was entered in error) answers 409 `alert_closed`."""
-        alert = alert_acknowledge(alert=self.get_object(), actor=request.user)
-        return Response(AlertSerializer(alert).data)
-
-
-# Webhooks -------------------------------------------------------------------------------------
 class WebhookSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     url = serializers.URLField(max_length=500, help_text="An http(s) URL that receives POSTs.")
     events = serializers.ListField(
@@ -234,7 +122,7 @@ class WebhookViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return WebhookSubscription.objects.none()
-        return WebhookSubscription.objects.filter(program_id=self.request.user.program_id)
+        return webhooks_of_program(self.request.user)
 
     @extend_schema(request=WebhookSerializer, responses={201: NewWebhookSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -270,8 +158,7 @@ class WebhookViewSet(
     def deliveries(self, request: Request, pk=None) -> Response:
         """The delivery log of this subscription, newest first (at most the last 100)."""
         subscription = self.get_object()
-        rows = subscription.deliveries.select_related("event").order_by("-created_at")[:100]
-        return Response(DeliverySerializer(rows, many=True).data)
+        return Response(DeliverySerializer(delivery_log(subscription), many=True).data)
 
     @extend_schema(
         request=ReplaySerializer,
