@@ -121,6 +121,28 @@ IF_NONE_MATCH = {
 }
 
 
+# The errors an operation documents, by status (`AutoSchema._errors` picks those that apply).
+ERRORS = {
+    "401": "`not_authenticated`: no credentials were sent. `invalid_token`: the token is "
+    "invalid, expired or revoked.",
+    "403": "`permission_denied`: the caller's role may not do this to this record (or, for a "
+    "browser session, the CSRF check failed); `errors` names the field when one value is the "
+    "reason.",
+    "404": "`not_found`: no {} with this id is visible to the caller. Another program's "
+    "records, and patients off the caller's caseload, answer exactly like an id that does not "
+    "exist.",
+    "406": "`not_acceptable`: the `Accept` header names no format this serves.",
+    "409": "The request conflicts with the record's current state or with another record, e.g. "
+    "`illegal_transition`, `entered_in_error`, `unique`; `errors` names the field.",
+    "412": "`stale_etag`: `If-Match` names no current version of the record; nothing was "
+    "written. Read it again and retry.",
+    "413": "`payload_too_large` (field `body`): the body is larger than the server accepts "
+    "({} bytes unless configured).",
+    "415": "`unsupported_media_type` or `unsupported_charset` (field `Content-Type`): send JSON "
+    "in UTF-8.",
+}
+
+
 class AutoSchema(openapi.AutoSchema):
     # Operation -------------------------------------------------------------------------
     def get_tags(self) -> list[str]:
@@ -241,53 +263,26 @@ class AutoSchema(openapi.AutoSchema):
         if not self.path.startswith(ERROR_SHAPED_PREFIX):
             return {}  # another interface (FHIR answers OperationOutcome) documents its own
         write = self.method in WRITE_METHODS
-        detail = bool(re.search(r"\{\w+\}", self.path))
-        errors: dict[str, str] = {}
-        bad_request = self._bad_request()
-        if bad_request:
-            errors["400"] = bad_request
-        if self._requires_authentication():
-            errors["401"] = (
-                "`not_authenticated`: no credentials were sent. `invalid_token`: the token is "
-                "invalid, expired or revoked."
-            )
-        if write or self._checks_more_than_authentication():
-            errors["403"] = (
-                "`permission_denied`: the caller's role may not do this to this record (or, "
-                "for a browser session, the CSRF check failed); `errors` names the field when "
-                "one value is the reason."
-            )
-        if detail:
+        candidates = [
+            ("400", self._bad_request()),
+            ("401", self._requires_authentication() and ERRORS["401"]),
+            ("403", (write or self._checks_more_than_authentication()) and ERRORS["403"]),
+            ("404", self._not_found()),
+            ("406", ERRORS["406"]),
+            ("409", write and isinstance(self.view, RecordViewSet) and ERRORS["409"]),
+            ("412", self._takes_if_match() and ERRORS["412"]),
+            ("413", write and ERRORS["413"].format(settings.CASELOAD_MAX_BODY_BYTES)),
+            ("415", write and ERRORS["415"]),
+        ]
+        return {code: text for code, text in candidates if text}
+
+    def _not_found(self) -> str:
+        if re.search(r"\{\w+\}", self.path):
             one = _names(self._model())[0] if self._model() else "record"
-            errors["404"] = (
-                f"`not_found`: no {one} with this id is visible to the caller. Another "
-                "program's records, and patients off the caller's caseload, answer exactly like "
-                "an id that does not exist."
-            )
-        elif getattr(self.view, "action", None) == "list":
-            errors["404"] = "`invalid_page` (field `page`): the page does not exist."
-        errors["406"] = "`not_acceptable`: the `Accept` header names no format this serves."
-        if write and isinstance(self.view, RecordViewSet):
-            errors["409"] = (
-                "The request conflicts with the record's current state or with another record, "
-                "e.g. `illegal_transition`, `entered_in_error`, `unique`; `errors` names the "
-                "field."
-            )
-        if self._takes_if_match():
-            errors["412"] = (
-                "`stale_etag`: `If-Match` names no current version of the record; nothing was "
-                "written. Read it again and retry."
-            )
-        if write:
-            errors["413"] = (
-                "`payload_too_large` (field `body`): the body is larger than the server "
-                f"accepts ({settings.CASELOAD_MAX_BODY_BYTES} bytes unless configured)."
-            )
-            errors["415"] = (
-                "`unsupported_media_type` or `unsupported_charset` (field `Content-Type`): "
-                "send JSON in UTF-8."
-            )
-        return errors
+            return ERRORS["404"].format(one)
+        if getattr(self.view, "action", None) == "list":
+            return "`invalid_page` (field `page`): the page does not exist."
+        return ""
 
     def _bad_request(self) -> str:
         reasons = []

@@ -17,6 +17,7 @@ row locked, so two racing bookings cannot both pass it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -108,21 +109,7 @@ def appointment_update(
     if "staff" in changes:
         _check_staff(appointment.patient, changes["staff"])
 
-    def guard(current: Appointment) -> None:
-        require_status(current, {S.BOOKED}, "rescheduled or edited")
-        merged = {f: getattr(current, f) for f in (*SCHEDULE_FIELDS, "overlap_allowed")}
-        merged |= changes
-        if {"start", "end"} & set(changes):
-            _check_times(merged["start"], merged["end"])
-        if (SCHEDULE_FIELDS | {"overlap_allowed"}) & set(changes):
-            _check_overlap(
-                staff=merged["staff"],
-                start=merged["start"],
-                end=merged["end"],
-                overlap_allowed=merged["overlap_allowed"],
-                exclude=current.pk,
-            )
-
+    guard = partial(_check_reschedule, changes=dict(changes))
     changes = dict(changes)
     if "start" in changes:
         changes["reminder_due_at"] = reminder_first_due(changes["start"])
@@ -141,6 +128,24 @@ def appointment_update(
     return updated
 
 
+def _check_reschedule(current: Appointment, *, changes: dict[str, Any]) -> None:
+    """On the locked row: only a booked appointment moves, to valid times, and without a
+    clash unless one is allowed."""
+    require_status(current, {S.BOOKED}, "rescheduled or edited")
+    merged = {f: getattr(current, f) for f in (*SCHEDULE_FIELDS, "overlap_allowed")}
+    merged |= changes
+    if {"start", "end"} & set(changes):
+        _check_times(merged["start"], merged["end"])
+    if (SCHEDULE_FIELDS | {"overlap_allowed"}) & set(changes):
+        _check_overlap(
+            staff=merged["staff"],
+            start=merged["start"],
+            end=merged["end"],
+            overlap_allowed=merged["overlap_allowed"],
+            exclude=current.pk,
+        )
+
+
 def appointment_transition(
     *,
     appointment: Appointment,
@@ -155,23 +160,10 @@ def appointment_transition(
     Cancelling needs a reason. A no-show can be recorded only once the appointment has started.
     The scheduler records no-shows and nothing else.
     """
-    if to not in TRANSITIONS:
-        raise InvalidInput(f"Unknown status {to}.", field="status", code="invalid_choice")
-    if is_system(actor) and to != S.NOSHOW:
-        raise Forbidden("The scheduler records no-shows only.", field="status")
-    if to == S.CANCELLED and not reason.strip():
-        raise InvalidInput("Say why the appointment is cancelled.", field="reason", code="required")
+    _check_transition(actor, to, reason)
     now = now or timezone.now()
 
-    def guard(current: Appointment) -> None:
-        require_status(current, TRANSITIONS[to], to)
-        if to == S.NOSHOW and current.start > now:
-            raise Conflict(
-                "A no-show is recorded only after the appointment's start.",
-                code="not_started",
-                field="status",
-            )
-
+    guard = partial(_check_move, to=to, now=now)
     changes: dict[str, Any] = {"status": to}
     if to == S.CANCELLED:
         changes["cancellation_reason"] = reason.strip()
@@ -186,13 +178,30 @@ def appointment_transition(
         )
         if to == S.CANCELLED:
             reminders_cancel(appointment=updated)
-        event = (
-            WebhookEvent.APPOINTMENT_CANCELLED
-            if to == S.CANCELLED
-            else WebhookEvent.APPOINTMENT_UPDATED
-        )
-        outbox_record_appointment(appointment=updated, event=event)
+            outbox_record_appointment(appointment=updated, event=WebhookEvent.APPOINTMENT_CANCELLED)
+        else:
+            outbox_record_appointment(appointment=updated, event=WebhookEvent.APPOINTMENT_UPDATED)
     return updated
+
+
+def _check_move(current: Appointment, *, to: str, now: datetime) -> None:
+    """On the locked row: the status allows the move, and a no-show follows the start."""
+    require_status(current, TRANSITIONS[to], to)
+    if to == S.NOSHOW and current.start > now:
+        raise Conflict(
+            "A no-show is recorded only after the appointment's start.",
+            code="not_started",
+            field="status",
+        )
+
+
+def _check_transition(actor: Staff | SystemActor, to: str, reason: str) -> None:
+    if to not in TRANSITIONS:
+        raise InvalidInput(f"Unknown status {to}.", field="status", code="invalid_choice")
+    if is_system(actor) and to != S.NOSHOW:
+        raise Forbidden("The scheduler records no-shows only.", field="status")
+    if to == S.CANCELLED and not reason.strip():
+        raise InvalidInput("Say why the appointment is cancelled.", field="reason", code="required")
 
 
 def appointments_mark_noshows(*, now: datetime | None = None, limit: int = 500) -> int:

@@ -140,52 +140,60 @@ def audit_event(
     program_id: Any = None,
     client: Any = None,
 ) -> AuditEvent:
-    """Write one event with everything the request context knows (request id, client, the
-    status a successful write answers) and whether it ran under break-the-glass access.
-
-    `client` names the integration client a background disclosure (a webhook) went to."""
+    """Write one event with what the request context knows (request id, client, the status a
+    successful write answers), and whether break-the-glass access made it possible. `client`
+    names the integration client a background disclosure (a webhook) went to."""
     if action not in AuditAction.values:
         raise ValueError(f"Unknown audit action {action!r}")
-    # An integration client is a principal of its own: no staff member is the actor.
-    integration = actor if is_integration(actor) else None
-    staff = actor if integration is None and getattr(actor, "pk", None) else None
+    principal = _principal(actor, client, program_id)
     request = current_request()
     ids = sorted({uuid.UUID(str(i)) for i in patient_ids}, key=str)
-    detail = dict(detail or {})
-    if is_system(actor):
-        detail["system"] = actor.name
-    opened = _break_glass_ids(staff, ids)
-    if opened:
-        detail["break_glass"] = opened
-    if status_code is None and request is not None and outcome == AuditOutcome.ALLOWED:
-        status_code = request.success_status
+    opened = _break_glass_ids(principal["actor"], ids)
+    detail = (detail or {}) | ({"system": actor.name} if is_system(actor) else {})
+    detail |= {"break_glass": opened} if opened else {}
+    if status_code is None and outcome == AuditOutcome.ALLOWED:  # the write's, once it succeeds
+        status_code = getattr(request, "success_status", None)
     event = AuditEvent(
-        actor=staff,
-        program_id=program_id
-        or getattr(staff, "program_id", None)
-        or getattr(integration, "program_id", None),
-        client=integration.client.pk
-        if integration is not None
-        else (client or (request.client if request is not None else None)),
-        role="integration"
-        if integration is not None
-        else ("system" if is_system(actor) else (getattr(staff, "role", "") or "")),
+        **principal,
         action=action,
         resource_type=resource_type,
         resource_id=str(resource_id)[:64],
         outcome=outcome,
         status_code=status_code,
-        request_id=request.request_id if request is not None else "",
+        request_id=getattr(request, "request_id", ""),
         break_glass=bool(opened),
         detail=detail,
     )
-    if len(ids) == 1:
-        event.patient_id = ids[0]
-    elif ids:
-        event.patient_set_id = patient_set_for(ids)
-    event.mac = event_mac(event, [str(i) for i in ids])
+    _name_patients(event, ids)
     event.save(force_insert=True)
     return event
+
+
+def _name_patients(event: AuditEvent, ids: list[uuid.UUID]) -> None:
+    """One patient in its column, several as a stored set; then the MAC over all of it."""
+    event.patient_id = ids[0] if len(ids) == 1 else None
+    event.patient_set_id = patient_set_for(ids) if len(ids) > 1 else None
+    event.mac = event_mac(event, [str(i) for i in ids])
+
+
+def _principal(actor, client: Any, program_id: Any) -> dict[str, Any]:
+    """Who acted, as the event's columns: a staff member, an integration client (a principal of
+    its own: no staff member is the actor), or the system (scheduler, operator)."""
+    request = current_request()
+    if is_integration(actor):
+        return {
+            "actor": None,
+            "program_id": program_id or actor.program_id,
+            "client": actor.client.pk,
+            "role": "integration",
+        }
+    staff = actor if getattr(actor, "pk", None) else None
+    return {
+        "actor": staff,
+        "program_id": program_id or getattr(staff, "program_id", None),
+        "client": client or (request.client if request is not None else None),
+        "role": "system" if is_system(actor) else (getattr(staff, "role", "") or ""),
+    }
 
 
 def patient_set_for(ids: list[uuid.UUID]) -> int:

@@ -37,28 +37,7 @@ def break_glass_open(*, actor: Staff, patient: Patient, reason: str) -> BreakGla
     Every request the access makes possible is audited with `break_glass: true`; the opening
     itself is the event a supervisor's review starts from.
     """
-    if not is_staff_member(actor) or actor.role not in BREAK_GLASS_ROLES:
-        raise Forbidden("Only counselors and prescribers break the glass.")
-    if patient.program_id != actor.program_id:
-        raise Forbidden("Break-the-glass access never crosses programs.", field="patient")
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(
-            "State why you need this patient's record.", code="required", field="reason"
-        )
-    if len(reason) < MIN_REASON_LENGTH:
-        raise InvalidInput(
-            f"State the reason in at least {MIN_REASON_LENGTH} characters: what you need "
-            "the record for, and why it cannot wait for the care team.",
-            code="too_short",
-            field="reason",
-        )
-    if can_write_patient(actor, patient):
-        raise Conflict(
-            "The patient is on your caseload; break-the-glass access is not needed.",
-            code="on_caseload",
-            field="patient",
-        )
+    reason = _checked_reason(actor, patient, reason)
     hours = settings.CASELOAD_BREAK_GLASS_HOURS
     if not 0 < hours <= MAX_HOURS:
         raise ImproperlyConfigured(f"CASELOAD_BREAK_GLASS_HOURS must be at most {MAX_HOURS}.")
@@ -74,15 +53,7 @@ def break_glass_open(*, actor: Staff, patient: Patient, reason: str) -> BreakGla
             created_by=actor,
             updated_by=actor,
         )
-        Staff.objects.filter(pk=actor.pk).update(
-            break_glass_until=Greatest(
-                Coalesce("break_glass_until", Value(opened.expires_at)), Value(opened.expires_at)
-            )
-        )
-        actor.break_glass_until = max(
-            actor.break_glass_until or opened.expires_at, opened.expires_at
-        )
-        forget_break_glass_access(actor)
+        _extend_access(actor, opened.expires_at)
         alerted = alerts_for_break_glass(opening=opened)
         audit_record(
             actor=actor,
@@ -123,3 +94,39 @@ def break_glass_review(
         expected_version=expected_version,
         guard=guard,
     )
+
+
+def _checked_reason(actor: Staff, patient: Patient, reason: str) -> str:
+    """The stated reason, once the actor may break the glass for this patient."""
+    if not is_staff_member(actor) or actor.role not in BREAK_GLASS_ROLES:
+        raise Forbidden("Only counselors and prescribers break the glass.")
+    if patient.program_id != actor.program_id:
+        raise Forbidden("Break-the-glass access never crosses programs.", field="patient")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            "State why you need this patient's record.", code="required", field="reason"
+        )
+    if len(reason) < MIN_REASON_LENGTH:
+        raise InvalidInput(
+            f"State the reason in at least {MIN_REASON_LENGTH} characters: what you need "
+            "the record for, and why it cannot wait for the care team.",
+            code="too_short",
+            field="reason",
+        )
+    if can_write_patient(actor, patient):
+        raise Conflict(
+            "The patient is on your caseload; break-the-glass access is not needed.",
+            code="on_caseload",
+            field="patient",
+        )
+    return reason
+
+
+def _extend_access(actor: Staff, until) -> None:
+    """The actor's break-the-glass access lasts at least `until` (the later of two openings)."""
+    Staff.objects.filter(pk=actor.pk).update(
+        break_glass_until=Greatest(Coalesce("break_glass_until", Value(until)), Value(until))
+    )
+    actor.break_glass_until = max(actor.break_glass_until or until, until)
+    forget_break_glass_access(actor)

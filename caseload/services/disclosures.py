@@ -63,47 +63,34 @@ def ledger_disclosure(
     each patient's covering consent is looked up (one query for the page). A patient no active
     consent covers refuses the whole page (403, `no_consent`), and nothing is written.
     """
-    information = sorted(set(information))
-    _check_information(information)
-    if basis not in DisclosureBasis.values:
-        raise InvalidInput("Unknown basis.", code="invalid_choice", field="basis")
+    information = _checked(information, basis)
     if not patients:
         return []
     if basis == DisclosureBasis.CONSENT:
-        consents = consents or consents_covering(
-            patients=patients,
-            information=information,
-            client=client,
-            recipient_name=recipient_name,
+        consents = consents or _consents_for_every_patient(
+            patients, information, client=client, recipient_name=recipient_name
         )
-        uncovered = [str(p.pk) for p in patients if p.pk not in consents]
-        if uncovered:
-            raise Forbidden(
-                "No active consent covers this disclosure for every patient.",
-                code="no_consent",
-                field="consent",
-            )
     request = current_request()
-    when = disclosed_at or timezone.now()
+    shared = {
+        "disclosed_at": disclosed_at or timezone.now(),
+        "recipient_name": recipient_name,
+        "client": client,
+        "information": information,
+        "purpose": purpose,
+        "basis": basis,
+        "actor": staff_or_none(actor),
+        "request_id": request.request_id if request is not None else "",
+    }
+    relied_on = consents if basis == DisclosureBasis.CONSENT else {}
     rows = [
-        Disclosure(
-            program_id=patient.program_id,
-            patient=patient,
-            disclosed_at=when,
-            recipient_name=recipient_name,
-            client=client,
-            information=information,
-            purpose=purpose,
-            basis=basis,
-            consent=(consents or {}).get(patient.pk) if basis == DisclosureBasis.CONSENT else None,
-            actor=staff_or_none(actor),
-            request_id=request.request_id if request is not None else "",
-        )
-        for patient in patients
+        Disclosure(program_id=p.program_id, patient=p, consent=relied_on.get(p.pk), **shared)
+        for p in patients
     ]
     for row in rows:
         row.mac = row_mac(row)
-    with transaction.atomic():
+    detail = {"count": len(rows), "basis": basis, "information": information}
+    detail |= {"recipient_name": recipient_name} | ({"client": str(client)} if client else {})
+    with transaction.atomic():  # the ledger and its audit event, or neither
         Disclosure.objects.bulk_create(rows)
         audit_event(
             actor=actor,
@@ -111,15 +98,34 @@ def ledger_disclosure(
             resource_type="disclosure",
             patient_ids=[p.pk for p in patients],
             program_id=patients[0].program_id,
-            detail={
-                "count": len(rows),
-                "basis": basis,
-                "information": information,
-                "recipient_name": recipient_name,
-            }
-            | ({"client": str(client)} if client else {}),
+            detail=detail,
         )
     return rows
+
+
+def _checked(information: Iterable[str], basis: str) -> list[str]:
+    """The categories disclosed, sorted, once they and the basis are valid."""
+    information = sorted(set(information))
+    _check_information(information)
+    if basis not in DisclosureBasis.values:
+        raise InvalidInput("Unknown basis.", code="invalid_choice", field="basis")
+    return information
+
+
+def _consents_for_every_patient(
+    patients: Sequence[Patient], information: list[str], *, client, recipient_name: str
+) -> dict[Any, Consent]:
+    """Each patient's covering consent; 403 `no_consent` if any patient has none."""
+    consents = consents_covering(
+        patients=patients, information=information, client=client, recipient_name=recipient_name
+    )
+    if any(p.pk not in consents for p in patients):
+        raise Forbidden(
+            "No active consent covers this disclosure for every patient.",
+            code="no_consent",
+            field="consent",
+        )
+    return consents
 
 
 def consents_covering(

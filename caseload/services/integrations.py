@@ -66,27 +66,11 @@ def integration_create(
     The operator's set-up command (or a supervisor of the program) registers clients."""
     require_manage_program(actor, program.pk, model=IntegrationClient)
     chosen = _checked_scopes(scopes)
-    if basis not in DisclosureBasis.values:
-        raise InvalidInput(
-            f"basis is one of {', '.join(DisclosureBasis.values)}.",
-            field="basis",
-            code="invalid_choice",
-        )
-    if not name.strip():
-        raise InvalidInput("Give the client a name.", field="name", code="required")
-    if IntegrationClient.objects.filter(program=program, name=name).exists():
-        raise Conflict("A client of this name exists.", code="unique", field="name")
+    _check_client_fields(program, name, basis)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     try:
         with transaction.atomic():
-            application = Application.objects.create(
-                name=f"{program.code}:{name}"[:255],
-                client_type=Application.CLIENT_CONFIDENTIAL,
-                authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-                client_secret=secret,
-                hash_client_secret=True,
-                user=None,
-            )
+            application = _oauth_application(f"{program.code}:{name}", secret)
             client = IntegrationClient.objects.create(
                 program=program,
                 name=name,
@@ -105,6 +89,31 @@ def integration_create(
     except IntegrityError as exc:
         raise Conflict("A client of this name exists.", code="unique", field="name") from exc
     return client, secret
+
+
+def _check_client_fields(program: Program, name: str, basis: str) -> None:
+    if basis not in DisclosureBasis.values:
+        raise InvalidInput(
+            f"basis is one of {', '.join(DisclosureBasis.values)}.",
+            field="basis",
+            code="invalid_choice",
+        )
+    if not name.strip():
+        raise InvalidInput("Give the client a name.", field="name", code="required")
+    if IntegrationClient.objects.filter(program=program, name=name).exists():
+        raise Conflict("A client of this name exists.", code="unique", field="name")
+
+
+def _oauth_application(name: str, secret: str) -> Application:
+    """The client-credentials application behind a client; its secret is stored hashed."""
+    return Application.objects.create(
+        name=name[:255],
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        client_secret=secret,
+        hash_client_secret=True,
+        user=None,
+    )
 
 
 def integration_disable(*, client: IntegrationClient, actor: Staff) -> IntegrationClient:

@@ -120,21 +120,26 @@ def reminder_send(*, reminder_id, now: datetime | None = None) -> Reminder | Non
         if not address:
             return _finish(reminder, ReminderStatus.SKIPPED, f"No {channel} address on file.")
         reminder.attempts += 1
-        body = reminder_text(appointment)
-        try:
-            if channel == ReminderChannel.EMAIL:
-                _send_email(address, body, reminder.idempotency_key)
-            else:
-                sms_backend().send(to=address, body=body, idempotency_key=reminder.idempotency_key)
-        except (SmsError, smtplib.SMTPException, OSError) as exc:
-            logger.warning("reminder %s not sent: %s", reminder.pk, type(exc).__name__)
-            failed = reminder.attempts >= settings.CASELOAD_REMINDER_MAX_ATTEMPTS
-            status = ReminderStatus.FAILED if failed else ReminderStatus.PENDING
-            # The provider's own words can name the address: keep only what went wrong.
-            error = f"SmsError: {exc}" if isinstance(exc, SmsError) else type(exc).__name__
-            return _finish(reminder, status, error[:500])
-        reminder.sent_at = now
-        return _finish(reminder, ReminderStatus.SENT, "")
+        return _attempt(reminder, channel, address, now)
+
+
+def _attempt(reminder: Reminder, channel: str, address: str, now: datetime) -> Reminder:
+    """Send the reminder once; a failure is retried until CASELOAD_REMINDER_MAX_ATTEMPTS."""
+    body = reminder_text(reminder.appointment)
+    try:
+        if channel == ReminderChannel.EMAIL:
+            _send_email(address, body, reminder.idempotency_key)
+        else:
+            sms_backend().send(to=address, body=body, idempotency_key=reminder.idempotency_key)
+    except (SmsError, smtplib.SMTPException, OSError) as exc:
+        logger.warning("reminder %s not sent: %s", reminder.pk, type(exc).__name__)
+        failed = reminder.attempts >= settings.CASELOAD_REMINDER_MAX_ATTEMPTS
+        status = ReminderStatus.FAILED if failed else ReminderStatus.PENDING
+        # The provider's own words can name the address: keep only what went wrong.
+        error = f"SmsError: {exc}" if isinstance(exc, SmsError) else type(exc).__name__
+        return _finish(reminder, status, error[:500])
+    reminder.sent_at = now
+    return _finish(reminder, ReminderStatus.SENT, "")
 
 
 def reminder_text(appointment: Appointment) -> str:

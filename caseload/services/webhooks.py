@@ -204,12 +204,7 @@ def webhook_deliver(*, delivery_id, now: datetime | None = None) -> WebhookDeliv
     ledgered and audited as `disclose`.
     """
     with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(of=("self",))
-            .select_related("subscription", "subscription__client", "event")
-            .filter(pk=delivery_id)
-            .first()
-        )
+        delivery = _locked_delivery(delivery_id)
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return delivery
         subscription = delivery.subscription
@@ -229,35 +224,35 @@ def webhook_deliver(*, delivery_id, now: datetime | None = None) -> WebhookDeliv
             at=timezone.now(),
         )
         delivery.attempts += 1
-        reached = True
-        try:
-            code = post_to_target(
-                subscription.url,
-                body,
-                headers,
-                timeout=settings.CASELOAD_WEBHOOK_TIMEOUT_SECONDS,
-            )
-        except TargetRefused as exc:
-            code, error, reached = None, f"Refused target: {exc}"[:500], False
-        except ConnectionRefusedError as exc:
-            code, error, reached = None, f"{type(exc).__name__}: {exc}"[:500], False
-        except (OSError, http.client.HTTPException) as exc:
-            code, error = None, f"{type(exc).__name__}: {exc}"[:500]
-        else:
-            error = "" if 200 <= code < 300 else f"HTTP {code}"
+        code, error, reached = _post(subscription.url, body, headers)
         if reached:
             _ledger(delivery, patient_id, basis, code)
-        delivery.last_status_code = code
-        delivery.last_error = error
-        if not error:
-            delivery.status = DeliveryStatus.SUCCEEDED
-            delivery.delivered_at = timezone.now()
-            subscription.consecutive_failures = 0
-        else:
-            _failed(delivery, subscription, now)
-        delivery.save()
-        subscription.save(update_fields=["consecutive_failures", "active", "disabled_at"])
+        _record_attempt(delivery, code, error, now)
     return delivery
+
+
+def _locked_delivery(delivery_id) -> WebhookDelivery | None:
+    return (
+        WebhookDelivery.objects.select_for_update(of=("self",))
+        .select_related("subscription", "subscription__client", "event")
+        .filter(pk=delivery_id)
+        .first()
+    )
+
+
+def _record_attempt(delivery: WebhookDelivery, code: int | None, error: str, now) -> None:
+    """The attempt's outcome on the delivery and its subscription (failures count up)."""
+    subscription = delivery.subscription
+    delivery.last_status_code = code
+    delivery.last_error = error
+    if not error:
+        delivery.status = DeliveryStatus.SUCCEEDED
+        delivery.delivered_at = timezone.now()
+        subscription.consecutive_failures = 0
+    else:
+        _failed(delivery, subscription, now)
+    delivery.save()
+    subscription.save(update_fields=["consecutive_failures", "active", "disabled_at"])
 
 
 def _lawful_basis(
@@ -521,3 +516,19 @@ def _check_client(program_id, client_id) -> None:
         raise InvalidInput(
             "No such integration client in this program.", field="client_id", code="does_not_exist"
         )
+
+
+def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, bool]:
+    """(status, error or "", whether the body may have reached the receiver) of one attempt.
+
+    A refused target or a refused connection never received the body; a timeout or a broken
+    answer may have: it is a disclosure all the same."""
+    try:
+        code = post_to_target(url, body, headers, timeout=settings.CASELOAD_WEBHOOK_TIMEOUT_SECONDS)
+    except TargetRefused as exc:
+        return None, f"Refused target: {exc}"[:500], False
+    except ConnectionRefusedError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500], False
+    except (OSError, http.client.HTTPException) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500], True
+    return code, "" if 200 <= code < 300 else f"HTTP {code}", True

@@ -269,3 +269,48 @@ def test_answers_list_every_status_a_record_can_hold_and_requests_only_those_acc
     assert status_enum("EnrollmentRequest") == ["intake", "active"]
     assert "entered_in_error" in status_enum("Medication")
     assert "entered_in_error" not in status_enum("MedicationRequest")
+
+
+# drf-spectacular hooks api/schema.py extends. They are the library's private methods: each is
+# pinned here by its signature and by what our extension puts in the document, so an upgrade
+# that renames or reshapes one fails this test instead of silently dropping the extension.
+SPECTACULAR_HOOKS = {
+    "_get_parameters": ["self"],
+    "_get_filter_parameters": ["self"],
+    "_get_response_bodies": ["self", "direction"],
+    "_resolve_path_parameters": ["self", "variables"],
+    "_map_serializer_field": ["self", "field", "direction", "bypass_extensions"],
+    "_insert_field_validators": ["self", "field", "schema"],
+    "_map_basic_serializer": ["self", "serializer", "direction"],
+}
+
+
+def test_the_private_spectacular_hooks_we_extend_keep_their_shape():
+    import inspect
+
+    from drf_spectacular.openapi import AutoSchema as Stock
+
+    from api.schema import AutoSchema
+
+    for name, parameters in SPECTACULAR_HOOKS.items():
+        assert name in vars(AutoSchema), f"api/schema.py no longer extends {name}: unpin it"
+        assert list(inspect.signature(getattr(Stock, name)).parameters) == parameters, name
+    extended = {name for name in vars(AutoSchema) if name.startswith("_") and hasattr(Stock, name)}
+    assert extended <= set(SPECTACULAR_HOOKS) | {"__module__", "__doc__"}
+
+
+def test_what_each_extended_hook_adds_is_in_the_document():
+    patient = document()["paths"]["/api/v1/patients/{id}/"]
+    put, get = patient["put"], patient["get"]
+    assert "If-Match" in header_parameters(put)  # _get_parameters
+    assert "If-None-Match" in header_parameters(get)
+    assert "304" in get["responses"] and "ETag" in get["responses"]["200"]["headers"]  # bodies
+    (id_parameter,) = [p for p in get["parameters"] if p["name"] == "id"]
+    assert id_parameter["description"] == "The patient's id (a UUID)."  # path parameters
+    notes = document()["paths"]["/api/v1/notes/"]["get"]
+    (patient_filter,) = [p for p in notes["parameters"] if p["name"] == "patient"]
+    assert patient_filter["description"].startswith("Only")  # filter parameters
+    schemas = document()["components"]["schemas"]
+    assert schemas["Patient"].get("description")  # basic serializer: the model's doc
+    email = schemas["Patient"]["properties"]["email"]
+    assert "pattern" in email and "format" not in email  # field validators

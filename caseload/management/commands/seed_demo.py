@@ -272,6 +272,10 @@ def _missed_visit_and_positive_screen(staff, now: datetime) -> None:
         now=yesterday - timedelta(days=3),  # booked three days before
     )
     appointment_transition(appointment=missed, actor=staff["demo.frontdesk"], to="noshow", now=now)
+    _positive_screen_and_referral(patient, staff, now)
+
+
+def _positive_screen_and_referral(patient: Patient, staff, now: datetime) -> None:
     drug_screen_record(
         patient=patient,
         actor=staff["demo.counselor"],
