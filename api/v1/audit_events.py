@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import AuditedViewMixin
 from api.pagination import KeysetPagination
 from api.permissions import RolePermission
 from caseload.models import AuditAction, AuditEvent, AuditOutcome
@@ -21,7 +20,7 @@ from caseload.services.audit import audit_read
 
 from .fields import PlausibleDateTimeFilter
 from .filters import filters_used, queried_patients
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -73,13 +72,7 @@ class AuditEventFilter(django_filters.FilterSet):
         return audit_events_touching(queryset, value)
 
 
-class AuditEventViewSet(
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class AuditEventViewSet(ReadViewSet):
     """Who saw or changed what, when, and what was refused: newest first, keyset-paginated.
 
     Supervisors only, their program only. Reading the log is itself audited.

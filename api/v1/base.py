@@ -12,11 +12,10 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
-from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework import exceptions, mixins, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import AuditedViewMixin
 from api.conditional import etag_for, if_none_match_hits, if_none_match_matches, list_etag
 from api.conditional import if_match_versions as expected_version
 from api.permissions import PatientWritePermission, RolePermission
@@ -28,7 +27,7 @@ from caseload.services.audit import audit_read, patient_id_of
 from caseload.services.integrations import integration_disclose
 
 from .filters import filters_used, queried_patients
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 
 # Fields every record shows and no client writes.
 RECORD_META = ("version", "created_at", "updated_at")
@@ -69,13 +68,9 @@ class AuditedReadMixin:
 
 class RecordViewSet(
     AuditedReadMixin,
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    ReadViewSet,
 ):
     model: ClassVar[type[models.Model]]
     selector: ClassVar[Callable[..., models.QuerySet]]

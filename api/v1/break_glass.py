@@ -6,12 +6,11 @@ from __future__ import annotations
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import permissions, serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import AuditedViewMixin
 from api.permissions import RolePermission, handles
 from api.schema import error_response
 from caseload.models import AuditAction, BreakGlass
@@ -20,7 +19,7 @@ from caseload.selectors.break_glass import break_glass_list
 from caseload.services.break_glass import break_glass_review
 
 from .base import AuditedReadMixin, expected_version
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 from .strict import StrictSerializerMixin
 
 
@@ -83,14 +82,7 @@ class BreakGlassFilter(django_filters.FilterSet):
         fields = ("patient", "reviewed")
 
 
-class BreakGlassViewSet(
-    AuditedReadMixin,
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class BreakGlassViewSet(AuditedReadMixin, ReadViewSet):
     """The review queue: every break-the-glass opening of the program, newest first."""
 
     if_match_actions = ("review",)  # documented by api/schema.py

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import AuditedViewMixin
 from api.permissions import IsProgramStaff
 from caseload.models import CalendarFeed
 from caseload.services.calendar_feeds import (
@@ -18,7 +17,7 @@ from caseload.services.calendar_feeds import (
 )
 from caseload.services.tokens import token_of
 
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 from .strict import StrictSerializerMixin
 
 
@@ -48,13 +47,7 @@ class IssuedCalendarFeedSerializer(serializers.Serializer):
     )
 
 
-class CalendarFeedViewSet(
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class CalendarFeedViewSet(ReadViewSet):
     """The caller's own calendar feeds: private iCalendar links to their appointments, with no
     patient name or clinical word in any event."""
 

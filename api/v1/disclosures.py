@@ -8,9 +8,8 @@ from datetime import datetime
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import permissions, serializers
 
-from api.audit import AuditedViewMixin
 from api.permissions import RolePermission
 from caseload.models import Disclosure, DisclosureBasis
 from caseload.selectors.disclosures import ACCOUNTING_PERIOD, disclosure_list
@@ -18,7 +17,7 @@ from caseload.selectors.disclosures import ACCOUNTING_PERIOD, disclosure_list
 from .base import AuditedReadMixin
 from .fields import DateTimeField, PlausibleDateTimeFilter
 from .filters import PatientRecordFilter
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 
 
 class DisclosureSerializer(serializers.ModelSerializer):
@@ -52,14 +51,7 @@ class DisclosureFilter(PatientRecordFilter):
         fields = ("patient", "basis", "client", "disclosed_after", "disclosed_before")
 
 
-class DisclosureViewSet(
-    AuditedReadMixin,
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class DisclosureViewSet(AuditedReadMixin, ReadViewSet):
     """Every disclosure of the patients you see, newest first. Written only by the services that
     disclose (exports, integration payloads); no write method."""
 

@@ -7,18 +7,17 @@ registration or rotation.
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import AuditedViewMixin
 from api.permissions import IsSupervisor
 from caseload.models import IntegrationClient
 from caseload.permissions import integration_clients_visible_to
 from caseload.services.integrations import integration_disable, integration_rotate_secret
 
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 
 
 class IntegrationClientSerializer(serializers.ModelSerializer):
@@ -56,13 +55,7 @@ class RotatedClientSerializer(IntegrationClientSerializer):
         read_only_fields = fields
 
 
-class IntegrationClientViewSet(
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class IntegrationClientViewSet(ReadViewSet):
     """The program's integration clients (OAuth2 client credentials), for its supervisors."""
 
     permission_classes = [IsSupervisor]

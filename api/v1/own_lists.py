@@ -5,24 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db.models import QuerySet
-from rest_framework import mixins, viewsets
 
-from api.audit import AuditedViewMixin
 from api.permissions import IsProgramStaff
 from caseload.models import Staff
 
 from .base import AuditedReadMixin
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 
 
-class OwnListViewSet(
-    AuditedReadMixin,
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class OwnListViewSet(AuditedReadMixin, ReadViewSet):
     """The caller's own work items; each page and each read is audited (they name patients)."""
 
     permission_classes = [IsProgramStaff]

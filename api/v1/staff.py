@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import AuditedViewMixin
 from api.permissions import IsProgramStaff
 from caseload.models import Role, Staff
 from caseload.selectors.people import colleagues_of
 from caseload.services.signins import signin_unlock
 
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -49,13 +48,7 @@ class StaffFilter(django_filters.FilterSet):
         fields = ("role", "is_active")
 
 
-class StaffViewSet(
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class StaffViewSet(ReadViewSet):
     """Staff of the caller's program, to pick a counselor, prescriber or appointment staff."""
 
     permission_classes = [IsProgramStaff]

@@ -6,12 +6,11 @@ Creating one takes the caller's password again, and no token outlives CASELOAD_T
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import AuditedViewMixin
 from api.permissions import IsProgramStaff
 from api.schema import error_response
 from caseload.models import ApiToken
@@ -23,7 +22,7 @@ from caseload.services.tokens import (
     token_revoke_all,
 )
 
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 from .strict import StrictSerializerMixin
 
 
@@ -62,13 +61,7 @@ class IssuedTokenSerializer(TokenSerializer):
         read_only_fields = fields
 
 
-class TokenViewSet(
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class TokenViewSet(ReadViewSet):
     """The caller's own personal API tokens."""
 
     permission_classes = [IsProgramStaff]

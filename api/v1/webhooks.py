@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.audit import AuditedViewMixin
 from api.permissions import IsSupervisor
 from api.schema import error_response
 from caseload.models import WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -20,7 +19,7 @@ from caseload.services.webhooks import (
     webhook_update,
 )
 
-from .query import StrictQueryMixin
+from .read import ReadViewSet
 from .strict import StrictSerializerMixin
 
 
@@ -105,13 +104,9 @@ class ReplaySerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class WebhookViewSet(
-    AuditedViewMixin,
-    StrictQueryMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    ReadViewSet,
 ):
     """Webhook subscriptions of the caller's program (supervisors)."""
 
