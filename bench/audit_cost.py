@@ -9,7 +9,7 @@ auditing costs), the two taking turns request by request. On PostgreSQL it also 
 bytes the audit tables (with their indexes) grow per page read: the same page read again, and
 pages that each return a set of patients never returned before. The script uses only the HTTP
 API and the factories, so it runs unchanged against earlier versions of Caseload for a
-before/after comparison. The README quotes it.
+before/after comparison. docs/compliance.md quotes it.
 """
 
 from __future__ import annotations

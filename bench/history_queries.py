@@ -6,7 +6,7 @@
 The history endpoint must not issue more queries as a patient's record grows: it is measured for
 a rich record (every record type the history lists, 10 and 200 records besides the enrollment)
 and for a record with nothing but the enrollment, as the prescriber and as a supervisor. A list
-page must cost the same number of queries at page size 10 and 100. The README quotes this
+page must cost the same number of queries at page size 10 and 100. docs/api.md quotes this
 script's output.
 """
 

@@ -169,8 +169,9 @@ class SystemActor:
 
 # The worker: marks overdue bookings as no-shows (an appointment transition).
 SCHEDULER = SystemActor("scheduler", frozenset({(CHANGE, "appointment")}))
-# Set-up commands an administrator runs on the server (README "Set-up commands"): open an
-# enrollment and assign the care team, create and manage integration clients, lift sign-in locks.
+# Set-up commands an administrator runs on the server (docs/operations.md, "Set-up
+# commands"): open an enrollment and assign the care team, create and manage integration
+# clients, lift sign-in locks.
 OPERATOR = SystemActor(
     "operator",
     frozenset(

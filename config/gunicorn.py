@@ -1,5 +1,5 @@
 """gunicorn settings for the production web process: `gunicorn -c config/gunicorn.py
-config.wsgi:application` (README, "Limits", says how to size them).
+config.wsgi:application` (docs/operations.md, "Limits", says how to size them).
 
 Every value can be set from the environment; a command-line flag overrides this file.
 """

@@ -84,7 +84,7 @@ def test_web_serves_the_projects_wsgi_application_with_gunicorn(services):
 
 
 def test_web_and_the_image_run_gunicorn_with_the_projects_config_file(services):
-    """Workers and the request timeout come from config/gunicorn.py (README, "Limits")."""
+    """Workers and the request timeout come from config/gunicorn.py (docs/operations.md)."""
     words = argv(services["web"])
     image = json.loads(re.search(r"^CMD (.*)$", (ROOT / "Dockerfile").read_text(), re.M)[1])
 

@@ -139,12 +139,16 @@ TREND_SCHEMA = extend_schema(
             description="`svg` for the chart (or send `Accept: image/svg+xml`).",
         )
     ],
+    # The chart comes first, as bytes (`format: binary`): a generator that keeps one content type
+    # per operation then hands back the body unparsed, where parsing the SVG as JSON would crash
+    # (openapi-python-client, with openapi-python-client.yaml; docs/api.md, "Generating a client").
     responses={
-        (200, "application/json"): OpenApiResponse(
-            OpenApiTypes.OBJECT, description="COWS and SOWS series with bands and last use."
-        ),
         (200, "image/svg+xml"): OpenApiResponse(
-            OpenApiTypes.STR, description="The chart: bands shaded, last use marked."
+            OpenApiTypes.BINARY,
+            description="The chart (`?format=svg` or `Accept: image/svg+xml`): bands shaded,"
+            " last use marked. Without either, the COWS and SOWS series as JSON, with bands and"
+            " last use.",
         ),
+        (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT),
     },
 )

@@ -1,7 +1,7 @@
 """The audit log: append-only events, the patient sets list pages return, and the seal chain.
 
 On PostgreSQL every table here refuses UPDATE, DELETE and TRUNCATE (a trigger installed by
-migration 0005); the seal chain (`AuditSeal`) makes any change made around the trigger
+migration 0006); the seal chain (`AuditSeal`) makes any change made around the trigger
 detectable by `manage.py verify_audit_chain`.
 """
 
@@ -42,7 +42,7 @@ class AuditPatientSet(models.Model):
     A counselor who reloads a 500-row page a thousand times writes a thousand narrow events
     pointing at one set, not a thousand copies of 500 ids. `digest` is the SHA-256 of the
     sorted ids, so a set is found by its content. On PostgreSQL `patients` is a `uuid[]` with a
-    GIN index (migration 0005) that serves the audit log's `patient` filter.
+    GIN index (migration 0006) that serves the audit log's `patient` filter.
     """
 
     id = models.BigAutoField(primary_key=True)

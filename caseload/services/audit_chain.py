@@ -342,9 +342,9 @@ def _members(events: Iterable[AuditEvent]) -> dict[int, list[str]]:
 
 def _since(last_run: AuditSealRun | None, snapshot: Snapshot | None, system: str) -> int:
     """Where this run starts: the last run's horizon, unless the database now runs on another
-    cluster than that run did (a restore, README "Backup and restore": transaction ids start
-    again there), or the transaction counter is below the horizon. Then every unsealed row is
-    looked at until one is sealed."""
+    cluster than that run did (a restore, docs/operations.md "Backup and restore":
+    transaction ids start again there), or the transaction counter is below the horizon.
+    Then every unsealed row is looked at until one is sealed."""
     if last_run is None or last_run.system_identifier != system:
         return 0
     if snapshot is not None and last_run.horizon > snapshot.xmax:

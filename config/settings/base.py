@@ -94,7 +94,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # restart, a failover) is replaced at once instead of failing the request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PostgreSQL cancels any statement (a lock wait included) running longer than this; the API
-# answers 503 `database_timeout` instead of holding a worker (README, "Limits"). 0 turns it off.
+# answers 503 `database_timeout` instead of holding a worker (docs/operations.md, "Limits").
+# 0 turns it off.
 CASELOAD_STATEMENT_TIMEOUT_MS = int(env("CASELOAD_STATEMENT_TIMEOUT_MS", "5000"))
 # How long opening a connection may take before the request answers 503 `database_unavailable`.
 CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS = int(
@@ -260,7 +261,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # No task may run for ever: past the soft limit it is interrupted (its transaction rolls back
 # and the work stays in the database for beat's next scan); past the hard limit the worker child
 # running it is replaced. Both are well under the visibility timeout above. Enforced by the
-# default prefork pool (README, "Limits").
+# default prefork pool (docs/operations.md, "Limits").
 CELERY_TASK_SOFT_TIME_LIMIT = int(env("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", "300"))
 CELERY_TASK_TIME_LIMIT = int(env("CELERY_TASK_TIME_LIMIT_SECONDS", "360"))
 CELERY_TASK_SERIALIZER = "json"
@@ -364,7 +365,7 @@ CASELOAD_WEBHOOK_ALLOW_HTTP = env_bool("CASELOAD_WEBHOOK_ALLOW_HTTP")
 # receiver can switch over (both signatures are sent, space-separated).
 CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS = float(env("CASELOAD_WEBHOOK_SECRET_OVERLAP_HOURS", "24"))
 # Keys that encrypt stored secrets (webhook signing secrets): comma-separated Fernet keys, the
-# first encrypts, every one decrypts (docs/operations.md, "Rotating the encryption key").
+# first encrypts, every one decrypts (docs/operations.md, "Keys").
 # Required in production; elsewhere a key is derived from SECRET_KEY.
 CASELOAD_SECRET_KEYS = env_list("CASELOAD_SECRET_KEYS")
 # The key of the row MACs and the seal chain that make the audit log, the ledger, consents and

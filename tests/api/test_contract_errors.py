@@ -20,7 +20,7 @@ from caseload.models import CaseNote
 from tests.domain_reference import cows_items
 from tests.factories import CaseNoteFactory
 
-README = Path(django_settings.BASE_DIR) / "README.md"
+API_REFERENCE = Path(django_settings.BASE_DIR) / "docs" / "api.md"
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -156,19 +156,19 @@ def test_an_unacceptable_accept_header_is_a_json_406(as_user, counselor, patient
     assert_error(response, 406, "not_acceptable")
 
 
-# The README quotes the server word for word ---------------------------------------------------
+# The API reference quotes the server word for word --------------------------------------------
 
 
-def readme_error_example() -> dict:
-    text = README.read_text(encoding="utf-8")
+def documented_error_example() -> dict:
+    text = API_REFERENCE.read_text(encoding="utf-8")
     errors_section = text[text.index("**Errors**") :]
     block = re.search(r"```json\n(.*?)```", errors_section, re.DOTALL)
     assert block is not None
     return json.loads(block.group(1))
 
 
-def test_the_readme_error_example_is_what_the_server_answers(as_user, counselor, patient):
-    documented = readme_error_example()
+def test_the_api_reference_error_example_is_what_the_server_answers(as_user, counselor, patient):
+    documented = documented_error_example()
     body = {
         "patient": str(patient.pk),
         "instrument": "cows",
@@ -180,8 +180,8 @@ def test_the_readme_error_example_is_what_the_server_answers(as_user, counselor,
     assert response.json() == documented
 
 
-def test_the_readme_names_the_server_messages_it_quotes(as_user, counselor, patient):
-    text = " ".join(README.read_text(encoding="utf-8").split())  # quotes may wrap
+def test_the_api_reference_names_the_server_messages_it_quotes(as_user, counselor, patient):
+    text = " ".join(API_REFERENCE.read_text(encoding="utf-8").split())  # quotes may wrap
     api = as_user(counselor)
     answers = [
         api.get("/api/v1/patients/?zz=1"),

@@ -1,4 +1,4 @@
-"""Every moment in every payload is ISO 8601 in UTC ending in `Z`, as the README promises: the
+"""Every moment in every payload is ISO 8601 in UTC ending in `Z`, as docs/api.md promises: the
 history, the withdrawal trend, exports and webhook bodies included (they once wrote `+00:00`)."""
 
 from __future__ import annotations

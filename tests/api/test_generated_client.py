@@ -1,7 +1,7 @@
-"""A client generated from the served schema by the README's command works against a live server.
+"""A client generated from the served schema by the documented command works against a live server.
 
 The schema is fetched from a real server thread (`live_server`), the client is generated with
-openapi-python-client exactly as the README says, imported, and used as a counselor with a
+openapi-python-client exactly as docs/api.md says, imported, and used as a counselor with a
 personal token: list patients, write a note and read it back, and parse errors as `Error`.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import pkgutil
 import shlex
 import subprocess
@@ -44,18 +45,21 @@ from tests.factories import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
+API_REFERENCE = (ROOT / "docs" / "api.md").read_text()
 BIN = Path(sys.executable).parent
 PACKAGE = "caseload_client"
 
 
-def readme_generate_command() -> list[str]:
-    """The README's `openapi-python-client generate` line, run with this virtualenv's copy."""
-    section = README[README.index("## Generating a client") :]
+def documented_generate_command() -> list[str]:
+    """docs/api.md's `openapi-python-client generate` line, run with this virtualenv's copy."""
+    section = API_REFERENCE[API_REFERENCE.index("## Generating a client") :]
     block = section[section.index("```bash\n") : section.index("```\n", 8)]
-    (line,) = [ln for ln in block.splitlines() if "openapi-python-client generate" in ln]
+    command = block.replace("\\\n", " ")
+    (line,) = [ln for ln in command.splitlines() if "openapi-python-client generate" in ln]
     argv = shlex.split(line)
     assert argv[0] == ".venv/bin/openapi-python-client"
+    config = argv.index("--config") + 1
+    argv[config] = str(ROOT / argv[config])  # the repository's file, wherever the client is made
     return [str(BIN / "openapi-python-client"), *argv[1:]]
 
 
@@ -82,8 +86,8 @@ def generated(transactional_db, live_server, client_dir):
     assert schema.status_code == 200
     (tmp_path / "caseload-openapi.json").write_bytes(schema.content)
     started = time.monotonic()
-    result = subprocess.run(  # noqa: S603  (a fixed command from the README)
-        readme_generate_command(),
+    result = subprocess.run(  # noqa: S603  (a fixed command from docs/api.md)
+        documented_generate_command(),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -183,6 +187,39 @@ def test_the_generated_client_parses_errors_as_the_error_model(
     refused = api("me.me_retrieve").sync_detailed(client=anonymous)
     assert refused.status_code == 401
     assert refused.parsed.code == "not_authenticated"
+
+
+def test_the_generated_client_fetches_the_withdrawal_chart_as_svg(
+    transactional_db, live_server, generated, counselor, patient
+):
+    """The chart is documented as image/svg+xml: the client hands back its bytes, never JSON."""
+    types = importlib.import_module(f"{PACKAGE}.types")
+    trend = api("patients.patients_withdrawal_trend")
+    formats = importlib.import_module(f"{PACKAGE}.models.patients_withdrawal_trend_format")
+    AssessmentFactory(actor=counselor, patient=patient)
+    _, raw = token_issue(staff=counselor, name="generated client")
+    client = generated.AuthenticatedClient(base_url=live_server.url, token=raw, timeout=30.0)
+
+    chart = trend.sync_detailed(
+        client=client, id=patient.pk, format_=formats.PatientsWithdrawalTrendFormat.SVG
+    )
+    assert chart.status_code == 200
+    assert chart.headers["Content-Type"].startswith("image/svg+xml")
+    assert isinstance(chart.parsed, types.File)
+    svg = chart.parsed.payload.read().decode()
+    assert "<svg" in svg and "COWS" in svg
+
+    series = trend.sync_detailed(client=client, id=patient.pk)  # no format: the JSON series
+    assert series.status_code == 200
+    assert series.headers["Content-Type"].startswith("application/json")
+    body = json.loads(series.parsed.payload.read())
+    assert [s["instrument"] for s in body["series"]] == ["cows", "sows"]
+
+    missing = trend.sync_detailed(
+        client=client, id=uuid.uuid4(), format_=formats.PatientsWithdrawalTrendFormat.SVG
+    )
+    assert missing.status_code == 404  # errors stay JSON, parsed as Error
+    assert missing.parsed.code == "not_found"
 
 
 def get_operations(package) -> list:

@@ -11,7 +11,7 @@ A stateful run follows the links schemathesis infers from the document, chaining
 (list or create a patient, then read, change and export it).
 
 CI runs a small, derandomized budget (`CASELOAD_FUZZ_EXAMPLES`, default 4 per operation;
-`CASELOAD_FUZZ_STEPS`, default 6 per chain; no coverage phase). README "Schema fuzzing" gives
+`CASELOAD_FUZZ_STEPS`, default 6 per chain; no coverage phase). docs/api.md "Schema fuzzing" gives
 the nightly command, which raises both and turns on the coverage phase
 (`CASELOAD_FUZZ_COVERAGE=1`: boundary values and every kind of invalid value per field).
 """

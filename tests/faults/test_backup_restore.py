@@ -1,4 +1,4 @@
-"""The backup and restore drill of README "Backup and restore", run for real.
+"""The backup and restore drill of docs/operations.md "Backup and restore", run for real.
 
 The demo program plus writes through the API are dumped with `pg_dump -Fc` and restored with
 `pg_restore` into a new, empty database on another cluster, as after losing a server. The
@@ -66,7 +66,7 @@ def test_a_dump_restored_on_a_new_cluster_verifies_and_answers_like_the_original
     assert sealed["ok"]
 
     dump = tmp_path / "caseload.dump"
-    subprocess.run(  # noqa: S603 - the README's command
+    subprocess.run(  # noqa: S603 - the documented command
         ["pg_dump", "-Fc", "-d", original, "-f", str(dump)],  # noqa: S607
         check=True,
         timeout=120,
@@ -74,7 +74,7 @@ def test_a_dump_restored_on_a_new_cluster_verifies_and_answers_like_the_original
     with private_postgres() as replacement:
         replacement.psql("CREATE DATABASE caseload_restored")
         restored = replacement.url("caseload_restored")
-        subprocess.run(  # noqa: S603 - the README's command
+        subprocess.run(  # noqa: S603 - the documented command
             ["pg_restore", "--exit-on-error", "--single-transaction", "-d", restored, str(dump)],  # noqa: S607
             check=True,
             timeout=120,

@@ -1,10 +1,11 @@
 """The database fails under a real gunicorn: it crashes mid-write, or a statement waits too long.
 
-What the API promises (README, "Limits" and "Faults"): every write it acknowledged survives; while
-the database is away it answers 503 `database_unavailable` with `Retry-After`, never 500, and
-`/healthz` names the database; it recovers by itself once the database is back. A statement that
-waits past the statement timeout answers 503 `database_timeout` and frees the worker; a request
-past gunicorn's timeout answers 503 `request_timeout` and its worker is replaced.
+What the API promises (docs/operations.md, "Limits" and "Faults"): every write it acknowledged
+survives; while the database is away it answers 503 `database_unavailable` with `Retry-After`,
+never 500, and `/healthz` names the database; it recovers by itself once the database is back.
+A statement that waits past the statement timeout answers 503 `database_timeout` and frees the
+worker; a request past gunicorn's timeout answers 503 `request_timeout` and its worker is
+replaced.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def test_a_database_crash_under_writes_loses_no_acknowledged_write_and_answers_5
             "SELECT id FROM caseload_casenote WHERE body LIKE 'writer %'", fresh_database
         ).split()
     )
-    print(  # the figures README "Faults" quotes
+    print(  # the figures docs/operations.md "Faults" quotes
         f"\nwrites attempted={len(statuses) + len(writes.failures)} "
         f"acknowledged={len(acknowledged)} refused_503={len(refused)} "
         f"stored={len(stored)} lost={len(acknowledged - stored)} "
