@@ -17,7 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from openapi_schema_validator import OAS30Validator
 
-from api.v1 import base, corrections, query
+from api import permissions as api_permissions
+from api.v1 import base, corrections, fast_output, filters, query, read, strict
 from tests.api.v1.test_permission_matrix import NOT_ALLOWED, TABLE, URL_WITHOUT_ID
 from tests.api.v1.test_query_parameters import (  # every route, as a persona it lets through
     ROUTES,
@@ -112,7 +113,16 @@ def test_no_description_is_an_internal_docstring():
     """Docstrings of the machinery every view and serializer inherits stay out of the document."""
     internal = [
         inspect.getdoc(cls).splitlines()[0]
-        for module in (base, query, corrections)
+        for module in (
+            base,
+            query,
+            corrections,
+            read,
+            strict,
+            fast_output,
+            filters,
+            api_permissions,
+        )
         for _, cls in inspect.getmembers(module, inspect.isclass)
         if cls.__module__ == module.__name__ and inspect.getdoc(cls)
     ]
