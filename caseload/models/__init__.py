@@ -31,7 +31,14 @@ from .calendar_feed import CalendarFeed
 from .consent import Consent, ConsentStatus, InformationCategory
 from .disclosure import Disclosure, DisclosureBasis
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
-from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
+from .enrollment import (
+    COARSE_LEVEL,
+    AsamLevel,
+    DischargeReason,
+    Enrollment,
+    EnrollmentStatus,
+    LevelOfCare,
+)
 from .feed import FeedClock, FeedRecord
 from .integration import (
     IntegrationClient,
@@ -56,6 +63,7 @@ from .staff import Role, Staff
 from .token import ApiToken
 
 __all__ = [
+    "COARSE_LEVEL",
     "SETTABLE_MEDICATION_STATUSES",
     "Alert",
     "AlertKind",
@@ -64,6 +72,7 @@ __all__ = [
     "Appointment",
     "AppointmentKind",
     "AppointmentStatus",
+    "AsamLevel",
     "Assessment",
     "AuditAction",
     "AuditEvent",
@@ -79,6 +88,7 @@ __all__ = [
     "ConsentStatus",
     "CorrectableRecord",
     "DeliveryStatus",
+    "DischargeReason",
     "Disclosure",
     "DisclosureBasis",
     "DoseUnit",

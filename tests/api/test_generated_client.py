@@ -209,7 +209,7 @@ def test_the_generated_client_reads_every_resource_in_every_state(
     discharged = api("enrollments.enrollments_discharge").sync(
         client=client,
         id=enrollment.id,
-        body=models.DischargeRequest(discharge_reason="Completed the program."),
+        body=models.DischargeRequest(discharge_reason=models.DischargeReasonEnum.COMPLETED),
     )
     assert discharged.status == models.EnrollmentStatusEnum.DISCHARGED
 

@@ -171,6 +171,8 @@ def _patient(
             "counselor": staff[counselor],
             "prescriber": staff["demo.prescriber"],
             "admitted_on": timezone.localdate(admitted_at),
+            # Consent to treatment is signed at admission.
+            "treatment_consent_signed_at": admitted_at,
         },
     )
     note_create(

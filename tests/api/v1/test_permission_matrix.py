@@ -556,7 +556,7 @@ SCENARIOS = {
 URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
 CORRECTION = {"reason": "Wrong patient."}
 ACTION_BODIES = {
-    "enrollment-discharge": {"discharge_reason": "Completed the program."},
+    "enrollment-discharge": {"discharge_reason": "completed"},
     "appointment-cancel": {"reason": "The patient asked to reschedule."},
     "apitoken-revoke-all": {},
     "patient-break-glass": CRISIS_REASON,
