@@ -77,6 +77,8 @@ _RULES: dict[str, dict[str, DateRule]] = {
     },
     "caseload.medicationrecord": {"start_date": PLAUSIBLE_DATE, "end_date": PLAUSIBLE_DATE},
     "caseload.referral": {"referred_on": PLAUSIBLE_DATE},
+    "caseload.placement": {"assessed_at": PAST_DATETIME},
+    "caseload.treatmentplan": {"starts_on": PLAUSIBLE_DATE, "signed_by_patient_at": PAST_DATETIME},
     "caseload.appointment": {"start": PLAUSIBLE_DATETIME, "end": PLAUSIBLE_DATETIME},
 }
 

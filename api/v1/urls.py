@@ -16,9 +16,11 @@ from .me import MeView
 from .medications import MedicationViewSet
 from .notes import CaseNoteViewSet
 from .patients import PatientViewSet
+from .placements import PlacementViewSet
 from .reference import InstrumentsView, StaffViewSet
 from .referrals import ReferralViewSet
 from .tokens import TokenViewSet
+from .treatment_plans import TreatmentPlanViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -30,6 +32,8 @@ router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("medications", MedicationViewSet, basename="medicationrecord")
 router.register("drug-screens", DrugScreenViewSet, basename="drugscreen")
 router.register("referrals", ReferralViewSet, basename="referral")
+router.register("placements", PlacementViewSet, basename="placement")
+router.register("treatment-plans", TreatmentPlanViewSet, basename="treatmentplan")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("tokens", TokenViewSet, basename="apitoken")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")

@@ -15,6 +15,7 @@ from .background import (
     AlertStatus,
     DeliveryStatus,
     FollowUp,
+    FollowUpReason,
     FollowUpStatus,
     OutboxEvent,
     Reminder,
@@ -61,9 +62,21 @@ from .referral import Referral, ReferralStatus, SupportGroup
 from .signin import SignInThrottle
 from .staff import Role, Staff
 from .token import ApiToken
+from .treatment import (
+    CURRENT_PLAN_STATUSES,
+    DIMENSIONS,
+    HIGHEST_RATING,
+    Placement,
+    PlacementStatus,
+    PlanStatus,
+    TreatmentPlan,
+)
 
 __all__ = [
     "COARSE_LEVEL",
+    "CURRENT_PLAN_STATUSES",
+    "DIMENSIONS",
+    "HIGHEST_RATING",
     "SETTABLE_MEDICATION_STATUSES",
     "Alert",
     "AlertKind",
@@ -99,6 +112,7 @@ __all__ = [
     "FeedClock",
     "FeedRecord",
     "FollowUp",
+    "FollowUpReason",
     "FollowUpStatus",
     "InformationCategory",
     "Instrument",
@@ -113,6 +127,9 @@ __all__ = [
     "Patient",
     "PatientGroupObjectPermission",
     "PatientUserObjectPermission",
+    "Placement",
+    "PlacementStatus",
+    "PlanStatus",
     "Program",
     "RecordStatus",
     "Referral",
@@ -129,6 +146,7 @@ __all__ = [
     "Staff",
     "Substance",
     "SupportGroup",
+    "TreatmentPlan",
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookSubscription",
