@@ -280,6 +280,12 @@ def may_manage_program(actor: object, program_id, *, model: type[models.Model]) 
     )
 
 
+def may_read_program_reports(actor: object) -> bool:
+    """Program reports (census, admissions and discharges, plan reviews, continuity of
+    pharmacotherapy) are for the program's supervisors."""
+    return is_staff_member(actor) and actor.role == Role.SUPERVISOR
+
+
 def require_manage_program(actor: object, program_id, *, model: type[models.Model]) -> None:
     if not may_manage_program(actor, program_id, model=model):
         raise Forbidden(

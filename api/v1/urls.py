@@ -19,6 +19,12 @@ from .patients import PatientViewSet
 from .placements import PlacementViewSet
 from .reference import InstrumentsView, StaffViewSet
 from .referrals import ReferralViewSet
+from .reports import (
+    AdmissionsDischargesView,
+    CensusView,
+    PharmacotherapyContinuityView,
+    PlanReviewsView,
+)
 from .tokens import TokenViewSet
 from .treatment_plans import TreatmentPlanViewSet
 
@@ -49,5 +55,17 @@ router.register("webhooks", WebhookViewSet, basename="webhook")
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("instruments/", InstrumentsView.as_view(), name="instruments"),
+    path("reports/census/", CensusView.as_view(), name="report-census"),
+    path(
+        "reports/admissions-discharges/",
+        AdmissionsDischargesView.as_view(),
+        name="report-admissions-discharges",
+    ),
+    path("reports/plan-reviews/", PlanReviewsView.as_view(), name="report-plan-reviews"),
+    path(
+        "reports/pharmacotherapy-continuity/",
+        PharmacotherapyContinuityView.as_view(),
+        name="report-pharmacotherapy-continuity",
+    ),
     *router.urls,
 ]

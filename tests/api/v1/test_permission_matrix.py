@@ -144,6 +144,11 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("treatmentplan-entered-in-error", "POST"): (200, 404, 403, 200, 403, 404, 401),
     ("treatmentplan-sign", "POST"):     (200, 404, 403, 409, 403, 404, 401),
     ("treatmentplan-review", "POST"):   (200, 404, 403, 200, 403, 404, 401),
+    # Program reports: supervisors, each of their own program.
+    ("report-census", "GET"):           (403, 403, 403, 200, 403, 200, 401),
+    ("report-admissions-discharges", "GET"): (403, 403, 403, 200, 403, 200, 401),
+    ("report-plan-reviews", "GET"):     (403, 403, 403, 200, 403, 200, 401),
+    ("report-pharmacotherapy-continuity", "GET"): (403, 403, 403, 200, 403, 200, 401),
     # The audit log: supervisors of the program; read-only.
     ("auditevent-list", "GET"):         (403, 403, 403, 200, 403, 200, 401),
     ("auditevent-detail", "GET"):       (403, 403, 403, 200, 403, 404, 401),
@@ -635,7 +640,15 @@ SCENARIOS = {
     "calendarfeed": _calendar_scenario,
     "placement": _placement_scenario,
 }
-URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
+URL_WITHOUT_ID = {
+    "me",
+    "instruments",
+    "apitoken-revoke-all",
+    "report-census",
+    "report-admissions-discharges",
+    "report-plan-reviews",
+    "report-pharmacotherapy-continuity",
+}
 CORRECTION = {"reason": "Wrong patient."}
 ACTION_BODIES = {
     "enrollment-discharge": {"discharge_reason": "completed"},
