@@ -66,6 +66,15 @@ class VisiblePatientField(serializers.PrimaryKeyRelatedField):
         return patients_visible_to(self.context["request"].user)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: a string, a boolean or a fraction is refused (`invalid`), not coerced."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class VisibleEnrollmentField(serializers.PrimaryKeyRelatedField):
     """An enrollment id; one the requesting user may not see reads as nonexistent."""
 

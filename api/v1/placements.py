@@ -22,7 +22,12 @@ from .base import (
     StrictSerializerMixin,
 )
 from .corrections import EnteredInErrorMixin
-from .fields import DateTimeField, VisibleEnrollmentField, validate_past_datetime
+from .fields import (
+    DateTimeField,
+    StrictIntegerField,
+    VisibleEnrollmentField,
+    validate_past_datetime,
+)
 
 _LEVEL_HELP = (
     "An ASAM level-of-care code: 0.5, OTP, 1, 2.1, 2.5, 3.1, 3.3, 3.5, 3.7, 4, or a withdrawal "
@@ -32,7 +37,7 @@ _LEVEL_HELP = (
 
 def _rating(name: str) -> serializers.IntegerField:
     """An ASAM dimension's risk rating, 0 (none) to 4 (utmost severity)."""
-    return serializers.IntegerField(
+    return StrictIntegerField(
         min_value=0,
         max_value=HIGHEST_RATING,
         help_text=f"Risk rating 0-4: {Placement._meta.get_field(name).help_text}",

@@ -95,9 +95,18 @@ class ReportView(StrictQueryMixin, APIView):
         raise NotImplementedError
 
 
+FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    enum=["json", "csv"],
+    required=False,
+    description="`csv` for the rows as CSV, like `Accept: text/csv`; JSON by default.",
+)
+
+
 def _report_schema(parameters: list[OpenApiParameter], description: str):
     return extend_schema(
-        parameters=parameters,
+        parameters=[*parameters, FORMAT_PARAMETER],
         responses={
             (200, "application/json"): OpenApiResponse(
                 response=OpenApiTypes.OBJECT, description=description

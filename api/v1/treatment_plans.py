@@ -32,6 +32,7 @@ from .base import (
 from .corrections import EnteredInErrorMixin
 from .fields import (
     DateTimeField,
+    StrictIntegerField,
     VisibleEnrollmentField,
     validate_past_datetime,
     validate_plausible_date,
@@ -42,9 +43,7 @@ class ProblemSerializer(StrictSerializerMixin, serializers.Serializer):
     """A problem from the assessment; it may name the ASAM dimension it belongs to."""
 
     description = serializers.CharField(max_length=1000)
-    asam_dimension = serializers.IntegerField(
-        min_value=1, max_value=6, required=False, allow_null=True
-    )
+    asam_dimension = StrictIntegerField(min_value=1, max_value=6, required=False, allow_null=True)
 
 
 class ObjectiveSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -109,11 +109,15 @@ def test_bad_ratings_and_levels_are_each_named_and_nothing_is_stored(
     body = placement_body(enrollment, dimension_1=5, recommended_level="2.2", actual_level="9")
     del body["dimension_4"]
     body["dimension_6"] = -1
+    body["dimension_2"] = "3"
+    body["dimension_3"] = True
     response = as_user(counselor).post(URL, body)
     assert response.status_code == 400
     errors = {(e["field"], e["code"]) for e in response.json()["errors"]}
     assert errors == {
         ("dimension_1", "max_value"),
+        ("dimension_2", "invalid"),
+        ("dimension_3", "invalid"),
         ("dimension_4", "required"),
         ("dimension_6", "min_value"),
         ("recommended_level", "invalid_choice"),

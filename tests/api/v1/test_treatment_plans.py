@@ -185,6 +185,7 @@ def test_one_current_plan_per_enrollment(as_user, counselor, supervisor, enrollm
     assert as_user(counselor).post(URL, plan_body(enrollment, counselor)).status_code == 201
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_reviews_from_one_read_one_wins_the_other_412(
     as_user, counselor, supervisor, enrollment
