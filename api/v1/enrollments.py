@@ -52,6 +52,12 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         help_text="When the patient signed the consent to treatment. Needed before the "
         "enrollment becomes active (409 `treatment_consent_missing` otherwise).",
     )
+    discharge_reason = serializers.ChoiceField(
+        choices=DischargeReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why the episode ended, a code; empty while it is open.",
+    )
     asam_level = serializers.CharField(
         read_only=True,
         help_text="The latest level-of-care placement's `actual_level` (empty before any).",

@@ -39,9 +39,11 @@ from tests.factories import (
     AssessmentFactory,
     CaseNoteFactory,
     DrugScreenFactory,
+    EnrollmentFactory,
     PatientFactory,
     ReferralFactory,
 )
+from tests.history_records import fill_history
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -249,6 +251,10 @@ def test_the_generated_client_reads_every_resource_in_every_state(
 
     for factory in (AssessmentFactory, CaseNoteFactory, DrugScreenFactory, ReferralFactory):
         factory(actor=counselor, patient=patient)
+    # Treatment records of a patient still in care: placements and a draft plan.
+    in_care = PatientFactory(actor=supervisor)
+    EnrollmentFactory(actor=supervisor, patient=in_care, counselor=counselor, prescriber=prescriber)
+    fill_history(in_care, counselor, prescriber, 7)
     calendar_feed_create(staff=supervisor, password=PERSONA_PASSWORD)
     integration_create(
         name="Reminders", program=supervisor.program, scopes=["appointments:read"], actor=supervisor
