@@ -28,6 +28,7 @@ from caseload.models import (
     Staff,
     TreatmentPlan,
 )
+from caseload.permissions import staff_or_none
 
 from .audit import audit_record
 from .care_team import patient_lock
@@ -266,9 +267,10 @@ def treatment_plan_review_due_now(*, enrollment: Enrollment, actor) -> None:
         return
     plan.review_due_on = today
     plan.version += 1
+    plan.updated_by = staff_or_none(actor)
     if getattr(actor, "pk", None):
         plan._history_user = actor
-    plan.save(update_fields=["review_due_on", "version", "updated_at"])
+    plan.save(update_fields=["review_due_on", "version", "updated_at", "updated_by"])
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

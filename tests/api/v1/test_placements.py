@@ -236,3 +236,24 @@ def test_placements_filter_by_patient_and_enrollment(as_user, counselor, patient
     for query in ({"patient": str(patient.pk)}, {"enrollment": str(enrollment.pk)}):
         results = as_user(counselor).get(URL, query).json()["results"]
         assert [r["id"] for r in results] == [created["id"]]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_placements_at_once_leave_the_enrollment_at_the_later_assessment(
+    as_user, counselor, supervisor, enrollment
+):
+    from tests.concurrency import at_once
+
+    later = placement_body(enrollment, assessed_at=ago(hours=1), recommended_level="3.5",
+                           actual_level="3.5")  # fmt: skip
+    earlier = placement_body(enrollment, assessed_at=ago(hours=5), recommended_level="1",
+                             actual_level="1")  # fmt: skip
+    for _ in range(3):
+        statuses = at_once(
+            lambda: as_user(counselor).post(URL, later).status_code,
+            lambda: as_user(supervisor).post(URL, earlier).status_code,
+        )
+        assert statuses == [201, 201]
+        stored = Enrollment.objects.get(pk=enrollment.pk)
+        assert (stored.asam_level, stored.level_of_care) == ("3.5", "inpatient")
