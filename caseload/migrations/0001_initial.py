@@ -12,1172 +12,374 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("auth", "0012_alter_user_first_name_max_length"),
+        ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Staff",
+            name='Staff',
             fields=[
-                ("password", models.CharField(max_length=128, verbose_name="password")),
-                (
-                    "last_login",
-                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
-                ),
-                (
-                    "is_superuser",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Designates that this user has all permissions without explicitly assigning them.",
-                        verbose_name="superuser status",
-                    ),
-                ),
-                (
-                    "username",
-                    models.CharField(
-                        error_messages={"unique": "A user with that username already exists."},
-                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
-                        max_length=150,
-                        unique=True,
-                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
-                        verbose_name="username",
-                    ),
-                ),
-                (
-                    "first_name",
-                    models.CharField(blank=True, max_length=150, verbose_name="first name"),
-                ),
-                (
-                    "last_name",
-                    models.CharField(blank=True, max_length=150, verbose_name="last name"),
-                ),
-                (
-                    "email",
-                    models.EmailField(blank=True, max_length=254, verbose_name="email address"),
-                ),
-                (
-                    "is_staff",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Designates whether the user can log into this admin site.",
-                        verbose_name="staff status",
-                    ),
-                ),
-                (
-                    "is_active",
-                    models.BooleanField(
-                        default=True,
-                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
-                        verbose_name="active",
-                    ),
-                ),
-                (
-                    "date_joined",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="date joined"
-                    ),
-                ),
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("counselor", "Counselor"),
-                            ("prescriber", "Prescriber"),
-                            ("supervisor", "Supervisor"),
-                            ("front_desk", "Front desk"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "groups",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
-                        related_name="user_set",
-                        related_query_name="user",
-                        to="auth.group",
-                        verbose_name="groups",
-                    ),
-                ),
-                (
-                    "user_permissions",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="Specific permissions for this user.",
-                        related_name="user_set",
-                        related_query_name="user",
-                        to="auth.permission",
-                        verbose_name="user permissions",
-                    ),
-                ),
+                ('password', models.CharField(max_length=128, verbose_name='password')),
+                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
+                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
+                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
+                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
+                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
+                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
+                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
+                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('role', models.CharField(blank=True, choices=[('counselor', 'Counselor'), ('prescriber', 'Prescriber'), ('supervisor', 'Supervisor'), ('front_desk', 'Front desk')], max_length=20)),
+                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
+                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
             ],
             options={
-                "verbose_name_plural": "staff",
-                "ordering": ["username"],
+                'verbose_name_plural': 'staff',
+                'ordering': ['username'],
             },
             managers=[
-                ("objects", django.contrib.auth.models.UserManager()),
+                ('objects', django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name="ApiToken",
+            name='ApiToken',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("name", models.CharField(blank=True, max_length=100)),
-                ("prefix", models.CharField(db_index=True, max_length=12)),
-                ("digest", models.CharField(max_length=64, unique=True)),
-                ("expires_at", models.DateTimeField()),
-                ("revoked_at", models.DateTimeField(blank=True, null=True)),
-                ("last_used_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "staff",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="api_tokens",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('name', models.CharField(blank=True, max_length=100)),
+                ('prefix', models.CharField(db_index=True, max_length=12)),
+                ('digest', models.CharField(max_length=64, unique=True)),
+                ('expires_at', models.DateTimeField()),
+                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                ('last_used_at', models.DateTimeField(blank=True, null=True)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('staff', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Patient",
+            name='Patient',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("mrn", models.CharField(max_length=32, verbose_name="medical record number")),
-                ("given_name", models.CharField(max_length=100)),
-                ("family_name", models.CharField(max_length=100)),
-                ("birth_date", models.DateField()),
-                ("phone", models.CharField(blank=True, max_length=32)),
-                ("email", models.EmailField(blank=True, max_length=254)),
-                ("address_line", models.CharField(blank=True, max_length=200)),
-                ("city", models.CharField(blank=True, max_length=100)),
-                ("state", models.CharField(blank=True, max_length=50)),
-                ("postal_code", models.CharField(blank=True, max_length=20)),
-                ("last_use_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('mrn', models.CharField(max_length=32, verbose_name='medical record number')),
+                ('given_name', models.CharField(max_length=100)),
+                ('family_name', models.CharField(max_length=100)),
+                ('birth_date', models.DateField()),
+                ('phone', models.CharField(blank=True, max_length=32)),
+                ('email', models.EmailField(blank=True, max_length=254)),
+                ('address_line', models.CharField(blank=True, max_length=200)),
+                ('city', models.CharField(blank=True, max_length=100)),
+                ('state', models.CharField(blank=True, max_length=50)),
+                ('postal_code', models.CharField(blank=True, max_length=20)),
+                ('last_use_at', models.DateTimeField(blank=True, null=True)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["family_name", "given_name", "id"],
+                'ordering': ['family_name', 'given_name', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="HistoricalEnrollment",
+            name='HistoricalEnrollment',
             fields=[
-                ("id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ("created_at", models.DateTimeField(blank=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("intake", "Intake"),
-                            ("active", "Active"),
-                            ("discharged", "Discharged"),
-                        ],
-                        default="intake",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "level_of_care",
-                    models.CharField(
-                        choices=[
-                            ("inpatient", "Inpatient / residential"),
-                            ("intensive_outpatient", "Intensive outpatient"),
-                            ("outpatient", "Outpatient"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("admitted_on", models.DateField()),
-                ("discharged_on", models.DateField(blank=True, null=True)),
-                ("discharge_reason", models.CharField(blank=True, max_length=500)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "counselor",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "prescriber",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.patient",
-                    ),
-                ),
+                ('id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ('created_at', models.DateTimeField(blank=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('status', models.CharField(choices=[('intake', 'Intake'), ('active', 'Active'), ('discharged', 'Discharged')], default='intake', max_length=20)),
+                ('level_of_care', models.CharField(choices=[('inpatient', 'Inpatient / residential'), ('intensive_outpatient', 'Intensive outpatient'), ('outpatient', 'Outpatient')], max_length=30)),
+                ('admitted_on', models.DateField()),
+                ('discharged_on', models.DateField(blank=True, null=True)),
+                ('discharge_reason', models.CharField(blank=True, max_length=500)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('counselor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('prescriber', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.patient')),
             ],
             options={
-                "verbose_name": "historical enrollment",
-                "verbose_name_plural": "historical enrollments",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical enrollment',
+                'verbose_name_plural': 'historical enrollments',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalCaseNote",
+            name='HistoricalCaseNote',
             fields=[
-                ("id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ("created_at", models.DateTimeField(blank=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("written_at", models.DateTimeField()),
-                ("body", models.TextField(max_length=20000)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("final", "Final"), ("entered_in_error", "Entered in error")],
-                        default="final",
-                        max_length=20,
-                    ),
-                ),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "author",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.patient",
-                    ),
-                ),
+                ('id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ('created_at', models.DateTimeField(blank=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('written_at', models.DateTimeField()),
+                ('body', models.TextField(max_length=20000)),
+                ('status', models.CharField(choices=[('final', 'Final'), ('entered_in_error', 'Entered in error')], default='final', max_length=20)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('author', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.patient')),
             ],
             options={
-                "verbose_name": "historical case note",
-                "verbose_name_plural": "historical case notes",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical case note',
+                'verbose_name_plural': 'historical case notes',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalAppointment",
+            name='HistoricalAppointment',
             fields=[
-                ("id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ("created_at", models.DateTimeField(blank=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("intake", "Intake"),
-                            ("counseling", "Counseling"),
-                            ("group", "Group session"),
-                            ("medication", "Medication visit"),
-                            ("drug_screen", "Drug screen"),
-                            ("follow_up", "Follow-up"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("booked", "Booked"),
-                            ("arrived", "Arrived"),
-                            ("fulfilled", "Fulfilled"),
-                            ("cancelled", "Cancelled"),
-                            ("noshow", "No-show"),
-                        ],
-                        default="booked",
-                        max_length=20,
-                    ),
-                ),
-                ("start", models.DateTimeField()),
-                ("end", models.DateTimeField()),
-                ("location", models.CharField(blank=True, max_length=200)),
-                ("reminder_due_at", models.DateTimeField(blank=True, null=True)),
-                ("reminder_queued_at", models.DateTimeField(blank=True, null=True)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "staff",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.patient",
-                    ),
-                ),
+                ('id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ('created_at', models.DateTimeField(blank=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('kind', models.CharField(choices=[('intake', 'Intake'), ('counseling', 'Counseling'), ('group', 'Group session'), ('medication', 'Medication visit'), ('drug_screen', 'Drug screen'), ('follow_up', 'Follow-up')], max_length=20)),
+                ('status', models.CharField(choices=[('booked', 'Booked'), ('arrived', 'Arrived'), ('fulfilled', 'Fulfilled'), ('cancelled', 'Cancelled'), ('noshow', 'No-show')], default='booked', max_length=20)),
+                ('start', models.DateTimeField()),
+                ('end', models.DateTimeField()),
+                ('location', models.CharField(blank=True, max_length=200)),
+                ('reminder_due_at', models.DateTimeField(blank=True, null=True)),
+                ('reminder_queued_at', models.DateTimeField(blank=True, null=True)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('staff', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.patient')),
             ],
             options={
-                "verbose_name": "historical appointment",
-                "verbose_name_plural": "historical appointments",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical appointment',
+                'verbose_name_plural': 'historical appointments',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="Program",
+            name='Program',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "code",
-                    models.CharField(
-                        max_length=32,
-                        unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                "^[a-z0-9][a-z0-9-]{1,31}$",
-                                "Use 2-32 lowercase letters, digits or hyphens, starting with a letter or digit.",
-                            )
-                        ],
-                    ),
-                ),
-                ("name", models.CharField(max_length=200)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('code', models.CharField(max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9-]{1,31}$', 'Use 2-32 lowercase letters, digits or hyphens, starting with a letter or digit.')])),
+                ('name', models.CharField(max_length=200)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["code"],
+                'ordering': ['code'],
             },
         ),
         migrations.AddField(
-            model_name="patient",
-            name="program",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="patients",
-                to="caseload.program",
-            ),
+            model_name='patient',
+            name='program',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='caseload.program'),
         ),
         migrations.CreateModel(
-            name="HistoricalPatient",
+            name='HistoricalPatient',
             fields=[
-                ("id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ("created_at", models.DateTimeField(blank=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("mrn", models.CharField(max_length=32, verbose_name="medical record number")),
-                ("given_name", models.CharField(max_length=100)),
-                ("family_name", models.CharField(max_length=100)),
-                ("birth_date", models.DateField()),
-                ("phone", models.CharField(blank=True, max_length=32)),
-                ("email", models.EmailField(blank=True, max_length=254)),
-                ("address_line", models.CharField(blank=True, max_length=200)),
-                ("city", models.CharField(blank=True, max_length=100)),
-                ("state", models.CharField(blank=True, max_length=50)),
-                ("postal_code", models.CharField(blank=True, max_length=20)),
-                ("last_use_at", models.DateTimeField(blank=True, null=True)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "program",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.program",
-                    ),
-                ),
+                ('id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ('created_at', models.DateTimeField(blank=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('mrn', models.CharField(max_length=32, verbose_name='medical record number')),
+                ('given_name', models.CharField(max_length=100)),
+                ('family_name', models.CharField(max_length=100)),
+                ('birth_date', models.DateField()),
+                ('phone', models.CharField(blank=True, max_length=32)),
+                ('email', models.EmailField(blank=True, max_length=254)),
+                ('address_line', models.CharField(blank=True, max_length=200)),
+                ('city', models.CharField(blank=True, max_length=100)),
+                ('state', models.CharField(blank=True, max_length=50)),
+                ('postal_code', models.CharField(blank=True, max_length=20)),
+                ('last_use_at', models.DateTimeField(blank=True, null=True)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('program', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.program')),
             ],
             options={
-                "verbose_name": "historical patient",
-                "verbose_name_plural": "historical patients",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical patient',
+                'verbose_name_plural': 'historical patients',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="AuditEvent",
+            name='AuditEvent',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("action", models.CharField(max_length=40)),
-                ("object_type", models.CharField(max_length=40)),
-                ("object_id", models.CharField(blank=True, max_length=64)),
-                ("detail", models.JSONField(blank=True, default=dict)),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "program",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="caseload.program",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('action', models.CharField(max_length=40)),
+                ('object_type', models.CharField(max_length=40)),
+                ('object_id', models.CharField(blank=True, max_length=64)),
+                ('detail', models.JSONField(blank=True, default=dict)),
+                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='caseload.patient')),
+                ('program', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='caseload.program')),
             ],
             options={
-                "ordering": ["-at"],
+                'ordering': ['-at'],
             },
         ),
         migrations.AddField(
-            model_name="staff",
-            name="program",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="staff",
-                to="caseload.program",
-            ),
+            model_name='staff',
+            name='program',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='caseload.program'),
         ),
         migrations.CreateModel(
-            name="Enrollment",
+            name='Enrollment',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("intake", "Intake"),
-                            ("active", "Active"),
-                            ("discharged", "Discharged"),
-                        ],
-                        default="intake",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "level_of_care",
-                    models.CharField(
-                        choices=[
-                            ("inpatient", "Inpatient / residential"),
-                            ("intensive_outpatient", "Intensive outpatient"),
-                            ("outpatient", "Outpatient"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("admitted_on", models.DateField()),
-                ("discharged_on", models.DateField(blank=True, null=True)),
-                ("discharge_reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "counselor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="counseled_enrollments",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "prescriber",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="prescribed_enrollments",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="enrollments",
-                        to="caseload.patient",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('status', models.CharField(choices=[('intake', 'Intake'), ('active', 'Active'), ('discharged', 'Discharged')], default='intake', max_length=20)),
+                ('level_of_care', models.CharField(choices=[('inpatient', 'Inpatient / residential'), ('intensive_outpatient', 'Intensive outpatient'), ('outpatient', 'Outpatient')], max_length=30)),
+                ('admitted_on', models.DateField()),
+                ('discharged_on', models.DateField(blank=True, null=True)),
+                ('discharge_reason', models.CharField(blank=True, max_length=500)),
+                ('counselor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='counseled_enrollments', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('prescriber', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='prescribed_enrollments', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='enrollments', to='caseload.patient')),
             ],
             options={
-                "ordering": ["-admitted_on", "-created_at"],
-                "indexes": [
-                    models.Index(
-                        fields=["counselor", "status"], name="caseload_en_counsel_4c0ade_idx"
-                    ),
-                    models.Index(
-                        fields=["prescriber", "status"], name="caseload_en_prescri_491e17_idx"
-                    ),
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("status", "discharged"), _negated=True),
-                        fields=("patient",),
-                        name="enrollment_one_open_per_patient",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("status__in", ["intake", "active", "discharged"])),
-                        name="enrollment_status_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            (
-                                "level_of_care__in",
-                                ["inpatient", "intensive_outpatient", "outpatient"],
-                            )
-                        ),
-                        name="enrollment_level_of_care_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("discharged_on__isnull", False), ("status", "discharged")),
-                            models.Q(
-                                models.Q(("status", "discharged"), _negated=True),
-                                ("discharged_on__isnull", True),
-                            ),
-                            _connector="OR",
-                        ),
-                        name="enrollment_discharge_date_matches_status",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("discharged_on__isnull", True),
-                            ("discharged_on__gte", models.F("admitted_on")),
-                            _connector="OR",
-                        ),
-                        name="enrollment_discharge_after_admission",
-                    ),
-                ],
+                'ordering': ['-admitted_on', '-created_at'],
+                'indexes': [models.Index(fields=['counselor', 'status'], name='caseload_en_counsel_4c0ade_idx'), models.Index(fields=['prescriber', 'status'], name='caseload_en_prescri_491e17_idx')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'discharged'), _negated=True), fields=('patient',), name='enrollment_one_open_per_patient'), models.CheckConstraint(condition=models.Q(('status__in', ['intake', 'active', 'discharged'])), name='enrollment_status_valid'), models.CheckConstraint(condition=models.Q(('level_of_care__in', ['inpatient', 'intensive_outpatient', 'outpatient'])), name='enrollment_level_of_care_valid'), models.CheckConstraint(condition=models.Q(models.Q(('discharged_on__isnull', False), ('status', 'discharged')), models.Q(models.Q(('status', 'discharged'), _negated=True), ('discharged_on__isnull', True)), _connector='OR'), name='enrollment_discharge_date_matches_status'), models.CheckConstraint(condition=models.Q(('discharged_on__isnull', True), ('discharged_on__gte', models.F('admitted_on')), _connector='OR'), name='enrollment_discharge_after_admission')],
             },
         ),
         migrations.CreateModel(
-            name="CaseNote",
+            name='CaseNote',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("written_at", models.DateTimeField()),
-                ("body", models.TextField(max_length=20000)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("final", "Final"), ("entered_in_error", "Entered in error")],
-                        default="final",
-                        max_length=20,
-                    ),
-                ),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "author",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="notes",
-                        to="caseload.patient",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('written_at', models.DateTimeField()),
+                ('body', models.TextField(max_length=20000)),
+                ('status', models.CharField(choices=[('final', 'Final'), ('entered_in_error', 'Entered in error')], default='final', max_length=20)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notes', to='caseload.patient')),
             ],
             options={
-                "ordering": ["-written_at", "-created_at"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("status__in", ["final", "entered_in_error"])),
-                        name="casenote_status_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("status", "entered_in_error"), _negated=True),
-                            models.Q(("entered_in_error_reason", ""), _negated=True),
-                            _connector="OR",
-                        ),
-                        name="casenote_error_has_reason",
-                    ),
-                ],
+                'ordering': ['-written_at', '-created_at'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['final', 'entered_in_error'])), name='casenote_status_valid'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'entered_in_error'), _negated=True), models.Q(('entered_in_error_reason', ''), _negated=True), _connector='OR'), name='casenote_error_has_reason')],
             },
         ),
         migrations.CreateModel(
-            name="Appointment",
+            name='Appointment',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("intake", "Intake"),
-                            ("counseling", "Counseling"),
-                            ("group", "Group session"),
-                            ("medication", "Medication visit"),
-                            ("drug_screen", "Drug screen"),
-                            ("follow_up", "Follow-up"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("booked", "Booked"),
-                            ("arrived", "Arrived"),
-                            ("fulfilled", "Fulfilled"),
-                            ("cancelled", "Cancelled"),
-                            ("noshow", "No-show"),
-                        ],
-                        default="booked",
-                        max_length=20,
-                    ),
-                ),
-                ("start", models.DateTimeField()),
-                ("end", models.DateTimeField()),
-                ("location", models.CharField(blank=True, max_length=200)),
-                ("reminder_due_at", models.DateTimeField(blank=True, null=True)),
-                ("reminder_queued_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "staff",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="appointments",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="appointments",
-                        to="caseload.patient",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('kind', models.CharField(choices=[('intake', 'Intake'), ('counseling', 'Counseling'), ('group', 'Group session'), ('medication', 'Medication visit'), ('drug_screen', 'Drug screen'), ('follow_up', 'Follow-up')], max_length=20)),
+                ('status', models.CharField(choices=[('booked', 'Booked'), ('arrived', 'Arrived'), ('fulfilled', 'Fulfilled'), ('cancelled', 'Cancelled'), ('noshow', 'No-show')], default='booked', max_length=20)),
+                ('start', models.DateTimeField()),
+                ('end', models.DateTimeField()),
+                ('location', models.CharField(blank=True, max_length=200)),
+                ('reminder_due_at', models.DateTimeField(blank=True, null=True)),
+                ('reminder_queued_at', models.DateTimeField(blank=True, null=True)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('staff', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='caseload.patient')),
             ],
             options={
-                "ordering": ["start", "id"],
-                "indexes": [
-                    models.Index(fields=["staff", "start"], name="caseload_ap_staff_i_c9d6e9_idx"),
-                    models.Index(
-                        fields=["updated_at", "id"], name="caseload_ap_updated_dfc6e8_idx"
-                    ),
-                ],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("end__gt", models.F("start"))),
-                        name="appointment_end_after_start",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            (
-                                "status__in",
-                                ["booked", "arrived", "fulfilled", "cancelled", "noshow"],
-                            )
-                        ),
-                        name="appointment_status_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            (
-                                "kind__in",
-                                [
-                                    "intake",
-                                    "counseling",
-                                    "group",
-                                    "medication",
-                                    "drug_screen",
-                                    "follow_up",
-                                ],
-                            )
-                        ),
-                        name="appointment_kind_valid",
-                    ),
-                ],
+                'ordering': ['start', 'id'],
+                'indexes': [models.Index(fields=['staff', 'start'], name='caseload_ap_staff_i_c9d6e9_idx'), models.Index(fields=['updated_at', 'id'], name='caseload_ap_updated_dfc6e8_idx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='appointment_end_after_start'), models.CheckConstraint(condition=models.Q(('status__in', ['booked', 'arrived', 'fulfilled', 'cancelled', 'noshow'])), name='appointment_status_valid'), models.CheckConstraint(condition=models.Q(('kind__in', ['intake', 'counseling', 'group', 'medication', 'drug_screen', 'follow_up'])), name='appointment_kind_valid')],
             },
         ),
         migrations.CreateModel(
-            name="PatientGroupObjectPermission",
+            name='PatientGroupObjectPermission',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "content_object",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, to="caseload.patient"
-                    ),
-                ),
-                (
-                    "group",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group"),
-                ),
-                (
-                    "permission",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, to="auth.permission"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='caseload.patient')),
+                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
+                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
             ],
             options={
-                "abstract": False,
-                "unique_together": {("group", "permission", "content_object")},
+                'abstract': False,
+                'unique_together': {('group', 'permission', 'content_object')},
             },
         ),
         migrations.CreateModel(
-            name="PatientUserObjectPermission",
+            name='PatientUserObjectPermission',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "content_object",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, to="caseload.patient"
-                    ),
-                ),
-                (
-                    "permission",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, to="auth.permission"
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='caseload.patient')),
+                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "abstract": False,
-                "unique_together": {("user", "permission", "content_object")},
+                'abstract': False,
+                'unique_together': {('user', 'permission', 'content_object')},
             },
         ),
         migrations.AddIndex(
-            model_name="patient",
-            index=models.Index(
-                fields=["program", "family_name", "given_name"],
-                name="caseload_pa_program_3efb01_idx",
-            ),
+            model_name='patient',
+            index=models.Index(fields=['program', 'family_name', 'given_name'], name='caseload_pa_program_3efb01_idx'),
         ),
         migrations.AddConstraint(
-            model_name="patient",
-            constraint=models.UniqueConstraint(
-                fields=("program", "mrn"), name="patient_mrn_unique_in_program"
-            ),
+            model_name='patient',
+            constraint=models.UniqueConstraint(fields=('program', 'mrn'), name='patient_mrn_unique_in_program'),
         ),
         migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(fields=["program", "-at"], name="caseload_au_program_d3f9d0_idx"),
+            model_name='auditevent',
+            index=models.Index(fields=['program', '-at'], name='caseload_au_program_d3f9d0_idx'),
         ),
         migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(fields=["patient", "-at"], name="caseload_au_patient_98ab87_idx"),
+            model_name='auditevent',
+            index=models.Index(fields=['patient', '-at'], name='caseload_au_patient_98ab87_idx'),
         ),
         migrations.AddConstraint(
-            model_name="staff",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("role__in", ["counselor", "prescriber", "supervisor", "front_desk"]),
-                    ("role", ""),
-                    _connector="OR",
-                ),
-                name="staff_role_valid",
-            ),
+            model_name='staff',
+            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['counselor', 'prescriber', 'supervisor', 'front_desk']), ('role', ''), _connector='OR'), name='staff_role_valid'),
         ),
         migrations.AddConstraint(
-            model_name="staff",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("role", ""), ("program__isnull", False), _connector="OR"),
-                name="staff_with_role_has_program",
-            ),
+            model_name='staff',
+            constraint=models.CheckConstraint(condition=models.Q(('role', ''), ('program__isnull', False), _connector='OR'), name='staff_with_role_has_program'),
         ),
     ]

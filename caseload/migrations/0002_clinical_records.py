@@ -8,1045 +8,315 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0001_initial"),
+        ('caseload', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="DrugScreen",
+            name='DrugScreen',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("collected_at", models.DateTimeField()),
-                (
-                    "method",
-                    models.CharField(
-                        choices=[
-                            ("presumptive", "Presumptive (immunoassay)"),
-                            ("confirmatory", "Confirmatory"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("final", "Final"), ("entered_in_error", "Entered in error")],
-                        default="final",
-                        max_length=20,
-                    ),
-                ),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "collected_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="drug_screens",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('collected_at', models.DateTimeField()),
+                ('method', models.CharField(choices=[('presumptive', 'Presumptive (immunoassay)'), ('confirmatory', 'Confirmatory')], max_length=20)),
+                ('status', models.CharField(choices=[('final', 'Final'), ('entered_in_error', 'Entered in error')], default='final', max_length=20)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('collected_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='drug_screens', to='caseload.patient')),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-collected_at", "-created_at"],
+                'ordering': ['-collected_at', '-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="DrugScreenResult",
+            name='DrugScreenResult',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "substance",
-                    models.CharField(
-                        choices=[
-                            ("opiates", "Opiates"),
-                            ("fentanyl", "Fentanyl"),
-                            ("methadone", "Methadone"),
-                            ("buprenorphine", "Buprenorphine"),
-                            ("oxycodone", "Oxycodone"),
-                            ("cocaine", "Cocaine"),
-                            ("amphetamines", "Amphetamines"),
-                            ("benzodiazepines", "Benzodiazepines"),
-                            ("cannabinoids", "Cannabinoids"),
-                            ("alcohol", "Alcohol (EtG)"),
-                            ("xylazine", "Xylazine"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "result",
-                    models.CharField(
-                        choices=[
-                            ("positive", "Positive"),
-                            ("negative", "Negative"),
-                            ("invalid", "Invalid"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "screen",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="results",
-                        to="caseload.drugscreen",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('substance', models.CharField(choices=[('opiates', 'Opiates'), ('fentanyl', 'Fentanyl'), ('methadone', 'Methadone'), ('buprenorphine', 'Buprenorphine'), ('oxycodone', 'Oxycodone'), ('cocaine', 'Cocaine'), ('amphetamines', 'Amphetamines'), ('benzodiazepines', 'Benzodiazepines'), ('cannabinoids', 'Cannabinoids'), ('alcohol', 'Alcohol (EtG)'), ('xylazine', 'Xylazine')], max_length=20)),
+                ('result', models.CharField(choices=[('positive', 'Positive'), ('negative', 'Negative'), ('invalid', 'Invalid')], max_length=10)),
+                ('screen', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='results', to='caseload.drugscreen')),
             ],
             options={
-                "ordering": ["substance"],
+                'ordering': ['substance'],
             },
         ),
         migrations.CreateModel(
-            name="HistoricalAssessment",
+            name='HistoricalAssessment',
             fields=[
-                ("id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ("created_at", models.DateTimeField(blank=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "instrument",
-                    models.CharField(
-                        choices=[
-                            ("cows", "COWS (clinician-rated)"),
-                            ("sows", "SOWS (self-report)"),
-                            ("withdrawal_checklist", "Withdrawal checklist (DSM-5 criterion B)"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("items", models.JSONField()),
-                ("administered_at", models.DateTimeField()),
-                ("instrument_version", models.CharField(max_length=100)),
-                ("total_score", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("severity", models.CharField(blank=True, max_length=30)),
-                ("criteria_met", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("meets_withdrawal_criteria", models.BooleanField(blank=True, null=True)),
-                ("bands", models.JSONField(blank=True, default=list)),
-                ("bands_label", models.CharField(blank=True, max_length=300)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("final", "Final"), ("entered_in_error", "Entered in error")],
-                        default="final",
-                        max_length=20,
-                    ),
-                ),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "administered_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ('created_at', models.DateTimeField(blank=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('instrument', models.CharField(choices=[('cows', 'COWS (clinician-rated)'), ('sows', 'SOWS (self-report)'), ('withdrawal_checklist', 'Withdrawal checklist (DSM-5 criterion B)')], max_length=30)),
+                ('items', models.JSONField()),
+                ('administered_at', models.DateTimeField()),
+                ('instrument_version', models.CharField(max_length=100)),
+                ('total_score', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('severity', models.CharField(blank=True, max_length=30)),
+                ('criteria_met', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('meets_withdrawal_criteria', models.BooleanField(blank=True, null=True)),
+                ('bands', models.JSONField(blank=True, default=list)),
+                ('bands_label', models.CharField(blank=True, max_length=300)),
+                ('status', models.CharField(choices=[('final', 'Final'), ('entered_in_error', 'Entered in error')], default='final', max_length=20)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('administered_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.patient')),
+                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "historical assessment",
-                "verbose_name_plural": "historical assessments",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical assessment',
+                'verbose_name_plural': 'historical assessments',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalDrugScreen",
+            name='HistoricalDrugScreen',
             fields=[
-                ("id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ("created_at", models.DateTimeField(blank=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("collected_at", models.DateTimeField()),
-                (
-                    "method",
-                    models.CharField(
-                        choices=[
-                            ("presumptive", "Presumptive (immunoassay)"),
-                            ("confirmatory", "Confirmatory"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("final", "Final"), ("entered_in_error", "Entered in error")],
-                        default="final",
-                        max_length=20,
-                    ),
-                ),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "collected_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ('created_at', models.DateTimeField(blank=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('collected_at', models.DateTimeField()),
+                ('method', models.CharField(choices=[('presumptive', 'Presumptive (immunoassay)'), ('confirmatory', 'Confirmatory')], max_length=20)),
+                ('status', models.CharField(choices=[('final', 'Final'), ('entered_in_error', 'Entered in error')], default='final', max_length=20)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('collected_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.patient')),
+                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "historical drug screen",
-                "verbose_name_plural": "historical drug screens",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical drug screen',
+                'verbose_name_plural': 'historical drug screens',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalDrugScreenResult",
+            name='HistoricalDrugScreenResult',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "substance",
-                    models.CharField(
-                        choices=[
-                            ("opiates", "Opiates"),
-                            ("fentanyl", "Fentanyl"),
-                            ("methadone", "Methadone"),
-                            ("buprenorphine", "Buprenorphine"),
-                            ("oxycodone", "Oxycodone"),
-                            ("cocaine", "Cocaine"),
-                            ("amphetamines", "Amphetamines"),
-                            ("benzodiazepines", "Benzodiazepines"),
-                            ("cannabinoids", "Cannabinoids"),
-                            ("alcohol", "Alcohol (EtG)"),
-                            ("xylazine", "Xylazine"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "result",
-                    models.CharField(
-                        choices=[
-                            ("positive", "Positive"),
-                            ("negative", "Negative"),
-                            ("invalid", "Invalid"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "screen",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.drugscreen",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('substance', models.CharField(choices=[('opiates', 'Opiates'), ('fentanyl', 'Fentanyl'), ('methadone', 'Methadone'), ('buprenorphine', 'Buprenorphine'), ('oxycodone', 'Oxycodone'), ('cocaine', 'Cocaine'), ('amphetamines', 'Amphetamines'), ('benzodiazepines', 'Benzodiazepines'), ('cannabinoids', 'Cannabinoids'), ('alcohol', 'Alcohol (EtG)'), ('xylazine', 'Xylazine')], max_length=20)),
+                ('result', models.CharField(choices=[('positive', 'Positive'), ('negative', 'Negative'), ('invalid', 'Invalid')], max_length=10)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('screen', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.drugscreen')),
             ],
             options={
-                "verbose_name": "historical drug screen result",
-                "verbose_name_plural": "historical drug screen results",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical drug screen result',
+                'verbose_name_plural': 'historical drug screen results',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalMedicationRecord",
+            name='HistoricalMedicationRecord',
             fields=[
-                ("id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ("created_at", models.DateTimeField(blank=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "medication",
-                    models.CharField(
-                        choices=[
-                            ("methadone", "Methadone"),
-                            ("buprenorphine", "Buprenorphine"),
-                            ("clonidine", "Clonidine"),
-                            ("lofexidine", "Lofexidine hydrochloride"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("dose", models.DecimalField(decimal_places=3, max_digits=10)),
-                (
-                    "dose_unit",
-                    models.CharField(
-                        choices=[
-                            ("mg", "mg"),
-                            ("mcg", "mcg"),
-                            ("mL", "mL"),
-                            ("mg/mL", "mg/mL"),
-                            ("tablet", "tablet"),
-                            ("film", "film"),
-                            ("patch", "patch"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("frequency", models.CharField(max_length=100)),
-                (
-                    "route",
-                    models.CharField(
-                        choices=[
-                            ("oral", "Oral"),
-                            ("sublingual", "Sublingual"),
-                            ("buccal", "Buccal"),
-                            ("transdermal", "Transdermal"),
-                            ("subcutaneous", "Subcutaneous"),
-                            ("intramuscular", "Intramuscular"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("start_date", models.DateField()),
-                ("end_date", models.DateField(blank=True, null=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("active", "Active"),
-                            ("stopped", "Stopped"),
-                            ("completed", "Completed"),
-                            ("entered_in_error", "Entered in error"),
-                        ],
-                        default="active",
-                        max_length=20,
-                    ),
-                ),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "prescriber",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ('created_at', models.DateTimeField(blank=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('medication', models.CharField(choices=[('methadone', 'Methadone'), ('buprenorphine', 'Buprenorphine'), ('clonidine', 'Clonidine'), ('lofexidine', 'Lofexidine hydrochloride')], max_length=20)),
+                ('dose', models.DecimalField(decimal_places=3, max_digits=10)),
+                ('dose_unit', models.CharField(choices=[('mg', 'mg'), ('mcg', 'mcg'), ('mL', 'mL'), ('mg/mL', 'mg/mL'), ('tablet', 'tablet'), ('film', 'film'), ('patch', 'patch')], max_length=10)),
+                ('frequency', models.CharField(max_length=100)),
+                ('route', models.CharField(choices=[('oral', 'Oral'), ('sublingual', 'Sublingual'), ('buccal', 'Buccal'), ('transdermal', 'Transdermal'), ('subcutaneous', 'Subcutaneous'), ('intramuscular', 'Intramuscular')], max_length=20)),
+                ('start_date', models.DateField()),
+                ('end_date', models.DateField(blank=True, null=True)),
+                ('status', models.CharField(choices=[('active', 'Active'), ('stopped', 'Stopped'), ('completed', 'Completed'), ('entered_in_error', 'Entered in error')], default='active', max_length=20)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.patient')),
+                ('prescriber', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "historical medication record",
-                "verbose_name_plural": "historical medication records",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical medication record',
+                'verbose_name_plural': 'historical medication records',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalReferral",
+            name='HistoricalReferral',
             fields=[
-                ("id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ("created_at", models.DateTimeField(blank=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "group",
-                    models.CharField(
-                        choices=[
-                            ("narcotics_anonymous", "Narcotics Anonymous"),
-                            ("smart_recovery", "SMART Recovery"),
-                            ("other", "Other (named)"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("group_name", models.CharField(blank=True, max_length=200)),
-                ("referred_on", models.DateField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("referred", "Referred"),
-                            ("attending", "Attending (self-reported)"),
-                            ("completed", "Completed"),
-                            ("declined", "Declined"),
-                            ("entered_in_error", "Entered in error"),
-                        ],
-                        default="referred",
-                        max_length=20,
-                    ),
-                ),
-                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
-                ("notes", models.CharField(blank=True, max_length=1000)),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ('created_at', models.DateTimeField(blank=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('group', models.CharField(choices=[('narcotics_anonymous', 'Narcotics Anonymous'), ('smart_recovery', 'SMART Recovery'), ('other', 'Other (named)')], max_length=30)),
+                ('group_name', models.CharField(blank=True, max_length=200)),
+                ('referred_on', models.DateField()),
+                ('status', models.CharField(choices=[('referred', 'Referred'), ('attending', 'Attending (self-reported)'), ('completed', 'Completed'), ('declined', 'Declined'), ('entered_in_error', 'Entered in error')], default='referred', max_length=20)),
+                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
+                ('notes', models.CharField(blank=True, max_length=1000)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='caseload.patient')),
+                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "historical referral",
-                "verbose_name_plural": "historical referrals",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical referral',
+                'verbose_name_plural': 'historical referrals',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="MedicationRecord",
+            name='MedicationRecord',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "medication",
-                    models.CharField(
-                        choices=[
-                            ("methadone", "Methadone"),
-                            ("buprenorphine", "Buprenorphine"),
-                            ("clonidine", "Clonidine"),
-                            ("lofexidine", "Lofexidine hydrochloride"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("dose", models.DecimalField(decimal_places=3, max_digits=10)),
-                (
-                    "dose_unit",
-                    models.CharField(
-                        choices=[
-                            ("mg", "mg"),
-                            ("mcg", "mcg"),
-                            ("mL", "mL"),
-                            ("mg/mL", "mg/mL"),
-                            ("tablet", "tablet"),
-                            ("film", "film"),
-                            ("patch", "patch"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("frequency", models.CharField(max_length=100)),
-                (
-                    "route",
-                    models.CharField(
-                        choices=[
-                            ("oral", "Oral"),
-                            ("sublingual", "Sublingual"),
-                            ("buccal", "Buccal"),
-                            ("transdermal", "Transdermal"),
-                            ("subcutaneous", "Subcutaneous"),
-                            ("intramuscular", "Intramuscular"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("start_date", models.DateField()),
-                ("end_date", models.DateField(blank=True, null=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("active", "Active"),
-                            ("stopped", "Stopped"),
-                            ("completed", "Completed"),
-                            ("entered_in_error", "Entered in error"),
-                        ],
-                        default="active",
-                        max_length=20,
-                    ),
-                ),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="medications",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "prescriber",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('medication', models.CharField(choices=[('methadone', 'Methadone'), ('buprenorphine', 'Buprenorphine'), ('clonidine', 'Clonidine'), ('lofexidine', 'Lofexidine hydrochloride')], max_length=20)),
+                ('dose', models.DecimalField(decimal_places=3, max_digits=10)),
+                ('dose_unit', models.CharField(choices=[('mg', 'mg'), ('mcg', 'mcg'), ('mL', 'mL'), ('mg/mL', 'mg/mL'), ('tablet', 'tablet'), ('film', 'film'), ('patch', 'patch')], max_length=10)),
+                ('frequency', models.CharField(max_length=100)),
+                ('route', models.CharField(choices=[('oral', 'Oral'), ('sublingual', 'Sublingual'), ('buccal', 'Buccal'), ('transdermal', 'Transdermal'), ('subcutaneous', 'Subcutaneous'), ('intramuscular', 'Intramuscular')], max_length=20)),
+                ('start_date', models.DateField()),
+                ('end_date', models.DateField(blank=True, null=True)),
+                ('status', models.CharField(choices=[('active', 'Active'), ('stopped', 'Stopped'), ('completed', 'Completed'), ('entered_in_error', 'Entered in error')], default='active', max_length=20)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='medications', to='caseload.patient')),
+                ('prescriber', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-start_date", "-created_at"],
+                'ordering': ['-start_date', '-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Referral",
+            name='Referral',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "group",
-                    models.CharField(
-                        choices=[
-                            ("narcotics_anonymous", "Narcotics Anonymous"),
-                            ("smart_recovery", "SMART Recovery"),
-                            ("other", "Other (named)"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("group_name", models.CharField(blank=True, max_length=200)),
-                ("referred_on", models.DateField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("referred", "Referred"),
-                            ("attending", "Attending (self-reported)"),
-                            ("completed", "Completed"),
-                            ("declined", "Declined"),
-                            ("entered_in_error", "Entered in error"),
-                        ],
-                        default="referred",
-                        max_length=20,
-                    ),
-                ),
-                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
-                ("notes", models.CharField(blank=True, max_length=1000)),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="referrals",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('group', models.CharField(choices=[('narcotics_anonymous', 'Narcotics Anonymous'), ('smart_recovery', 'SMART Recovery'), ('other', 'Other (named)')], max_length=30)),
+                ('group_name', models.CharField(blank=True, max_length=200)),
+                ('referred_on', models.DateField()),
+                ('status', models.CharField(choices=[('referred', 'Referred'), ('attending', 'Attending (self-reported)'), ('completed', 'Completed'), ('declined', 'Declined'), ('entered_in_error', 'Entered in error')], default='referred', max_length=20)),
+                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
+                ('notes', models.CharField(blank=True, max_length=1000)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='caseload.patient')),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-referred_on", "-created_at"],
+                'ordering': ['-referred_on', '-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Assessment",
+            name='Assessment',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "instrument",
-                    models.CharField(
-                        choices=[
-                            ("cows", "COWS (clinician-rated)"),
-                            ("sows", "SOWS (self-report)"),
-                            ("withdrawal_checklist", "Withdrawal checklist (DSM-5 criterion B)"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("items", models.JSONField()),
-                ("administered_at", models.DateTimeField()),
-                ("instrument_version", models.CharField(max_length=100)),
-                ("total_score", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("severity", models.CharField(blank=True, max_length=30)),
-                ("criteria_met", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("meets_withdrawal_criteria", models.BooleanField(blank=True, null=True)),
-                ("bands", models.JSONField(blank=True, default=list)),
-                ("bands_label", models.CharField(blank=True, max_length=300)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("final", "Final"), ("entered_in_error", "Entered in error")],
-                        default="final",
-                        max_length=20,
-                    ),
-                ),
-                ("entered_in_error_reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "administered_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="assessments",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('instrument', models.CharField(choices=[('cows', 'COWS (clinician-rated)'), ('sows', 'SOWS (self-report)'), ('withdrawal_checklist', 'Withdrawal checklist (DSM-5 criterion B)')], max_length=30)),
+                ('items', models.JSONField()),
+                ('administered_at', models.DateTimeField()),
+                ('instrument_version', models.CharField(max_length=100)),
+                ('total_score', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('severity', models.CharField(blank=True, max_length=30)),
+                ('criteria_met', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('meets_withdrawal_criteria', models.BooleanField(blank=True, null=True)),
+                ('bands', models.JSONField(blank=True, default=list)),
+                ('bands_label', models.CharField(blank=True, max_length=300)),
+                ('status', models.CharField(choices=[('final', 'Final'), ('entered_in_error', 'Entered in error')], default='final', max_length=20)),
+                ('entered_in_error_reason', models.CharField(blank=True, max_length=500)),
+                ('administered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assessments', to='caseload.patient')),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-administered_at", "-created_at"],
-                "indexes": [
-                    models.Index(
-                        fields=["patient", "instrument", "administered_at"],
-                        name="caseload_as_patient_68629a_idx",
-                    )
-                ],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("instrument__in", ["cows", "sows", "withdrawal_checklist"])
-                        ),
-                        name="assessment_instrument_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("total_score__isnull", True), ("total_score__lte", 64), _connector="OR"
-                        ),
-                        name="assessment_total_in_range",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("criteria_met__isnull", True),
-                            ("criteria_met__lte", 9),
-                            _connector="OR",
-                        ),
-                        name="assessment_criteria_in_range",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("status__in", ["final", "entered_in_error"])),
-                        name="assessment_status_valid",
-                    ),
-                ],
+                'ordering': ['-administered_at', '-created_at'],
+                'indexes': [models.Index(fields=['patient', 'instrument', 'administered_at'], name='caseload_as_patient_68629a_idx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('instrument__in', ['cows', 'sows', 'withdrawal_checklist'])), name='assessment_instrument_valid'), models.CheckConstraint(condition=models.Q(('total_score__isnull', True), ('total_score__lte', 64), _connector='OR'), name='assessment_total_in_range'), models.CheckConstraint(condition=models.Q(('criteria_met__isnull', True), ('criteria_met__lte', 9), _connector='OR'), name='assessment_criteria_in_range'), models.CheckConstraint(condition=models.Q(('status__in', ['final', 'entered_in_error'])), name='assessment_status_valid')],
             },
         ),
         migrations.AddConstraint(
-            model_name="drugscreen",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("method__in", ["presumptive", "confirmatory"])),
-                name="drugscreen_method_valid",
-            ),
+            model_name='drugscreen',
+            constraint=models.CheckConstraint(condition=models.Q(('method__in', ['presumptive', 'confirmatory'])), name='drugscreen_method_valid'),
         ),
         migrations.AddConstraint(
-            model_name="drugscreen",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("status__in", ["final", "entered_in_error"])),
-                name="drugscreen_status_valid",
-            ),
+            model_name='drugscreen',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['final', 'entered_in_error'])), name='drugscreen_status_valid'),
         ),
         migrations.AddConstraint(
-            model_name="drugscreenresult",
-            constraint=models.UniqueConstraint(
-                fields=("screen", "substance"), name="drugscreen_one_result_per_substance"
-            ),
+            model_name='drugscreenresult',
+            constraint=models.UniqueConstraint(fields=('screen', 'substance'), name='drugscreen_one_result_per_substance'),
         ),
         migrations.AddConstraint(
-            model_name="drugscreenresult",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("result__in", ["positive", "negative", "invalid"])),
-                name="drugscreenresult_result_valid",
-            ),
+            model_name='drugscreenresult',
+            constraint=models.CheckConstraint(condition=models.Q(('result__in', ['positive', 'negative', 'invalid'])), name='drugscreenresult_result_valid'),
         ),
         migrations.AddConstraint(
-            model_name="medicationrecord",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("dose__gt", 0)), name="medication_dose_positive"
-            ),
+            model_name='medicationrecord',
+            constraint=models.CheckConstraint(condition=models.Q(('dose__gt', 0)), name='medication_dose_positive'),
         ),
         migrations.AddConstraint(
-            model_name="medicationrecord",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("end_date__isnull", True),
-                    ("end_date__gte", models.F("start_date")),
-                    _connector="OR",
-                ),
-                name="medication_end_after_start",
-            ),
+            model_name='medicationrecord',
+            constraint=models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='medication_end_after_start'),
         ),
         migrations.AddConstraint(
-            model_name="medicationrecord",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("medication__in", ["methadone", "buprenorphine", "clonidine", "lofexidine"])
-                ),
-                name="medication_kind_valid",
-            ),
+            model_name='medicationrecord',
+            constraint=models.CheckConstraint(condition=models.Q(('medication__in', ['methadone', 'buprenorphine', 'clonidine', 'lofexidine'])), name='medication_kind_valid'),
         ),
         migrations.AddConstraint(
-            model_name="medicationrecord",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("status__in", ["active", "stopped", "completed", "entered_in_error"])
-                ),
-                name="medication_status_valid",
-            ),
+            model_name='medicationrecord',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'stopped', 'completed', 'entered_in_error'])), name='medication_status_valid'),
         ),
         migrations.AddConstraint(
-            model_name="referral",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("group", "other"), _negated=True),
-                    models.Q(("group_name", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="referral_other_group_is_named",
-            ),
+            model_name='referral',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('group', 'other'), _negated=True), models.Q(('group_name', ''), _negated=True), _connector='OR'), name='referral_other_group_is_named'),
         ),
         migrations.AddConstraint(
-            model_name="referral",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("group__in", ["narcotics_anonymous", "smart_recovery", "other"])
-                ),
-                name="referral_group_valid",
-            ),
+            model_name='referral',
+            constraint=models.CheckConstraint(condition=models.Q(('group__in', ['narcotics_anonymous', 'smart_recovery', 'other'])), name='referral_group_valid'),
         ),
         migrations.AddConstraint(
-            model_name="referral",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "status__in",
-                        ["referred", "attending", "completed", "declined", "entered_in_error"],
-                    )
-                ),
-                name="referral_status_valid",
-            ),
+            model_name='referral',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['referred', 'attending', 'completed', 'declined', 'entered_in_error'])), name='referral_status_valid'),
         ),
     ]

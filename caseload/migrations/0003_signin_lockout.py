@@ -5,29 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0002_clinical_records"),
+        ('caseload', '0002_clinical_records'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="SignInThrottle",
+            name='SignInThrottle',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("username", models.CharField(max_length=150, unique=True)),
-                ("failures", models.JSONField(blank=True, default=list)),
-                ("locked_until", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('username', models.CharField(max_length=150, unique=True)),
+                ('failures', models.JSONField(blank=True, default=list)),
+                ('locked_until', models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.AlterModelManagers(
-            name="staff",
+            name='staff',
             managers=[
-                ("objects", caseload.models.staff.StaffManager()),
+                ('objects', caseload.models.staff.StaffManager()),
             ],
         ),
     ]

@@ -4,40 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0003_signin_lockout"),
+        ('caseload', '0003_signin_lockout'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="appointment",
-            name="cancellation_reason",
+            model_name='appointment',
+            name='cancellation_reason',
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name="appointment",
-            name="overlap_allowed",
+            model_name='appointment',
+            name='overlap_allowed',
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name="historicalappointment",
-            name="cancellation_reason",
+            model_name='historicalappointment',
+            name='cancellation_reason',
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name="historicalappointment",
-            name="overlap_allowed",
+            model_name='historicalappointment',
+            name='overlap_allowed',
             field=models.BooleanField(default=False),
         ),
         migrations.AddConstraint(
-            model_name="appointment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "cancelled"), _negated=True),
-                    models.Q(("cancellation_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="appointment_cancellation_has_reason",
-            ),
+            model_name='appointment',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'cancelled'), _negated=True), models.Q(('cancellation_reason', ''), _negated=True), _connector='OR'), name='appointment_cancellation_has_reason'),
         ),
     ]

@@ -4,92 +4,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0004_appointment_status_machine"),
+        ('caseload', '0004_appointment_status_machine'),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="assessment",
-            name="assessment_total_in_range",
+            model_name='assessment',
+            name='assessment_total_in_range',
         ),
         migrations.RemoveConstraint(
-            model_name="assessment",
-            name="assessment_criteria_in_range",
+            model_name='assessment',
+            name='assessment_criteria_in_range',
         ),
         migrations.AddConstraint(
-            model_name="assessment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "entered_in_error"), _negated=True),
-                    models.Q(("entered_in_error_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="assessment_error_has_reason",
-            ),
+            model_name='assessment',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'entered_in_error'), _negated=True), models.Q(('entered_in_error_reason', ''), _negated=True), _connector='OR'), name='assessment_error_has_reason'),
         ),
         migrations.AddConstraint(
-            model_name="assessment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("total_score__isnull", True),
-                    models.Q(
-                        ("instrument", "cows"), ("total_score__gte", 0), ("total_score__lte", 48)
-                    ),
-                    models.Q(
-                        ("instrument", "sows"), ("total_score__gte", 0), ("total_score__lte", 64)
-                    ),
-                    _connector="OR",
-                ),
-                name="assessment_total_in_range",
-            ),
+            model_name='assessment',
+            constraint=models.CheckConstraint(condition=models.Q(('total_score__isnull', True), models.Q(('instrument', 'cows'), ('total_score__gte', 0), ('total_score__lte', 48)), models.Q(('instrument', 'sows'), ('total_score__gte', 0), ('total_score__lte', 64)), _connector='OR'), name='assessment_total_in_range'),
         ),
         migrations.AddConstraint(
-            model_name="assessment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("criteria_met__isnull", True),
-                    models.Q(
-                        ("criteria_met__gte", 0),
-                        ("criteria_met__lte", 11),
-                        ("instrument", "withdrawal_checklist"),
-                    ),
-                    _connector="OR",
-                ),
-                name="assessment_criteria_in_range",
-            ),
+            model_name='assessment',
+            constraint=models.CheckConstraint(condition=models.Q(('criteria_met__isnull', True), models.Q(('criteria_met__gte', 0), ('criteria_met__lte', 11), ('instrument', 'withdrawal_checklist')), _connector='OR'), name='assessment_criteria_in_range'),
         ),
         migrations.AddConstraint(
-            model_name="drugscreen",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "entered_in_error"), _negated=True),
-                    models.Q(("entered_in_error_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="drugscreen_error_has_reason",
-            ),
+            model_name='drugscreen',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'entered_in_error'), _negated=True), models.Q(('entered_in_error_reason', ''), _negated=True), _connector='OR'), name='drugscreen_error_has_reason'),
         ),
         migrations.AddConstraint(
-            model_name="medicationrecord",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "entered_in_error"), _negated=True),
-                    models.Q(("entered_in_error_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="medicationrecord_error_has_reason",
-            ),
+            model_name='medicationrecord',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'entered_in_error'), _negated=True), models.Q(('entered_in_error_reason', ''), _negated=True), _connector='OR'), name='medicationrecord_error_has_reason'),
         ),
         migrations.AddConstraint(
-            model_name="referral",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "entered_in_error"), _negated=True),
-                    models.Q(("entered_in_error_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="referral_error_has_reason",
-            ),
+            model_name='referral',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'entered_in_error'), _negated=True), models.Q(('entered_in_error_reason', ''), _negated=True), _connector='OR'), name='referral_error_has_reason'),
         ),
     ]

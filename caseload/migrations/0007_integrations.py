@@ -11,184 +11,120 @@ def start_the_feed_clock(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0006_compliance"),
+        ('caseload', '0006_compliance'),
         migrations.swappable_dependency(settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="CalendarFeed",
+            name='CalendarFeed',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("digest", models.CharField(max_length=64, unique=True)),
-                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('digest', models.CharField(max_length=64, unique=True)),
+                ('revoked_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="FeedClock",
+            name='FeedClock',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("value", models.BigIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('value', models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name="IntegrationClient",
+            name='IntegrationClient',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("name", models.CharField(max_length=100)),
-                ("scopes", models.JSONField(default=list)),
-                (
-                    "basis",
-                    models.CharField(
-                        choices=[
-                            ("qsoa", "Qualified service organization agreement"),
-                            ("consent", "Each patient's written consent"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("disabled_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('name', models.CharField(max_length=100)),
+                ('scopes', models.JSONField(default=list)),
+                ('basis', models.CharField(choices=[('qsoa', 'Qualified service organization agreement'), ('consent', "Each patient's written consent")], max_length=10)),
+                ('disabled_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "ordering": ["name", "id"],
+                'ordering': ['name', 'id'],
             },
         ),
         migrations.AddField(
-            model_name="appointment",
-            name="change_seq",
+            model_name='appointment',
+            name='change_seq',
             field=models.BigIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name="historicalappointment",
-            name="change_seq",
+            model_name='historicalappointment',
+            name='change_seq',
             field=models.BigIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name="historicalpatient",
-            name="change_seq",
+            model_name='historicalpatient',
+            name='change_seq',
             field=models.BigIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="change_seq",
+            model_name='patient',
+            name='change_seq',
             field=models.BigIntegerField(default=0, editable=False),
         ),
         migrations.AddIndex(
-            model_name="appointment",
-            index=models.Index(fields=["change_seq", "id"], name="appointment_feed"),
+            model_name='appointment',
+            index=models.Index(fields=['change_seq', 'id'], name='appointment_feed'),
         ),
         migrations.AddIndex(
-            model_name="patient",
-            index=models.Index(fields=["change_seq", "id"], name="patient_feed"),
+            model_name='patient',
+            index=models.Index(fields=['change_seq', 'id'], name='patient_feed'),
         ),
         migrations.AddField(
-            model_name="calendarfeed",
-            name="created_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='calendarfeed',
+            name='created_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="calendarfeed",
-            name="staff",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="calendar_feeds",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='calendarfeed',
+            name='staff',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='calendar_feeds', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="calendarfeed",
-            name="updated_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='calendarfeed',
+            name='updated_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="integrationclient",
-            name="application",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="integration",
-                to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
-            ),
+            model_name='integrationclient',
+            name='application',
+            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='integration', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
         ),
         migrations.AddField(
-            model_name="integrationclient",
-            name="created_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='integrationclient',
+            name='created_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="integrationclient",
-            name="program",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="integration_clients",
-                to="caseload.program",
-            ),
+            model_name='integrationclient',
+            name='program',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='integration_clients', to='caseload.program'),
         ),
         migrations.AddField(
-            model_name="integrationclient",
-            name="updated_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='integrationclient',
+            name='updated_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddConstraint(
-            model_name="integrationclient",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("basis__in", ["qsoa", "consent"])),
-                name="integrationclient_basis_valid",
-            ),
+            model_name='integrationclient',
+            constraint=models.CheckConstraint(condition=models.Q(('basis__in', ['qsoa', 'consent'])), name='integrationclient_basis_valid'),
         ),
         migrations.AddConstraint(
-            model_name="integrationclient",
-            constraint=models.UniqueConstraint(
-                fields=("program", "name"), name="integrationclient_name_unique_in_program"
-            ),
+            model_name='integrationclient',
+            constraint=models.UniqueConstraint(fields=('program', 'name'), name='integrationclient_name_unique_in_program'),
         ),
         migrations.RunPython(start_the_feed_clock, migrations.RunPython.noop),
     ]

@@ -7,384 +7,166 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0007_integrations"),
+        ('caseload', '0007_integrations'),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name="appointment",
-            name="reminder_queued_at",
+            model_name='appointment',
+            name='reminder_queued_at',
         ),
         migrations.RemoveField(
-            model_name="historicalappointment",
-            name="reminder_queued_at",
+            model_name='historicalappointment',
+            name='reminder_queued_at',
         ),
         migrations.AddField(
-            model_name="historicalpatient",
-            name="reminder_channel",
-            field=models.CharField(
-                choices=[("none", "No reminders"), ("email", "Email"), ("sms", "Text message")],
-                default="none",
-                max_length=10,
-            ),
+            model_name='historicalpatient',
+            name='reminder_channel',
+            field=models.CharField(choices=[('none', 'No reminders'), ('email', 'Email'), ('sms', 'Text message')], default='none', max_length=10),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="reminder_channel",
-            field=models.CharField(
-                choices=[("none", "No reminders"), ("email", "Email"), ("sms", "Text message")],
-                default="none",
-                max_length=10,
-            ),
+            model_name='patient',
+            name='reminder_channel',
+            field=models.CharField(choices=[('none', 'No reminders'), ('email', 'Email'), ('sms', 'Text message')], default='none', max_length=10),
         ),
         migrations.AddField(
-            model_name="program",
-            name="reminder_text",
-            field=models.CharField(default="You have an appointment.", max_length=300),
+            model_name='program',
+            name='reminder_text',
+            field=models.CharField(default='You have an appointment.', max_length=300),
         ),
         migrations.CreateModel(
-            name="OutboxEvent",
+            name='OutboxEvent',
             fields=[
-                ("id", models.BigAutoField(primary_key=True, serialize=False)),
-                ("event", models.CharField(max_length=50)),
-                ("payload", models.JSONField()),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("relayed_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "program",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="caseload.program",
-                    ),
-                ),
+                ('id', models.BigAutoField(primary_key=True, serialize=False)),
+                ('event', models.CharField(max_length=50)),
+                ('payload', models.JSONField()),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('relayed_at', models.DateTimeField(blank=True, null=True)),
+                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='caseload.program')),
             ],
             options={
-                "ordering": ["id"],
+                'ordering': ['id'],
             },
         ),
         migrations.CreateModel(
-            name="Reminder",
+            name='Reminder',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("lead_minutes", models.PositiveIntegerField()),
-                ("appointment_start", models.DateTimeField()),
-                ("due_at", models.DateTimeField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("sent", "Sent"),
-                            ("failed", "Failed"),
-                            ("skipped", "Skipped (no channel or address)"),
-                            ("cancelled", "Cancelled (rescheduled or cancelled appointment)"),
-                        ],
-                        default="pending",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("none", "No reminders"),
-                            ("email", "Email"),
-                            ("sms", "Text message"),
-                        ],
-                        default="none",
-                        max_length=10,
-                    ),
-                ),
-                ("idempotency_key", models.CharField(max_length=200, unique=True)),
-                ("attempts", models.PositiveSmallIntegerField(default=0)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.CharField(blank=True, max_length=500)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "appointment",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="reminders",
-                        to="caseload.appointment",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('lead_minutes', models.PositiveIntegerField()),
+                ('appointment_start', models.DateTimeField()),
+                ('due_at', models.DateTimeField()),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped (no channel or address)'), ('cancelled', 'Cancelled (rescheduled or cancelled appointment)')], default='pending', max_length=20)),
+                ('channel', models.CharField(choices=[('none', 'No reminders'), ('email', 'Email'), ('sms', 'Text message')], default='none', max_length=10)),
+                ('idempotency_key', models.CharField(max_length=200, unique=True)),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.CharField(blank=True, max_length=500)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reminders', to='caseload.appointment')),
             ],
             options={
-                "ordering": ["due_at", "id"],
+                'ordering': ['due_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="WebhookSubscription",
+            name='WebhookSubscription',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("url", models.URLField(max_length=500)),
-                ("events", models.JSONField(default=list)),
-                ("secret", models.CharField(max_length=100)),
-                ("active", models.BooleanField(default=True)),
-                ("disabled_at", models.DateTimeField(blank=True, null=True)),
-                ("consecutive_failures", models.PositiveIntegerField(default=0)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "client",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="webhooks",
-                        to="caseload.integrationclient",
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "program",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="webhooks",
-                        to="caseload.program",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('url', models.URLField(max_length=500)),
+                ('events', models.JSONField(default=list)),
+                ('secret', models.CharField(max_length=100)),
+                ('active', models.BooleanField(default=True)),
+                ('disabled_at', models.DateTimeField(blank=True, null=True)),
+                ('consecutive_failures', models.PositiveIntegerField(default=0)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='webhooks', to='caseload.integrationclient')),
+                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='webhooks', to='caseload.program')),
             ],
             options={
-                "ordering": ["created_at", "id"],
+                'ordering': ['created_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="WebhookDelivery",
+            name='WebhookDelivery',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("succeeded", "Succeeded"),
-                            ("failed", "Failed (gave up)"),
-                        ],
-                        default="pending",
-                        max_length=20,
-                    ),
-                ),
-                ("attempts", models.PositiveSmallIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField()),
-                ("last_status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("last_error", models.CharField(blank=True, max_length=500)),
-                ("delivered_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "event",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="deliveries",
-                        to="caseload.outboxevent",
-                    ),
-                ),
-                (
-                    "subscription",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="deliveries",
-                        to="caseload.webhooksubscription",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Succeeded'), ('failed', 'Failed (gave up)')], default='pending', max_length=20)),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
+                ('next_attempt_at', models.DateTimeField()),
+                ('last_status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('last_error', models.CharField(blank=True, max_length=500)),
+                ('delivered_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('event', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='caseload.outboxevent')),
+                ('subscription', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='caseload.webhooksubscription')),
             ],
             options={
-                "ordering": ["-created_at", "id"],
+                'ordering': ['-created_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="Alert",
+            name='Alert',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("cows_severe", "COWS moderately severe or severe"),
-                            ("withdrawal_criteria", "Withdrawal checklist meets criteria"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("open", "Open"), ("acknowledged", "Acknowledged")],
-                        default="open",
-                        max_length=20,
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "acknowledged_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "assessment",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="alerts",
-                        to="caseload.assessment",
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="alerts",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "recipient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="alerts",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('kind', models.CharField(choices=[('cows_severe', 'COWS moderately severe or severe'), ('withdrawal_criteria', 'Withdrawal checklist meets criteria')], max_length=30)),
+                ('status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged')], default='open', max_length=20)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
+                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('assessment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='caseload.assessment')),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='caseload.patient')),
+                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at", "id"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("status", "open")),
-                        fields=("patient", "kind"),
-                        name="alert_one_open_per_patient_kind",
-                    )
-                ],
+                'ordering': ['-created_at', 'id'],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('patient', 'kind'), name='alert_one_open_per_patient_kind')],
             },
         ),
         migrations.CreateModel(
-            name="FollowUp",
+            name='FollowUp',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("reason", models.CharField(default="noshow", max_length=20)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("open", "Open"), ("done", "Done")], default="open", max_length=10
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("done_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "appointment",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="follow_ups",
-                        to="caseload.appointment",
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="follow_ups",
-                        to="caseload.patient",
-                    ),
-                ),
-                (
-                    "staff",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="follow_ups",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('reason', models.CharField(default='noshow', max_length=20)),
+                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done')], default='open', max_length=10)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('done_at', models.DateTimeField(blank=True, null=True)),
+                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='caseload.appointment')),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='caseload.patient')),
+                ('staff', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at", "id"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("appointment", "reason"),
-                        name="follow_up_one_per_appointment_reason",
-                    )
-                ],
+                'ordering': ['-created_at', 'id'],
+                'constraints': [models.UniqueConstraint(fields=('appointment', 'reason'), name='follow_up_one_per_appointment_reason')],
             },
         ),
         migrations.AddIndex(
-            model_name="outboxevent",
-            index=models.Index(
-                condition=models.Q(("relayed_at__isnull", True)),
-                fields=["id"],
-                name="outbox_unrelayed",
-            ),
+            model_name='outboxevent',
+            index=models.Index(condition=models.Q(('relayed_at__isnull', True)), fields=['id'], name='outbox_unrelayed'),
         ),
         migrations.AddIndex(
-            model_name="reminder",
-            index=models.Index(fields=["status", "due_at"], name="caseload_re_status_4dcf99_idx"),
+            model_name='reminder',
+            index=models.Index(fields=['status', 'due_at'], name='caseload_re_status_4dcf99_idx'),
         ),
         migrations.AddConstraint(
-            model_name="reminder",
-            constraint=models.UniqueConstraint(
-                fields=("appointment", "lead_minutes", "appointment_start"),
-                name="reminder_one_per_start_and_lead",
-            ),
+            model_name='reminder',
+            constraint=models.UniqueConstraint(fields=('appointment', 'lead_minutes', 'appointment_start'), name='reminder_one_per_start_and_lead'),
         ),
         migrations.AddConstraint(
-            model_name="reminder",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("status__in", ["pending", "sent", "failed", "skipped", "cancelled"])
-                ),
-                name="reminder_status_valid",
-            ),
+            model_name='reminder',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sent', 'failed', 'skipped', 'cancelled'])), name='reminder_status_valid'),
         ),
         migrations.AddIndex(
-            model_name="webhookdelivery",
-            index=models.Index(
-                fields=["status", "next_attempt_at"], name="caseload_we_status_0c604c_idx"
-            ),
+            model_name='webhookdelivery',
+            index=models.Index(fields=['status', 'next_attempt_at'], name='caseload_we_status_0c604c_idx'),
         ),
         migrations.AddConstraint(
-            model_name="webhookdelivery",
-            constraint=models.UniqueConstraint(
-                fields=("subscription", "event"), name="webhook_delivery_one_per_event"
-            ),
+            model_name='webhookdelivery',
+            constraint=models.UniqueConstraint(fields=('subscription', 'event'), name='webhook_delivery_one_per_event'),
         ),
     ]

@@ -5,28 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0008_background_work"),
+        ('caseload', '0008_background_work'),
         migrations.swappable_dependency(settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="integrationclient",
-            name="integrationclient_basis_valid",
+            model_name='integrationclient',
+            name='integrationclient_basis_valid',
         ),
         migrations.AlterField(
-            model_name="integrationclient",
-            name="basis",
-            field=models.CharField(
-                choices=[("consent", "Consent"), ("qsoa", "Qsoa")], max_length=10
-            ),
+            model_name='integrationclient',
+            name='basis',
+            field=models.CharField(choices=[('consent', 'Consent'), ('qsoa', 'Qsoa')], max_length=10),
         ),
         migrations.AddConstraint(
-            model_name="integrationclient",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("basis__in", ["consent", "qsoa"])),
-                name="integrationclient_basis_valid",
-            ),
+            model_name='integrationclient',
+            constraint=models.CheckConstraint(condition=models.Q(('basis__in', ['consent', 'qsoa'])), name='integrationclient_basis_valid'),
         ),
     ]

@@ -4,75 +4,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0009_integration_basis_choices"),
+        ('caseload', '0009_integration_basis_choices'),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name="patient",
-            name="caseload_pa_program_3efb01_idx",
+            model_name='patient',
+            name='caseload_pa_program_3efb01_idx',
         ),
         migrations.AddIndex(
-            model_name="alert",
-            index=models.Index(fields=["recipient", "-created_at", "id"], name="alert_list_order"),
+            model_name='alert',
+            index=models.Index(fields=['recipient', '-created_at', 'id'], name='alert_list_order'),
         ),
         migrations.AddIndex(
-            model_name="appointment",
-            index=models.Index(fields=["start", "id"], name="appointment_list_order"),
+            model_name='appointment',
+            index=models.Index(fields=['start', 'id'], name='appointment_list_order'),
         ),
         migrations.AddIndex(
-            model_name="assessment",
-            index=models.Index(
-                fields=["-administered_at", "-created_at"], name="assessment_list_order"
-            ),
+            model_name='assessment',
+            index=models.Index(fields=['-administered_at', '-created_at'], name='assessment_list_order'),
         ),
         migrations.AddIndex(
-            model_name="breakglass",
-            index=models.Index(
-                fields=["program", "-opened_at", "-id"], name="break_glass_list_order"
-            ),
+            model_name='breakglass',
+            index=models.Index(fields=['program', '-opened_at', '-id'], name='break_glass_list_order'),
         ),
         migrations.AddIndex(
-            model_name="casenote",
-            index=models.Index(fields=["-written_at", "-created_at"], name="casenote_list_order"),
+            model_name='casenote',
+            index=models.Index(fields=['-written_at', '-created_at'], name='casenote_list_order'),
         ),
         migrations.AddIndex(
-            model_name="consent",
-            index=models.Index(fields=["-signed_at", "-id"], name="consent_list_order"),
+            model_name='consent',
+            index=models.Index(fields=['-signed_at', '-id'], name='consent_list_order'),
         ),
         migrations.AddIndex(
-            model_name="disclosure",
-            index=models.Index(fields=["-disclosed_at", "-id"], name="disclosure_list_order"),
+            model_name='disclosure',
+            index=models.Index(fields=['-disclosed_at', '-id'], name='disclosure_list_order'),
         ),
         migrations.AddIndex(
-            model_name="drugscreen",
-            index=models.Index(
-                fields=["-collected_at", "-created_at"], name="drugscreen_list_order"
-            ),
+            model_name='drugscreen',
+            index=models.Index(fields=['-collected_at', '-created_at'], name='drugscreen_list_order'),
         ),
         migrations.AddIndex(
-            model_name="enrollment",
-            index=models.Index(
-                fields=["-admitted_on", "-created_at"], name="enrollment_list_order"
-            ),
+            model_name='enrollment',
+            index=models.Index(fields=['-admitted_on', '-created_at'], name='enrollment_list_order'),
         ),
         migrations.AddIndex(
-            model_name="followup",
-            index=models.Index(fields=["staff", "-created_at", "id"], name="followup_list_order"),
+            model_name='followup',
+            index=models.Index(fields=['staff', '-created_at', 'id'], name='followup_list_order'),
         ),
         migrations.AddIndex(
-            model_name="medicationrecord",
-            index=models.Index(fields=["-start_date", "-created_at"], name="medication_list_order"),
+            model_name='medicationrecord',
+            index=models.Index(fields=['-start_date', '-created_at'], name='medication_list_order'),
         ),
         migrations.AddIndex(
-            model_name="patient",
-            index=models.Index(
-                fields=["program", "family_name", "given_name", "id"], name="patient_list_order"
-            ),
+            model_name='patient',
+            index=models.Index(fields=['program', 'family_name', 'given_name', 'id'], name='patient_list_order'),
         ),
         migrations.AddIndex(
-            model_name="referral",
-            index=models.Index(fields=["-referred_on", "-created_at"], name="referral_list_order"),
+            model_name='referral',
+            index=models.Index(fields=['-referred_on', '-created_at'], name='referral_list_order'),
         ),
     ]

@@ -48,112 +48,61 @@ def remove_break_glass_guard(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0011_webhooks_are_disclosures"),
+        ('caseload', '0011_webhooks_are_disclosures'),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="alert",
-            name="alert_one_open_per_patient_kind",
+            model_name='alert',
+            name='alert_one_open_per_patient_kind',
         ),
         migrations.AddField(
-            model_name="alert",
-            name="break_glass",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="caseload.breakglass",
-            ),
+            model_name='alert',
+            name='break_glass',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='caseload.breakglass'),
         ),
         migrations.AddField(
-            model_name="alert",
-            name="closed_at",
+            model_name='alert',
+            name='closed_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="alert",
-            name="closed_reason",
+            model_name='alert',
+            name='closed_reason',
             field=models.CharField(blank=True, max_length=600),
         ),
         migrations.AlterField(
-            model_name="alert",
-            name="assessment",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="alerts",
-                to="caseload.assessment",
-            ),
+            model_name='alert',
+            name='assessment',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='caseload.assessment'),
         ),
         migrations.AlterField(
-            model_name="alert",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("cows_severe", "COWS moderately severe or severe"),
-                    ("withdrawal_criteria", "Withdrawal checklist meets criteria"),
-                    ("break_glass", "A clinician broke the glass"),
-                ],
-                max_length=30,
-            ),
+            model_name='alert',
+            name='kind',
+            field=models.CharField(choices=[('cows_severe', 'COWS moderately severe or severe'), ('withdrawal_criteria', 'Withdrawal checklist meets criteria'), ('break_glass', 'A clinician broke the glass')], max_length=30),
         ),
         migrations.AlterField(
-            model_name="alert",
-            name="status",
-            field=models.CharField(
-                choices=[("open", "Open"), ("acknowledged", "Acknowledged"), ("closed", "Closed")],
-                default="open",
-                max_length=20,
-            ),
+            model_name='alert',
+            name='status',
+            field=models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('closed', 'Closed')], default='open', max_length=20),
         ),
         migrations.AddConstraint(
-            model_name="alert",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(
-                    ("kind__in", ("cows_severe", "withdrawal_criteria")), ("status", "open")
-                ),
-                fields=("patient", "kind"),
-                name="alert_one_open_per_patient_kind",
-            ),
+            model_name='alert',
+            constraint=models.UniqueConstraint(condition=models.Q(('kind__in', ('cows_severe', 'withdrawal_criteria')), ('status', 'open')), fields=('patient', 'kind'), name='alert_one_open_per_patient_kind'),
         ),
         migrations.AddConstraint(
-            model_name="alert",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("break_glass__isnull", False)),
-                fields=("break_glass", "recipient"),
-                name="alert_one_per_break_glass_recipient",
-            ),
+            model_name='alert',
+            constraint=models.UniqueConstraint(condition=models.Q(('break_glass__isnull', False)), fields=('break_glass', 'recipient'), name='alert_one_per_break_glass_recipient'),
         ),
         migrations.AddConstraint(
-            model_name="alert",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(
-                        ("assessment__isnull", False),
-                        ("kind__in", ("cows_severe", "withdrawal_criteria")),
-                    ),
-                    models.Q(("break_glass__isnull", False), ("kind", "break_glass")),
-                    _connector="OR",
-                ),
-                name="alert_names_what_raised_it",
-            ),
+            model_name='alert',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('assessment__isnull', False), ('kind__in', ('cows_severe', 'withdrawal_criteria'))), models.Q(('break_glass__isnull', False), ('kind', 'break_glass')), _connector='OR'), name='alert_names_what_raised_it'),
         ),
         migrations.AddConstraint(
-            model_name="alert",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("closed_at__isnull", False), ("status", "closed")),
-                    models.Q(
-                        models.Q(("status", "closed"), _negated=True), ("closed_at__isnull", True)
-                    ),
-                    _connector="OR",
-                ),
-                name="alert_closed_with_time",
-            ),
+            model_name='alert',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', False), ('status', 'closed')), models.Q(models.Q(('status', 'closed'), _negated=True), ('closed_at__isnull', True)), _connector='OR'), name='alert_closed_with_time'),
         ),
         migrations.RunPython(install_break_glass_guard, remove_break_glass_guard),
     ]

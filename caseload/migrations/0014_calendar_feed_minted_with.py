@@ -5,20 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0013_tamper_evidence"),
+        ('caseload', '0013_tamper_evidence'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="calendarfeed",
-            name="minted_with",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="caseload.apitoken",
-            ),
+            model_name='calendarfeed',
+            name='minted_with',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='caseload.apitoken'),
         ),
     ]

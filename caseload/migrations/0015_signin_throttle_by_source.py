@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0014_calendar_feed_minted_with"),
+        ('caseload', '0014_calendar_feed_minted_with'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="signinthrottle",
-            name="source",
-            field=models.CharField(blank=True, default="", max_length=64),
+            model_name='signinthrottle',
+            name='source',
+            field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AlterField(
-            model_name="signinthrottle",
-            name="username",
+            model_name='signinthrottle',
+            name='username',
             field=models.CharField(max_length=150),
         ),
         migrations.AddConstraint(
-            model_name="signinthrottle",
-            constraint=models.UniqueConstraint(
-                fields=("username", "source"), name="signin_throttle_one_per_username_source"
-            ),
+            model_name='signinthrottle',
+            constraint=models.UniqueConstraint(fields=('username', 'source'), name='signin_throttle_one_per_username_source'),
         ),
     ]

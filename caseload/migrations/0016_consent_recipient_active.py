@@ -4,17 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("caseload", "0015_signin_throttle_by_source"),
+        ('caseload', '0015_signin_throttle_by_source'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="consent",
-            index=models.Index(
-                condition=models.Q(("revoked_at__isnull", True)),
-                fields=["recipient_client", "patient"],
-                name="consent_recipient_active",
-            ),
+            model_name='consent',
+            index=models.Index(condition=models.Q(('revoked_at__isnull', True)), fields=['recipient_client', 'patient'], name='consent_recipient_active'),
         ),
     ]
