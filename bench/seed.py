@@ -260,7 +260,8 @@ def patient_rows(world: World, count: int, rng: random.Random) -> Iterator[tuple
 ENROLLMENT_COLUMNS = (
     "id", "created_at", "updated_at", "version", "status", "level_of_care", "admitted_on",
     "discharged_on", "discharge_reason", "counselor_id", "created_by_id", "prescriber_id",
-    "updated_by_id", "patient_id",
+    "updated_by_id", "patient_id", "discharge_reason_detail", "treatment_consent_signed_at",
+    "asam_level",
 )  # fmt: skip
 
 
@@ -276,8 +277,9 @@ def enrollment_rows(world: World, rng: random.Random) -> Iterator[tuple]:
                 uuid.UUID(int=rng.getrandbits(128), version=4), at, at, 1,
                 "discharged" if discharged else "active", levels[i % 3], admitted,
                 admitted + timedelta(days=20) if discharged else None,
-                "Completed the program." if discharged else "", counselor_of(world, i),
+                "completed" if discharged else "", counselor_of(world, i),
                 world.supervisor_id, prescriber_of(world, i), world.supervisor_id, patient,
+                "", datetime.combine(admitted, datetime.min.time(), UTC), "",
             )  # fmt: skip
 
     return rows()

@@ -70,9 +70,15 @@ _RULES: dict[str, dict[str, DateRule]] = {
     "caseload.casenote": {"written_at": PAST_DATETIME},
     "caseload.assessment": {"administered_at": PAST_DATETIME},
     "caseload.drugscreen": {"collected_at": PAST_DATETIME},
-    "caseload.enrollment": {"admitted_on": PLAUSIBLE_DATE, "discharged_on": PLAUSIBLE_DATE},
+    "caseload.enrollment": {
+        "admitted_on": PLAUSIBLE_DATE,
+        "discharged_on": PLAUSIBLE_DATE,
+        "treatment_consent_signed_at": PAST_DATETIME,
+    },
     "caseload.medicationrecord": {"start_date": PLAUSIBLE_DATE, "end_date": PLAUSIBLE_DATE},
     "caseload.referral": {"referred_on": PLAUSIBLE_DATE},
+    "caseload.placement": {"assessed_at": PAST_DATETIME},
+    "caseload.treatmentplan": {"starts_on": PLAUSIBLE_DATE, "signed_by_patient_at": PAST_DATETIME},
     "caseload.appointment": {"start": PLAUSIBLE_DATETIME, "end": PLAUSIBLE_DATETIME},
 }
 

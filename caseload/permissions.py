@@ -72,6 +72,8 @@ _CARE_TEAM_READ = (
     | _perms("referral", VIEW)
 )
 _CLINICAL_RECORDS = ("assessment", "drugscreen")
+# Treatment records: written by the patient's counselor (and supervisors), read by prescribers.
+_TREATMENT_RECORDS = ("placement", "treatmentplan")
 # Part 2: consents are read by the patient's clinicians and written by counselors and
 # supervisors; the disclosure ledger is read-only for everyone.
 _COMPLIANCE_READ = _perms("consent", VIEW) | _perms("disclosure", VIEW)
@@ -87,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _COMPLIANCE_READ
         | _perms("consent", ADD, CHANGE)
         | _perms("breakglass", ADD)
+        | set().union(*(_perms(m, VIEW, ADD, CHANGE) for m in _TREATMENT_RECORDS))
     ),
     Role.PRESCRIBER: (
         _perms("patient", VIEW)
@@ -96,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _CARE_TEAM_READ
         | _COMPLIANCE_READ
         | _perms("breakglass", ADD)
+        | set().union(*(_perms(m, VIEW) for m in _TREATMENT_RECORDS))
     ),
     Role.SUPERVISOR: (
         set().union(
@@ -111,6 +115,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                     "medicationrecord",
                     "consent",
                     *_CLINICAL_RECORDS,
+                    *_TREATMENT_RECORDS,
                 )
             )
         )
@@ -167,7 +172,8 @@ class SystemActor:
         return f"system:{self.name}"
 
 
-# The worker: marks overdue bookings as no-shows (an appointment transition).
+# The worker: marks overdue bookings as no-shows (an appointment transition). Follow-ups for
+# plan reviews that fell due are its own work items and need no grant on a clinical record.
 SCHEDULER = SystemActor("scheduler", frozenset({(CHANGE, "appointment")}))
 # Set-up commands an administrator runs on the server (docs/operations.md, "Set-up
 # commands"): open an enrollment and assign the care team, create and manage integration
@@ -272,6 +278,12 @@ def may_manage_program(actor: object, program_id, *, model: type[models.Model]) 
         and actor.role == Role.SUPERVISOR
         and str(actor.program_id) == str(program_id)
     )
+
+
+def may_read_program_reports(actor: object) -> bool:
+    """Program reports (census, admissions and discharges, plan reviews, continuity of
+    pharmacotherapy) are for the program's supervisors."""
+    return is_staff_member(actor) and actor.role == Role.SUPERVISOR
 
 
 def require_manage_program(actor: object, program_id, *, model: type[models.Model]) -> None:

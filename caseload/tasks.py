@@ -8,7 +8,7 @@ times stored on rows, which beat re-scans.
 
 from celery import shared_task
 
-from caseload.services import appointments, audit_chain, reminders, webhooks
+from caseload.services import appointments, audit_chain, reminders, treatment_plans, webhooks
 
 
 @shared_task(name="caseload.tasks.reminders_send_due")
@@ -25,6 +25,11 @@ def reminder_send(reminder_id: str) -> str | None:
 @shared_task(name="caseload.tasks.appointments_mark_noshows")
 def appointments_mark_noshows() -> int:
     return appointments.appointments_mark_noshows()
+
+
+@shared_task(name="caseload.tasks.treatment_plans_follow_up_due")
+def treatment_plans_follow_up_due() -> int:
+    return treatment_plans.treatment_plans_follow_up_due()
 
 
 @shared_task(name="caseload.tasks.outbox_relay")

@@ -67,6 +67,7 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
     status = "active"
     level_of_care = "outpatient"
     admitted_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=3))
+    treatment_consent_signed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=3))
     prescriber = None
 
     @classmethod

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from caseload.services.placements import placement_record
+from caseload.services.treatment_plans import treatment_plan_create
 from tests.factories import (
     AppointmentFactory,
     AssessmentFactory,
@@ -19,7 +21,8 @@ from tests.factories import (
 def fill_history(patient, counselor, prescriber, total: int) -> None:
     """Create `total` records, cycling through every record type, each at its own time.
 
-    With the patient's enrollment, a total of 6 or more gives the history every type it lists.
+    With the patient's enrollment, a total of 7 or more gives the history every type it lists
+    (the treatment plan, one per enrollment, comes with the first record).
     """
     now, today = timezone.now(), timezone.localdate()
     makers = (
@@ -37,7 +40,25 @@ def fill_history(patient, counselor, prescriber, total: int) -> None:
             overlap_allowed=True,
         ),
         lambda at, day: CaseNoteFactory(actor=counselor, patient=patient, written_at=at),
+        lambda at, day: _placement(patient, counselor, at),
     )
+    if total:
+        treatment_plan_create(
+            actor=counselor, enrollment=patient.enrollments.get(), fields={"starts_on": today}
+        )
     for i in range(total):
         at = now - timedelta(hours=1 + i)
         makers[i % len(makers)](at, today - timedelta(days=i // 24))
+
+
+def _placement(patient, counselor, at) -> None:
+    placement_record(
+        actor=counselor,
+        enrollment=patient.enrollments.get(),
+        fields={
+            "assessed_at": at,
+            **{f"dimension_{n}": 1 for n in range(1, 7)},
+            "recommended_level": "1",
+            "actual_level": "1",
+        },
+    )

@@ -21,6 +21,8 @@ class EnteredInErrorSerializer(StrictSerializerMixin, serializers.Serializer):
 
 class EnteredInErrorMixin:
     action_permissions = {"entered_in_error": CHANGE}
+    # The correcting service: the generic one, or a record's own that wraps it.
+    mark_entered_in_error = staticmethod(record_mark_entered_in_error)
 
     @extend_schema(request=EnteredInErrorSerializer)
     @action(detail=True, methods=["post"], url_path="entered-in-error")
@@ -33,7 +35,7 @@ class EnteredInErrorMixin:
         version = expected_version(request)
         payload = EnteredInErrorSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        updated = record_mark_entered_in_error(
+        updated = self.mark_entered_in_error(
             instance=instance,
             actor=request.user,
             reason=payload.validated_data["reason"],

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from caseload.models import Enrollment
+from caseload.models import DischargeReason, Enrollment
 from caseload.permissions import CHANGE
 from caseload.selectors.records import enrollment_list
 from caseload.services.enrollments import (
@@ -19,7 +19,13 @@ from caseload.services.enrollments import (
 )
 
 from .base import RECORD_META, RecordViewSet, expected_version
-from .fields import ProgramStaffField, VisiblePatientField, validate_plausible_date
+from .fields import (
+    DateTimeField,
+    ProgramStaffField,
+    VisiblePatientField,
+    validate_past_datetime,
+    validate_plausible_date,
+)
 from .filters import PatientRecordFilter
 from .strict import StrictSerializerMixin
 
@@ -35,6 +41,23 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         "`activate` and `discharge`.",
     )
     admitted_on = serializers.DateField(validators=[validate_plausible_date])
+    treatment_consent_signed_at = DateTimeField(
+        required=False,
+        allow_null=True,
+        validators=[validate_past_datetime],
+        help_text="When the patient signed the consent to treatment. Needed before the "
+        "enrollment becomes active (409 `treatment_consent_missing` otherwise).",
+    )
+    discharge_reason = serializers.ChoiceField(
+        choices=DischargeReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why the episode ended, a code; empty while it is open.",
+    )
+    asam_level = serializers.CharField(
+        read_only=True,
+        help_text="The latest level-of-care placement's `actual_level` (empty before any).",
+    )
 
     class Meta:
         model = Enrollment
@@ -48,6 +71,9 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "admitted_on",
             "discharged_on",
             "discharge_reason",
+            "discharge_reason_detail",
+            "treatment_consent_signed_at",
+            "asam_level",
             *RECORD_META,
         )
         immutable_fields = ("patient", "status")
@@ -55,6 +81,8 @@ class EnrollmentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "id",
             "discharged_on",
             "discharge_reason",
+            "discharge_reason_detail",
+            "asam_level",
             *RECORD_META,
         )
         validators = []
@@ -73,7 +101,21 @@ class DischargeSerializer(StrictSerializerMixin, serializers.Serializer):
     discharged_on = serializers.DateField(
         required=False, validators=[validate_plausible_date], help_text="Defaults to today."
     )
-    discharge_reason = serializers.CharField(max_length=500)
+    discharge_reason = serializers.ChoiceField(
+        choices=DischargeReason.choices,
+        help_text="A code from the list; free text goes in `discharge_reason_detail`.",
+    )
+    discharge_reason_detail = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="Required for `other`."
+    )
+
+    def domain_problems(self, values, failed):
+        if (
+            values.get("discharge_reason") == DischargeReason.OTHER
+            and not values.get("discharge_reason_detail", "").strip()
+        ):
+            return [("discharge_reason_detail", "required", "Say what the reason 'other' was.")]
+        return []
 
 
 class EnrollmentViewSet(RecordViewSet):
@@ -89,7 +131,8 @@ class EnrollmentViewSet(RecordViewSet):
     @extend_schema(request=None, responses=EnrollmentSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk=None) -> Response:
-        """Move an intake to active care; 409 `illegal_transition` from any other status."""
+        """Move an intake to active care; 409 `illegal_transition` from any other status, 409
+        `treatment_consent_missing` while `treatment_consent_signed_at` is not set."""
         enrollment = self.get_object()
         updated = enrollment_activate(
             enrollment=enrollment, actor=request.user, expected_version=expected_version(request)
@@ -109,6 +152,7 @@ class EnrollmentViewSet(RecordViewSet):
             actor=request.user,
             discharged_on=payload.validated_data.get("discharged_on", timezone.localdate()),
             reason=payload.validated_data["discharge_reason"],
+            detail=payload.validated_data.get("discharge_reason_detail", ""),
             expected_version=version,
         )
         return self.respond_written(updated)

@@ -66,6 +66,28 @@ class VisiblePatientField(serializers.PrimaryKeyRelatedField):
         return patients_visible_to(self.context["request"].user)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: a string, a boolean or a fraction is refused (`invalid`), not coerced."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class VisibleEnrollmentField(serializers.PrimaryKeyRelatedField):
+    """An enrollment id; one the requesting user may not see reads as nonexistent."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", serializers.UUIDField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        from caseload.selectors.records import enrollment_list
+
+        return enrollment_list(user=self.context["request"].user).select_related("patient")
+
+
 class ProgramStaffField(serializers.PrimaryKeyRelatedField):
     """A staff member of the requesting user's program."""
 

@@ -19,12 +19,23 @@ from .own_lists import OwnListViewSet
 class FollowUpSerializer(serializers.ModelSerializer):
     class Meta:
         model = FollowUp
-        fields = ("id", "patient", "appointment", "reason", "status", "created_at", "done_at")
+        fields = (
+            "id",
+            "patient",
+            "appointment",
+            "treatment_plan",
+            "due_on",
+            "reason",
+            "status",
+            "created_at",
+            "done_at",
+        )
         read_only_fields = fields
 
 
 class FollowUpViewSet(OwnListViewSet):
-    """The caller's own follow-ups (after a missed appointment), newest first."""
+    """The caller's own follow-ups (after a missed appointment, or a treatment plan review that
+    fell due), newest first."""
 
     model = FollowUp
     selector = staticmethod(follow_ups_of)

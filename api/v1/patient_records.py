@@ -24,7 +24,9 @@ from .enrollments import EnrollmentSerializer
 from .fields import DateTimeField
 from .medications import MedicationSerializer
 from .notes import CaseNoteSerializer
+from .placements import PlacementSerializer
 from .referrals import ReferralSerializer
+from .treatment_plans import TreatmentPlanSerializer
 
 RECORD_SERIALIZERS = {
     "enrollment": EnrollmentSerializer,
@@ -34,6 +36,8 @@ RECORD_SERIALIZERS = {
     "referral": ReferralSerializer,
     "appointment": AppointmentSerializer,
     "note": CaseNoteSerializer,
+    "placement": PlacementSerializer,
+    "treatment_plan": TreatmentPlanSerializer,
 }
 
 

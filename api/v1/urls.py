@@ -18,9 +18,17 @@ from .me import MeView
 from .medications import MedicationViewSet
 from .notes import CaseNoteViewSet
 from .patients import PatientViewSet
+from .placements import PlacementViewSet
 from .referrals import ReferralViewSet
+from .reports import (
+    AdmissionsDischargesView,
+    CensusView,
+    PharmacotherapyContinuityView,
+    PlanReviewsView,
+)
 from .staff import StaffViewSet
 from .tokens import TokenViewSet
+from .treatment_plans import TreatmentPlanViewSet
 from .webhooks import WebhookViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -35,6 +43,8 @@ router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("medications", MedicationViewSet, basename="medicationrecord")
 router.register("drug-screens", DrugScreenViewSet, basename="drugscreen")
 router.register("referrals", ReferralViewSet, basename="referral")
+router.register("placements", PlacementViewSet, basename="placement")
+router.register("treatment-plans", TreatmentPlanViewSet, basename="treatmentplan")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("tokens", TokenViewSet, basename="apitoken")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
@@ -50,5 +60,17 @@ router.register("webhooks", WebhookViewSet, basename="webhook")
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("instruments/", InstrumentsView.as_view(), name="instruments"),
+    path("reports/census/", CensusView.as_view(), name="report-census"),
+    path(
+        "reports/admissions-discharges/",
+        AdmissionsDischargesView.as_view(),
+        name="report-admissions-discharges",
+    ),
+    path("reports/plan-reviews/", PlanReviewsView.as_view(), name="report-plan-reviews"),
+    path(
+        "reports/pharmacotherapy-continuity/",
+        PharmacotherapyContinuityView.as_view(),
+        name="report-pharmacotherapy-continuity",
+    ),
     *router.urls,
 ]

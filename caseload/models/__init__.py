@@ -15,6 +15,7 @@ from .background import (
     AlertStatus,
     DeliveryStatus,
     FollowUp,
+    FollowUpReason,
     FollowUpStatus,
     OutboxEvent,
     Reminder,
@@ -31,7 +32,14 @@ from .calendar_feed import CalendarFeed
 from .consent import Consent, ConsentStatus, InformationCategory
 from .disclosure import Disclosure, DisclosureBasis
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
-from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
+from .enrollment import (
+    COARSE_LEVEL,
+    AsamLevel,
+    DischargeReason,
+    Enrollment,
+    EnrollmentStatus,
+    LevelOfCare,
+)
 from .feed import FeedClock, FeedRecord
 from .integration import (
     IntegrationClient,
@@ -54,8 +62,21 @@ from .referral import Referral, ReferralStatus, SupportGroup
 from .signin import SignInThrottle
 from .staff import Role, Staff
 from .token import ApiToken
+from .treatment import (
+    CURRENT_PLAN_STATUSES,
+    DIMENSIONS,
+    HIGHEST_RATING,
+    Placement,
+    PlacementStatus,
+    PlanStatus,
+    TreatmentPlan,
+)
 
 __all__ = [
+    "COARSE_LEVEL",
+    "CURRENT_PLAN_STATUSES",
+    "DIMENSIONS",
+    "HIGHEST_RATING",
     "SETTABLE_MEDICATION_STATUSES",
     "Alert",
     "AlertKind",
@@ -64,6 +85,7 @@ __all__ = [
     "Appointment",
     "AppointmentKind",
     "AppointmentStatus",
+    "AsamLevel",
     "Assessment",
     "AuditAction",
     "AuditEvent",
@@ -79,6 +101,7 @@ __all__ = [
     "ConsentStatus",
     "CorrectableRecord",
     "DeliveryStatus",
+    "DischargeReason",
     "Disclosure",
     "DisclosureBasis",
     "DoseUnit",
@@ -89,6 +112,7 @@ __all__ = [
     "FeedClock",
     "FeedRecord",
     "FollowUp",
+    "FollowUpReason",
     "FollowUpStatus",
     "InformationCategory",
     "Instrument",
@@ -103,6 +127,9 @@ __all__ = [
     "Patient",
     "PatientGroupObjectPermission",
     "PatientUserObjectPermission",
+    "Placement",
+    "PlacementStatus",
+    "PlanStatus",
     "Program",
     "RecordStatus",
     "Referral",
@@ -119,6 +146,7 @@ __all__ = [
     "Staff",
     "Substance",
     "SupportGroup",
+    "TreatmentPlan",
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookSubscription",

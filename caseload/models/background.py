@@ -71,8 +71,14 @@ class FollowUpStatus(models.TextChoices):
     DONE = "done", "Done"
 
 
+class FollowUpReason(models.TextChoices):
+    NOSHOW = "noshow", "Missed appointment"
+    PLAN_REVIEW = "plan_review", "Treatment plan review due"
+
+
 class FollowUp(models.Model):
-    """Work for a counselor: today only a missed appointment (`reason` noshow)."""
+    """Work for a counselor: a missed appointment (`noshow`), or a treatment plan whose review
+    fell due (`plan_review`, one per plan and due date)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     staff = models.ForeignKey(
@@ -82,9 +88,22 @@ class FollowUp(models.Model):
         "caseload.Patient", on_delete=models.PROTECT, related_name="follow_ups"
     )
     appointment = models.ForeignKey(
-        "caseload.Appointment", on_delete=models.PROTECT, related_name="follow_ups"
+        "caseload.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
     )
-    reason = models.CharField(max_length=20, default="noshow")
+    treatment_plan = models.ForeignKey(
+        "caseload.TreatmentPlan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+    )
+    # The review date a plan_review follow-up is for.
+    due_on = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=20, choices=FollowUpReason.choices, default="noshow")
     status = models.CharField(
         max_length=10, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
     )
@@ -98,6 +117,19 @@ class FollowUp(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["appointment", "reason"], name="follow_up_one_per_appointment_reason"
+            ),
+            models.UniqueConstraint(
+                fields=["treatment_plan", "due_on"],
+                condition=models.Q(treatment_plan__isnull=False),
+                name="follow_up_one_per_plan_review",
+            ),
+            # Each follow-up names what it is about.
+            models.CheckConstraint(
+                condition=models.Q(reason="noshow", appointment__isnull=False)
+                | models.Q(
+                    reason="plan_review", treatment_plan__isnull=False, due_on__isnull=False
+                ),
+                name="follow_up_names_its_subject",
             ),
         ]
 

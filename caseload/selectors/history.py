@@ -34,6 +34,8 @@ KINDS: tuple[HistoryKind, ...] = (
     HistoryKind("referral", selectors.referral_list, "referred_on"),
     HistoryKind("appointment", selectors.appointment_list, "start"),
     HistoryKind("note", selectors.note_list, "written_at"),
+    HistoryKind("placement", selectors.placement_list, "assessed_at"),
+    HistoryKind("treatment_plan", selectors.treatment_plan_list, "starts_on"),
 )
 
 

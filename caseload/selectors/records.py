@@ -9,8 +9,10 @@ from caseload.models import (
     DrugScreen,
     Enrollment,
     MedicationRecord,
+    Placement,
     Referral,
     Staff,
+    TreatmentPlan,
 )
 from caseload.permissions import records_visible_to
 
@@ -44,3 +46,11 @@ def drug_screen_list(*, user: Staff) -> QuerySet[DrugScreen]:
 
 def referral_list(*, user: Staff) -> QuerySet[Referral]:
     return records_visible_to(user, Referral)
+
+
+def placement_list(*, user: Staff) -> QuerySet[Placement]:
+    return records_visible_to(user, Placement)
+
+
+def treatment_plan_list(*, user: Staff) -> QuerySet[TreatmentPlan]:
+    return records_visible_to(user, TreatmentPlan)

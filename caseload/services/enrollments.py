@@ -14,7 +14,16 @@ from typing import Any
 from django.db import transaction
 
 from caseload.errors import Conflict, InvalidInput
-from caseload.models import AuditAction, Enrollment, EnrollmentStatus, Patient, Role, Staff
+from caseload.models import (
+    COARSE_LEVEL,
+    AuditAction,
+    DischargeReason,
+    Enrollment,
+    EnrollmentStatus,
+    Patient,
+    Role,
+    Staff,
+)
 
 from .care_team import care_team_sync, patient_lock
 from .records import ExpectedVersion, record_create, record_update, require_status
@@ -23,7 +32,13 @@ S = EnrollmentStatus
 # A new episode starts at intake, or active when the patient is admitted on the spot.
 CREATABLE_STATUSES = {S.INTAKE, S.ACTIVE}
 # Fields an update may change; status, discharge date and reason have endpoints of their own.
-EDITABLE_FIELDS = {"level_of_care", "counselor", "prescriber", "admitted_on"}
+EDITABLE_FIELDS = {
+    "level_of_care",
+    "counselor",
+    "prescriber",
+    "admitted_on",
+    "treatment_consent_signed_at",
+}
 
 
 def enrollment_create(
@@ -39,6 +54,8 @@ def enrollment_create(
             code="invalid_choice",
         )
     _check_care_team(patient, fields)
+    if status == S.ACTIVE:
+        _require_treatment_consent(fields.get("treatment_consent_signed_at"))
     with transaction.atomic():
         patient_lock(patient)
         if Enrollment.objects.filter(patient=patient).exclude(status=S.DISCHARGED).exists():
@@ -75,6 +92,10 @@ def enrollment_update(
 
     def guard(current: Enrollment) -> None:
         _check_dates(changes.get("admitted_on", current.admitted_on), current.discharged_on)
+        if current.status == S.ACTIVE and "treatment_consent_signed_at" in changes:
+            _require_treatment_consent(changes["treatment_consent_signed_at"])
+        if "level_of_care" in changes and current.asam_level:
+            _require_coarse_level(current, changes["level_of_care"])
 
     return _write(
         enrollment=enrollment,
@@ -89,10 +110,12 @@ def enrollment_update(
 def enrollment_activate(
     *, enrollment: Enrollment, actor: Staff, expected_version: ExpectedVersion = None
 ) -> Enrollment:
-    """Intake becomes active care; 409 from any other status."""
+    """Intake becomes active care; 409 from any other status, or while the consent to treatment
+    is not signed (`treatment_consent_missing`)."""
 
     def guard(current: Enrollment) -> None:
         require_status(current, {S.INTAKE}, S.ACTIVE)
+        _require_treatment_consent(current.treatment_consent_signed_at)
 
     return _write(
         enrollment=enrollment,
@@ -110,9 +133,12 @@ def enrollment_discharge(
     actor: Staff,
     discharged_on: date,
     reason: str,
+    detail: str = "",
     expected_version: ExpectedVersion = None,
 ) -> Enrollment:
-    """Close the episode. The care team keeps access to what was recorded during it."""
+    """Close the episode with a reason from the list (`DischargeReason`); free text goes only in
+    the detail, which `other` needs. The care team keeps access to what was recorded during it."""
+    _check_discharge_reason(reason, detail)
 
     def guard(current: Enrollment) -> None:
         if current.status == S.DISCHARGED:
@@ -128,6 +154,7 @@ def enrollment_discharge(
             "status": S.DISCHARGED,
             "discharged_on": discharged_on,
             "discharge_reason": reason,
+            "discharge_reason_detail": detail,
         },
         expected_version=expected_version,
         guard=guard,
@@ -177,6 +204,38 @@ def _write(
 def _check_dates(admitted_on: date | None, discharged_on: date | None) -> None:
     if admitted_on and discharged_on and discharged_on < admitted_on:
         raise InvalidInput("discharged_on is before admitted_on.", field="discharged_on")
+
+
+def _require_treatment_consent(signed_at) -> None:
+    if signed_at is None:
+        raise Conflict(
+            "An enrollment becomes active only once the consent to treatment is signed.",
+            code="treatment_consent_missing",
+            field="treatment_consent_signed_at",
+        )
+
+
+def _require_coarse_level(current: Enrollment, level_of_care: str) -> None:
+    """Once a placement gives the level of care, the coarse setting follows from it."""
+    expected = COARSE_LEVEL[current.asam_level]
+    if level_of_care != expected:
+        raise InvalidInput(
+            f"The level of care follows the placement's level {current.asam_level}: {expected}.",
+            field="level_of_care",
+            code="derived_from_asam_level",
+        )
+
+
+def _check_discharge_reason(reason: str, detail: str) -> None:
+    problems = []
+    if reason not in DischargeReason.values:
+        problems.append(("discharge_reason", "invalid_choice", f"{reason!r} is not a reason."))
+    if reason == DischargeReason.OTHER and not detail.strip():
+        problems.append(("discharge_reason_detail", "required", "Say what the reason 'other' was."))
+    if problems:
+        raise InvalidInput(
+            problems[0][2], field=problems[0][0], code=problems[0][1], errors=problems
+        )
 
 
 def _check_care_team(patient: Patient, fields: dict[str, Any]) -> None:

@@ -283,6 +283,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "caseload.tasks.webhooks_deliver_due",
         "schedule": timedelta(minutes=1),
     },
+    "follow-up-plan-reviews": {
+        "task": "caseload.tasks.treatment_plans_follow_up_due",
+        "schedule": timedelta(hours=1),
+    },
     "seal-audit-events": {
         "task": "caseload.tasks.audit_seal",
         "schedule": timedelta(minutes=1),
@@ -348,6 +352,10 @@ CASELOAD_ALLOW_UNSAFE_EMAIL_BACKEND = env_bool("CASELOAD_ALLOW_UNSAFE_EMAIL_BACK
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "reminders@localhost")
 # A booked appointment becomes a no-show this long after its end.
 CASELOAD_NOSHOW_GRACE_MINUTES = int(env("CASELOAD_NOSHOW_GRACE_MINUTES", "30"))
+# Days from a treatment plan's signing or review to its next review (docs/treatment-records.md).
+CASELOAD_PLAN_REVIEW_DAYS = int(env("CASELOAD_PLAN_REVIEW_DAYS", "90"))
+if not 1 <= CASELOAD_PLAN_REVIEW_DAYS <= 366:
+    raise ImproperlyConfigured("CASELOAD_PLAN_REVIEW_DAYS must be from 1 to 366.")
 # Webhook deliveries: attempts, backoff (doubling from BACKOFF up to CAP, with jitter), and how
 # many consecutive failures disable a subscription.
 CASELOAD_WEBHOOK_MAX_ATTEMPTS = int(env("CASELOAD_WEBHOOK_MAX_ATTEMPTS", "8"))

@@ -40,9 +40,11 @@ from tests.factories import (
     AssessmentFactory,
     CaseNoteFactory,
     DrugScreenFactory,
+    EnrollmentFactory,
     PatientFactory,
     ReferralFactory,
 )
+from tests.history_records import fill_history
 
 ROOT = Path(__file__).resolve().parents[2]
 API_REFERENCE = (ROOT / "docs" / "api.md").read_text()
@@ -246,7 +248,7 @@ def test_the_generated_client_reads_every_resource_in_every_state(
     discharged = api("enrollments.enrollments_discharge").sync(
         client=client,
         id=enrollment.id,
-        body=models.DischargeRequest(discharge_reason="Completed the program."),
+        body=models.DischargeRequest(discharge_reason=models.DischargeReasonEnum.COMPLETED),
     )
     assert discharged.status == models.EnrollmentStatusEnum.DISCHARGED
 
@@ -286,6 +288,10 @@ def test_the_generated_client_reads_every_resource_in_every_state(
 
     for factory in (AssessmentFactory, CaseNoteFactory, DrugScreenFactory, ReferralFactory):
         factory(actor=counselor, patient=patient)
+    # Treatment records of a patient still in care: placements and a draft plan.
+    in_care = PatientFactory(actor=supervisor)
+    EnrollmentFactory(actor=supervisor, patient=in_care, counselor=counselor, prescriber=prescriber)
+    fill_history(in_care, counselor, prescriber, 7)
     calendar_feed_create(staff=supervisor, password=PERSONA_PASSWORD)
     integration_create(
         name="Reminders", program=supervisor.program, scopes=["appointments:read"], actor=supervisor

@@ -37,6 +37,7 @@ def test_discharged_enrollments_may_accumulate(patient, counselor):
             level_of_care="outpatient",
             admitted_on=date(year, 1, 1),
             discharged_on=date(year, 2, 1),
+            discharge_reason="completed",
         )
     assert patient.enrollments.count() == 3
 
@@ -48,10 +49,35 @@ def test_a_discharge_needs_a_date_after_admission(other_patient, counselor):
         "level_of_care": "outpatient",
         "admitted_on": date(2026, 3, 1),
     }
-    other_patient.enrollments.all().update(status="discharged", discharged_on=timezone.localdate())
+    other_patient.enrollments.all().update(
+        status="discharged", discharged_on=timezone.localdate(), discharge_reason="completed"
+    )
     assert violates(Enrollment, status="discharged", **common)
     assert violates(Enrollment, status="discharged", discharged_on=date(2026, 2, 1), **common)
     assert violates(Enrollment, status="active", discharged_on=date(2026, 4, 1), **common)
+
+
+def test_a_discharge_carries_a_listed_reason_and_active_care_a_treatment_consent(
+    other_patient, counselor
+):
+    other_patient.enrollments.all().update(
+        status="discharged", discharged_on=timezone.localdate(), discharge_reason="died"
+    )
+    common = {
+        "patient": other_patient,
+        "counselor": counselor,
+        "level_of_care": "outpatient",
+        "admitted_on": date(2026, 3, 1),
+    }
+    discharged = {"status": "discharged", "discharged_on": date(2026, 4, 1)}
+    assert violates(Enrollment, **discharged, **common)
+    assert violates(Enrollment, **discharged, discharge_reason="moved away", **common)
+    assert violates(Enrollment, status="intake", discharge_reason="completed", **common)
+    assert violates(Enrollment, status="active", **common)
+    assert violates(Enrollment, status="intake", asam_level="2.2", **common)
+    assert not violates(
+        Enrollment, status="active", treatment_consent_signed_at=timezone.now(), **common
+    )
 
 
 def test_an_appointment_ends_after_it_starts(patient, counselor):

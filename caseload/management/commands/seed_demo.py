@@ -16,13 +16,15 @@ from caseload.models import ApiToken, Patient, Program, Role, Staff
 from caseload.services.appointments import appointment_create, appointment_transition
 from caseload.services.assessments import assessment_record
 from caseload.services.drug_screens import drug_screen_record
-from caseload.services.enrollments import enrollment_create
+from caseload.services.enrollments import enrollment_create, enrollment_discharge
 from caseload.services.medications import medication_record
 from caseload.services.notes import note_create
 from caseload.services.patients import patient_create
+from caseload.services.placements import placement_record
 from caseload.services.programs import program_create, staff_create
 from caseload.services.referrals import referral_create, referral_transition
 from caseload.services.tokens import token_issue, token_revoke
+from caseload.services.treatment_plans import treatment_plan_create, treatment_plan_sign
 
 from ._output import JsonCommand
 
@@ -96,6 +98,7 @@ class Command(JsonCommand):
                 _patient(staff, now, *row)
             _induction_series(staff)
             _missed_visit_and_positive_screen(staff, now)
+            _treatment_records(staff, now)
             tokens = {username: _fresh_token(member) for username, member in staff.items()}
         self.stdout.write(
             f"Demo program '{program.code}' ready. Log in at http://127.0.0.1:8000/api/auth/login/"
@@ -171,6 +174,8 @@ def _patient(
             "counselor": staff[counselor],
             "prescriber": staff["demo.prescriber"],
             "admitted_on": timezone.localdate(admitted_at),
+            # Consent to treatment is signed at admission.
+            "treatment_consent_signed_at": admitted_at,
         },
     )
     note_create(
@@ -297,3 +302,86 @@ def _positive_screen_and_referral(patient: Patient, staff, now: datetime) -> Non
         },
     )
     referral_transition(referral=referral, actor=staff["demo.counselor"], to="attending")
+
+
+# mrn: the counselor's dimension ratings 1-6, the level recommended, the level given and why.
+PLACEMENTS = {
+    "DEMO-0001": ((3, 1, 1, 2, 3, 2), "3.7-WM", "3.7-WM", ""),
+    "DEMO-0002": ((1, 0, 1, 2, 3, 2), "2.1", "1", "Patient preference: works full days."),
+}
+
+
+def _treatment_records(staff, now: datetime) -> None:
+    """DEMO-0001 and DEMO-0002: a placement at admission and a signed treatment plan;
+    DEMO-0003: discharged today, transferred nearer home."""
+    program = staff["demo.supervisor"].program
+    for mrn, (ratings, recommended, actual, why) in PLACEMENTS.items():
+        patient = Patient.objects.get(program=program, mrn=mrn)
+        enrollment = patient.enrollments.get()
+        if enrollment.placements.exists():
+            continue
+        counselor = enrollment.counselor
+        placement_record(
+            actor=counselor,
+            enrollment=enrollment,
+            fields={
+                "assessed_at": _admitted_at(now, mrn) + timedelta(hours=2),
+                **{f"dimension_{n}": rating for n, rating in enumerate(ratings, start=1)},
+                "recommended_level": recommended,
+                "actual_level": actual,
+                "reason_for_difference": why,
+            },
+        )
+        plan = treatment_plan_create(
+            actor=counselor, enrollment=enrollment, fields=_plan_content(staff, now, mrn)
+        )
+        treatment_plan_sign(
+            plan=plan,
+            actor=counselor,
+            signed_by_patient_at=_admitted_at(now, mrn) + timedelta(hours=3),
+        )
+    leaving = Patient.objects.get(program=program, mrn="DEMO-0003").enrollments.get()
+    if leaving.status != "discharged":
+        enrollment_discharge(
+            enrollment=leaving,
+            actor=staff["demo.supervisor"],
+            discharged_on=timezone.localdate(now),
+            reason="transferred",
+            detail="To a program nearer home. (Synthetic demo.)",
+        )
+
+
+def _plan_content(staff, now: datetime, mrn: str) -> dict:
+    """A short synthetic plan in the shape docs/treatment-records.md describes."""
+    admitted = timezone.localdate(_admitted_at(now, mrn))
+    return {
+        "starts_on": admitted,
+        "problems": [
+            {"description": "Daily opioid use with withdrawal on stopping.", "asam_dimension": 1},
+            {"description": "Few people around who do not use.", "asam_dimension": 6},
+        ],
+        "goals": [
+            {
+                "description": "I want to stop using and keep my job.",
+                "objectives": [
+                    {
+                        "description": "Attend every scheduled visit for 30 days.",
+                        "target_date": admitted + timedelta(days=30),
+                        "status": "open",
+                    }
+                ],
+            }
+        ],
+        "interventions": [
+            {
+                "kind": "Individual counseling",
+                "frequency": "weekly",
+                "responsible": str(staff["demo.counselor"].pk),
+            },
+            {
+                "kind": "Medication visit",
+                "frequency": "every two weeks",
+                "responsible": str(staff["demo.prescriber"].pk),
+            },
+        ],
+    }

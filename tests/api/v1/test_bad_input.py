@@ -257,10 +257,22 @@ def test_the_valid_enrollment_body_used_above_is_accepted(as_user, supervisor, r
 DISCHARGE_CASES: list[tuple[str, Case]] = [
     ("reason_missing", (raw({}), "discharge_reason", "required")),
     (
-        "reason_nul",
-        (with_(discharge_reason="a\u0000b"), "discharge_reason", "null_characters_not_allowed"),
+        "reason_free_text",
+        (with_(discharge_reason="Moved away."), "discharge_reason", "invalid_choice"),
     ),
-    ("reason_501", (with_(discharge_reason="r" * 501), "discharge_reason", "max_length")),
+    ("reason_other_bare", (with_(discharge_reason="other"), "discharge_reason_detail", "required")),
+    (
+        "detail_nul",
+        (
+            with_(discharge_reason_detail="a\u0000b"),
+            "discharge_reason_detail",
+            "null_characters_not_allowed",
+        ),
+    ),
+    (
+        "detail_501",
+        (with_(discharge_reason_detail="r" * 501), "discharge_reason_detail", "max_length"),
+    ),
     ("date_word", (with_(discharged_on="tomorrow"), "discharged_on", "invalid")),
     ("date_before_admission", (with_(discharged_on="2000-01-01"), "discharged_on", "invalid")),
 ]
@@ -277,7 +289,7 @@ def test_discharging_with_bad_input_is_a_400_that_writes_nothing(
         as_user(supervisor),
         "post",
         f"/api/v1/enrollments/{enrollment.pk}/discharge/",
-        change({"discharge_reason": "Completed the program."}, refs),
+        change({"discharge_reason": "completed"}, refs),
     )
     assert_rejected(response, before, field, code)
     enrollment.refresh_from_db()

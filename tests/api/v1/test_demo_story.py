@@ -48,6 +48,8 @@ def record_day(entry: dict, zone: str) -> date:
         "referral": "referred_on",
         "appointment": "start",
         "note": "written_at",
+        "placement": "assessed_at",
+        "treatment_plan": "starts_on",
     }[entry["type"]]
     value = record[field]
     return date.fromisoformat(value) if len(value) == 10 else local_day(value, zone)
@@ -131,3 +133,22 @@ def test_the_missed_visit_and_positive_screen_follow_the_referral():
     booked = [row for row in appointments if row["status"] == "booked"]
     assert booked
     assert all(datetime.fromisoformat(row["start"]) > last_use for row in booked)
+
+
+@pytest.mark.django_db
+def test_the_tour_shows_placements_signed_plans_and_a_coded_discharge():
+    supervisor = seed()["demo.supervisor"]
+    patients = patients_by_mrn(supervisor)
+    first = supervisor.get("/api/v1/enrollments/", {"patient": patients["DEMO-0001"]["id"]})
+    assert first.json()["results"][0]["asam_level"] == "3.7-WM"
+    second = supervisor.get("/api/v1/placements/", {"patient": patients["DEMO-0002"]["id"]})
+    placement = second.json()["results"][0]
+    assert (placement["recommended_level"], placement["actual_level"]) == ("2.1", "1")
+    plans = supervisor.get("/api/v1/treatment-plans/").json()["results"]
+    assert sorted(p["status"] for p in plans) == ["signed", "signed"]
+    left = supervisor.get("/api/v1/enrollments/", {"status": "discharged"}).json()["results"]
+    assert [(e["discharge_reason"], e["patient"]) for e in left] == [
+        ("transferred", patients["DEMO-0003"]["id"])
+    ]
+    census = supervisor.get("/api/v1/reports/census/").json()
+    assert census["total"] == 3

@@ -13,7 +13,8 @@ def shared_with(patient, supervisor, colleague):
         enrollment=patient.enrollments.get(),
         actor=supervisor,
         discharged_on=timezone.localdate(),
-        reason="Handed over.",
+        reason="transferred",
+        detail="Handed over.",
     )
     EnrollmentFactory(actor=supervisor, patient=patient, counselor=colleague)
 

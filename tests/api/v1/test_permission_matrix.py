@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from api.v1.urls import urlpatterns
 from caseload.instruments import item_keys
-from caseload.models import Alert, AuditEvent, OutboxEvent, WebhookDelivery
+from caseload.models import Alert, AuditEvent, OutboxEvent, TreatmentPlan, WebhookDelivery
 from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
 from caseload.services.calendar_feeds import calendar_feed_create
@@ -28,8 +28,11 @@ from caseload.services.drug_screens import drug_screen_record
 from caseload.services.follow_ups import follow_up_for_noshow
 from caseload.services.integrations import integration_create
 from caseload.services.medications import medication_record
+from caseload.services.placements import placement_record
+from caseload.services.records import record_mark_entered_in_error
 from caseload.services.referrals import referral_create, referral_transition
 from caseload.services.tokens import token_issue
+from caseload.services.treatment_plans import treatment_plan_create, treatment_plan_sign
 from caseload.services.webhooks import webhook_create
 from tests.api.v1.test_break_glass import CRISIS_REASON
 from tests.conftest import api_for, webhook_client
@@ -127,6 +130,25 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("referral-attending", "POST"):     (200, 404, 403, 200, 403, 404, 401),
     ("referral-completed", "POST"):     (200, 404, 403, 200, 403, 404, 401),
     ("referral-declined", "POST"):      (200, 404, 403, 200, 403, 404, 401),
+    # Treatment records: the patient's counselor and supervisors write, prescribers read; only
+    # the enrollment's counselor signs a plan (a supervisor: 409 not_on_care_team).
+    ("placement-list", "GET"):          (200, 200, 200, 200, 403, 200, 401),
+    ("placement-list", "POST"):         (201, 400, 403, 201, 403, 400, 401),
+    ("placement-detail", "GET"):        (200, 404, 200, 200, 403, 404, 401),
+    ("placement-entered-in-error", "POST"): (200, 404, 403, 200, 403, 404, 401),
+    ("treatmentplan-list", "GET"):      (200, 200, 200, 200, 403, 200, 401),
+    ("treatmentplan-list", "POST"):     (201, 400, 403, 201, 403, 400, 401),
+    ("treatmentplan-detail", "GET"):    (200, 404, 200, 200, 403, 404, 401),
+    ("treatmentplan-detail", "PUT"):    (200, 404, 403, 200, 403, 404, 401),
+    ("treatmentplan-detail", "PATCH"):  (200, 404, 403, 200, 403, 404, 401),
+    ("treatmentplan-entered-in-error", "POST"): (200, 404, 403, 200, 403, 404, 401),
+    ("treatmentplan-sign", "POST"):     (200, 404, 403, 409, 403, 404, 401),
+    ("treatmentplan-review", "POST"):   (200, 404, 403, 200, 403, 404, 401),
+    # Program reports: supervisors, each of their own program.
+    ("report-census", "GET"):           (403, 403, 403, 200, 403, 200, 401),
+    ("report-admissions-discharges", "GET"): (403, 403, 403, 200, 403, 200, 401),
+    ("report-plan-reviews", "GET"):     (403, 403, 403, 200, 403, 200, 401),
+    ("report-pharmacotherapy-continuity", "GET"): (403, 403, 403, 200, 403, 200, 401),
     # The audit log: supervisors of the program; read-only.
     ("auditevent-list", "GET"):         (403, 403, 403, 200, 403, 200, 401),
     ("auditevent-detail", "GET"):       (403, 403, 403, 200, 403, 404, 401),
@@ -368,6 +390,70 @@ def _referral_scenario(ctx, route: str) -> Scenario:
     )
 
 
+def _placement_scenario(ctx) -> Scenario:
+    def body():
+        return {
+            "enrollment": str(ctx.patient.enrollments.get().pk),
+            "assessed_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+            **{f"dimension_{n}": 1 for n in range(1, 7)},
+            "recommended_level": "1",
+            "actual_level": "1",
+        }
+
+    def target():
+        fields = body()
+        enrollment = ctx.patient.enrollments.get(pk=fields.pop("enrollment"))
+        fields["assessed_at"] = timezone.now() - timedelta(hours=1)
+        return placement_record(actor=ctx.counselor, enrollment=enrollment, fields=fields)
+
+    return Scenario(target=target, create=body, update=dict)
+
+
+def _plan_content() -> dict:
+    return {
+        "problems": [{"description": "Daily opioid use."}],
+        "goals": [
+            {
+                "description": "Stay well for my children.",
+                "objectives": [{"description": "Attend every visit.", "target_date": "2027-06-01"}],
+            }
+        ],
+    }
+
+
+def _treatment_plan_scenario(ctx, route: str) -> Scenario:
+    """One current plan per enrollment: each target or create body first corrects the last."""
+
+    def clear():
+        for plan in TreatmentPlan.objects.filter(
+            patient=ctx.patient, status__in=["draft", "signed"]
+        ):
+            record_mark_entered_in_error(instance=plan, actor=ctx.supervisor, reason="Matrix.")
+
+    def content():
+        interventions = [
+            {"kind": "Counseling", "frequency": "weekly", "responsible": str(ctx.counselor.pk)}
+        ]
+        return _plan_content() | {"interventions": interventions}
+
+    def target():
+        clear()
+        plan = treatment_plan_create(
+            actor=ctx.counselor, enrollment=ctx.patient.enrollments.get(), fields=content()
+        )
+        if route == "treatmentplan-review":
+            plan = treatment_plan_sign(
+                plan=plan, actor=ctx.counselor, signed_by_patient_at=timezone.now()
+            )
+        return plan
+
+    def create():
+        clear()
+        return content() | {"enrollment": str(ctx.patient.enrollments.get().pk)}
+
+    return Scenario(target=target, create=create, update=lambda: {"problems": []})
+
+
 def _integration_scenario(ctx) -> Scenario:
     def target():
         client, _ = integration_create(
@@ -552,11 +638,20 @@ SCENARIOS = {
     "disclosure": _disclosure_scenario,
     "integrationclient": _integration_scenario,
     "calendarfeed": _calendar_scenario,
+    "placement": _placement_scenario,
 }
-URL_WITHOUT_ID = {"me", "instruments", "apitoken-revoke-all"}
+URL_WITHOUT_ID = {
+    "me",
+    "instruments",
+    "apitoken-revoke-all",
+    "report-census",
+    "report-admissions-discharges",
+    "report-plan-reviews",
+    "report-pharmacotherapy-continuity",
+}
 CORRECTION = {"reason": "Wrong patient."}
 ACTION_BODIES = {
-    "enrollment-discharge": {"discharge_reason": "Completed the program."},
+    "enrollment-discharge": {"discharge_reason": "completed"},
     "appointment-cancel": {"reason": "The patient asked to reschedule."},
     "apitoken-revoke-all": {},
     "patient-break-glass": CRISIS_REASON,
@@ -568,6 +663,8 @@ ACTION_BODIES = {
     "integrationclient-rotate": {},
     "calendarfeed-revoke": {},
     "webhook-replay": {"delivery": str(REPLAY_DELIVERY_ID)},
+    "treatmentplan-sign": {"signed_by_patient_at": "2026-11-30T10:00:00Z"},
+    "treatmentplan-review": {"note": "Reviewed with the patient; plan stands."},
 }
 
 
@@ -577,6 +674,8 @@ def scenario_for(route: str, ctx) -> Scenario | None:
     basename = route.split("-", 1)[0]
     if basename == "referral":
         return _referral_scenario(ctx, route)
+    if basename == "treatmentplan":
+        return _treatment_plan_scenario(ctx, route)
     return SCENARIOS[basename](ctx)
 
 

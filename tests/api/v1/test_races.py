@@ -43,7 +43,10 @@ def test_racing_care_team_changes_leave_grants_equal_to_enrollments(as_user, sup
         patient = PatientFactory(actor=supervisor)
         first = EnrollmentFactory(actor=supervisor, patient=patient, counselor=counselors[0])
         enrollment_discharge(
-            enrollment=first, actor=supervisor, discharged_on=timezone.localdate(), reason="x"
+            enrollment=first,
+            actor=supervisor,
+            discharged_on=timezone.localdate(),
+            reason="completed",
         )
         second = EnrollmentFactory(actor=supervisor, patient=patient, counselor=counselors[1])
         statuses = at_once(
@@ -93,8 +96,8 @@ def test_racing_discharges_and_activation_never_reopen_or_overwrite(as_user, sup
         url = f"/api/v1/enrollments/{enrollment.id}"
         if round_ % 2:
             responses = at_once(
-                lambda u=url: api_one.post(f"{u}/discharge/", {"discharge_reason": "first"}),
-                lambda u=url: api_two.post(f"{u}/discharge/", {"discharge_reason": "second"}),
+                lambda u=url: api_one.post(f"{u}/discharge/", {"discharge_reason": "completed"}),
+                lambda u=url: api_two.post(f"{u}/discharge/", {"discharge_reason": "dropped_out"}),
             )
             assert sorted(r.status_code for r in responses) == [200, 409]
             winner = next(r for r in responses if r.status_code == 200).json()
@@ -103,7 +106,7 @@ def test_racing_discharges_and_activation_never_reopen_or_overwrite(as_user, sup
             assert stored.version == 2
         else:
             responses = at_once(
-                lambda u=url: api_one.post(f"{u}/discharge/", {"discharge_reason": "done"}),
+                lambda u=url: api_one.post(f"{u}/discharge/", {"discharge_reason": "completed"}),
                 lambda u=url: api_two.post(f"{u}/activate/"),
             )
             statuses = [r.status_code for r in responses]
