@@ -358,13 +358,15 @@ def integration_may_receive(principal: IntegrationPrincipal, category: str) -> b
 
 
 def _active_consents(principal: IntegrationPrincipal) -> models.QuerySet[Consent]:
-    """The client's unrevoked, unexpired consents: an index range scan of
-    `consent_recipient_active` (client, patient) whatever the number of consents."""
+    """The client's unrevoked, unexpired consents whose expiry event is not recorded: an index
+    range scan of `consent_recipient_active` (client, patient) whatever the number of consents.
+    """
     now = timezone.now()
     return Consent.objects.filter(
         recipient_client=principal.client.pk,
         program_id=principal.program_id,
         revoked_at__isnull=True,
+        expiry_event_occurred_at__isnull=True,
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 

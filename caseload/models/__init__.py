@@ -28,8 +28,8 @@ from .background import (
 from .base import BaseModel, CorrectableRecord, RecordStatus
 from .break_glass import BreakGlass
 from .calendar_feed import CalendarFeed
-from .consent import Consent, ConsentStatus, InformationCategory
-from .disclosure import Disclosure, DisclosureBasis
+from .consent import Consent, ConsentStatus, InformationCategory, SignerRole
+from .disclosure import Disclosure, DisclosureBasis, LedgerBasis
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
 from .enrollment import Enrollment, EnrollmentStatus, LevelOfCare
 from .feed import FeedClock, FeedRecord
@@ -95,6 +95,7 @@ __all__ = [
     "IntegrationClient",
     "IntegrationPrincipal",
     "IntegrationScope",
+    "LedgerBasis",
     "LevelOfCare",
     "Medication",
     "MedicationRecord",
@@ -116,6 +117,7 @@ __all__ = [
     "ScreenResult",
     "SealKind",
     "SignInThrottle",
+    "SignerRole",
     "Staff",
     "Substance",
     "SupportGroup",

@@ -406,6 +406,7 @@ AUDIT_EXPECTATIONS: dict[tuple[str, str], tuple[str, str] | str] = {
     ("consent-list", "POST"):               ("create", "consent"),
     ("consent-detail", "GET"):              ("read", "consent"),
     ("consent-revoke", "POST"):             ("revoke", "consent"),
+    ("consent-expiry-event", "POST"):       ("transition", "consent"),
     ("disclosure-list", "GET"):             ("list", "disclosure"),
     ("disclosure-detail", "GET"):           ("read", "disclosure"),
     ("followup-list", "GET"):               ("list", "followup"),

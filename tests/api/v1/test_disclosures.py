@@ -33,6 +33,9 @@ def consent(actor, patient, information, **changes):
         "signed_by": "The patient",
         "signed_at": timezone.now() - timedelta(hours=1),
         "revocation_notice": True,
+        "redisclosure_statement": True,
+        "treatment_not_conditioned_statement": True,
+        "signer_role": "patient",
     } | changes
     return consent_create(actor=actor, patient=patient, fields=fields)
 

@@ -140,6 +140,7 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("consent-list", "POST"):           (201, 400, 403, 201, 403, 400, 401),
     ("consent-detail", "GET"):          (200, 404, 200, 200, 403, 404, 401),
     ("consent-revoke", "POST"):         (200, 404, 403, 200, 403, 404, 401),
+    ("consent-expiry-event", "POST"):   (200, 404, 403, 200, 403, 404, 401),
     # The disclosure ledger and a patient's accounting: read-only.
     ("disclosure-list", "GET"):         (200, 200, 200, 200, 403, 200, 401),
     ("disclosure-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
@@ -423,14 +424,19 @@ def consent_body(patient) -> dict:
         "signed_by": "The patient",
         "signed_at": (timezone.now() - timedelta(hours=1)).isoformat(),
         "revocation_notice": True,
+        "redisclosure_statement": True,
+        "treatment_not_conditioned_statement": True,
+        "signer_role": "patient",
     }
 
 
-def _consent_scenario(ctx) -> Scenario:
+def _consent_scenario(ctx, *, by_event: bool = False) -> Scenario:
     def target():
         body = consent_body(ctx.patient)
         fields = {k: v for k, v in body.items() if k != "patient"}
         fields["expires_at"] = timezone.now() + timedelta(days=180)
+        if by_event:  # ends when its event is recorded (`consent-expiry-event`)
+            fields |= {"expires_at": None, "expiry_event": "Discharge from the program"}
         fields["signed_at"] = timezone.now() - timedelta(hours=1)
         return consent_create(actor=ctx.counselor, patient=ctx.patient, fields=fields)
 
@@ -562,6 +568,7 @@ ACTION_BODIES = {
     "patient-break-glass": CRISIS_REASON,
     "breakglass-review": {"note": "Checked with the counselor; justified."},
     "consent-revoke": {},
+    "consent-expiry-event": {},
     # Built per request: an export names a consent of the target patient.
     "patient-export": lambda ctx: {"consent": str(_consent_scenario(ctx).target().pk)},
     "integrationclient-disable": {},
@@ -577,6 +584,8 @@ def scenario_for(route: str, ctx) -> Scenario | None:
     basename = route.split("-", 1)[0]
     if basename == "referral":
         return _referral_scenario(ctx, route)
+    if route == "consent-expiry-event":
+        return _consent_scenario(ctx, by_event=True)
     return SCENARIOS[basename](ctx)
 
 
