@@ -116,7 +116,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
             )
         )
         | _perms("auditevent", VIEW)
-        | _perms("disclosure", VIEW)
+        # Disclosures made outside the system are recorded by a supervisor.
+        | _perms("disclosure", VIEW, ADD)
         | _perms("breakglass", VIEW, CHANGE)
     ),
     Role.FRONT_DESK: _perms("patient", VIEW, CHANGE) | _perms("appointment", VIEW, ADD, CHANGE),

@@ -10,14 +10,24 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from api.pagination import PageNumberPagination
+from caseload.documents.accounting import accounting_csv, accounting_pdf
 from caseload.models import AuditAction, Disclosure, Patient
-from caseload.permissions import VIEW, has_role_permission, hidden_patient_fields
+from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
+from caseload.permissions import (
+    ADD,
+    VIEW,
+    has_role_permission,
+    hidden_patient_fields,
+    require_may,
+)
+from caseload.selectors.accounting import patient_accounting
 from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.consents import consent_list
 from caseload.selectors.disclosures import disclosure_accounting
 from caseload.selectors.patients import patient_list
 from caseload.services.audit import audit_read
 from caseload.services.break_glass import break_glass_open
+from caseload.services.disclosures_off_system import disclosure_record_off_system
 from caseload.services.exports import patient_export
 from caseload.services.patients import patient_create, patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
@@ -25,7 +35,13 @@ from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 from ..feed import FeedPagination
 from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
 from .break_glass import CanBreakGlass, OpenBreakGlassSerializer, OpenedBreakGlassSerializer
-from .disclosures import ACCOUNTING_SCHEMA, AccountingQuerySerializer, DisclosureSerializer
+from .disclosures import (
+    ACCOUNTING_SCHEMA,
+    OFF_SYSTEM_SCHEMA,
+    AccountingQuerySerializer,
+    DisclosureSerializer,
+    OffSystemDisclosureSerializer,
+)
 from .exports import EXPORT_SCHEMA, CanExport, ExportRequestSerializer, export_payload
 from .fields import (
     DateTimeField,
@@ -41,7 +57,7 @@ from .patient_records import (
     trend_payload,
     trend_svg,
 )
-from .renderers import SvgRenderer
+from .renderers import CsvRenderer, PdfRenderer, SvgRenderer
 
 
 class PatientSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -208,19 +224,30 @@ class PatientViewSet(RecordViewSet):
     @action(
         detail=True,
         methods=["get"],
-        query_parameters=("since", "until", "page", "page_size"),
-        audit_action=AuditAction.LIST,
+        query_parameters=("since", "until", "page", "page_size", "format"),
+        audit_action={"GET": AuditAction.LIST, "POST": AuditAction.CREATE},
         audit_resource=Disclosure,
+        success_status={"POST": status.HTTP_201_CREATED},
         pagination_class=PageNumberPagination,  # an accounting, not a sync feed
+        renderer_classes=[JSONRenderer, CsvRenderer, PdfRenderer],
     )
     def disclosures(self, request, pk=None) -> Response:
         """The patient's accounting of disclosures (42 CFR 2.24, HIPAA 164.528): every
-        disclosure from `since` (at most six years back, the default) to `until` (now)."""
+        disclosure from `since` (at most six years back, the default) to `until` (now).
+
+        JSON pages the ledger's rows. `Accept: text/csv` or `application/pdf` gives the whole
+        window as the patient reads it: one entry per series to one recipient for one purpose
+        (first, last, count) and per disclosure made outside the system, each naming the
+        recipient's legal name and address; the PDF carries the 42 CFR 2.32 notice on every
+        page."""
         patient = self.get_object()
         if not has_role_permission(request.user, VIEW, Disclosure):
             raise exceptions.PermissionDenied()
         query = AccountingQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        document = request.accepted_renderer.format
+        if document in ("csv", "pdf"):
+            return self._accounting_document(request, patient, document, query.validated_data)
         rows = disclosure_accounting(user=request.user, patient=patient, **query.validated_data)
         page = self.paginate_queryset(rows)
         audit_read(
@@ -232,6 +259,40 @@ class PatientViewSet(RecordViewSet):
             detail={"view": "accounting"},
         )
         return self.get_paginated_response(DisclosureSerializer(page, many=True).data)
+
+    def _accounting_document(self, request, patient, document: str, window: dict) -> Response:
+        accounting = patient_accounting(user=request.user, patient=patient, **window)
+        audit_read(
+            actor=request.user,
+            model=Disclosure,
+            objects=[],
+            action=AuditAction.LIST,
+            patient_ids=[patient.pk],
+            detail={"view": "accounting", "format": document, "entries": len(accounting.entries)},
+        )
+        if document == "csv":
+            body, name = accounting_csv(accounting), "accounting-of-disclosures.csv"
+        else:
+            body, name = accounting_pdf(accounting), "accounting-of-disclosures.pdf"
+        response = Response(body)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response[PART2_NOTICE_HEADER] = PART2_NOTICE
+        return response
+
+    @OFF_SYSTEM_SCHEMA
+    @disclosures.mapping.post
+    def record_disclosure(self, request, pk=None) -> Response:
+        """Record a disclosure made outside the system (supervisor): the fields its legal basis
+        documents, every missing one named at once. Append-only; in the accounting and the
+        ledger's tamper evidence like every other disclosure."""
+        patient = self.get_object()
+        require_may(request.user, ADD, Disclosure, patient=patient)
+        payload = OffSystemDisclosureSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        recorded = disclosure_record_off_system(
+            actor=request.user, patient=patient, fields=dict(payload.validated_data)
+        )
+        return Response(DisclosureSerializer(recorded).data, status=status.HTTP_201_CREATED)
 
     @EXPORT_SCHEMA
     @action(

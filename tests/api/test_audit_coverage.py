@@ -355,6 +355,7 @@ AUDIT_EXPECTATIONS: dict[tuple[str, str], tuple[str, str] | str] = {
     ("patient-withdrawal-trend", "GET"):    ("read", "patient"),
     ("patient-break-glass", "POST"):        ("break_glass", "breakglass"),
     ("patient-disclosures", "GET"):         ("list", "disclosure"),
+    ("patient-disclosures", "POST"):        ("create", "disclosure"),
     ("patient-export", "POST"):             ("export", "disclosure"),
     ("enrollment-list", "GET"):             ("list", "enrollment"),
     ("enrollment-list", "POST"):            ("create", "enrollment"),

@@ -145,6 +145,8 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("disclosure-list", "GET"):         (200, 200, 200, 200, 403, 200, 401),
     ("disclosure-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
     ("patient-disclosures", "GET"):     (200, 404, 200, 200, 403, 404, 401),
+    # A disclosure made outside the system: recorded by a supervisor of the program.
+    ("patient-disclosures", "POST"):    (403, 403, 403, 201, 403, 404, 401),
     ("patient-export", "POST"):         (200, 404, 403, 200, 403, 404, 401),
     ("appointment-reminders", "GET"):   (200, 404, 200, 200, 200, 404, 401),
     # Follow-ups and alerts are each recipient's own: the counselor's follow-up, the
@@ -569,6 +571,14 @@ ACTION_BODIES = {
     "breakglass-review": {"note": "Checked with the counselor; justified."},
     "consent-revoke": {},
     "consent-expiry-event": {},
+    "patient-disclosures": lambda ctx: {
+        "basis": "court_order",
+        "recipient": "Springfield County Court",
+        "information": ["enrollments"],
+        "disclosed_at": (timezone.now() - timedelta(days=1)).isoformat(),
+        "purpose": "Ordered by the court",
+        "court_order_reference": "Order 2026-117",
+    },
     # Built per request: an export names a consent of the target patient.
     "patient-export": lambda ctx: {"consent": str(_consent_scenario(ctx).target().pk)},
     "integrationclient-disable": {},
