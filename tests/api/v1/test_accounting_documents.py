@@ -151,3 +151,43 @@ def test_a_spreadsheet_formula_in_a_field_stays_text(as_user, supervisor, patien
     as_user(supervisor).post(url(patient), emergency(purpose="=HYPERLINK(1)"))
     rows = csv_rows(as_user(supervisor).get(url(patient), HTTP_ACCEPT=CSV))
     assert rows[0]["purpose"] == "'=HYPERLINK(1)"
+
+
+def test_create_integration_records_the_legal_name_and_address(
+    as_user, program, supervisor, patient
+):
+    import json
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command(
+        "create_integration",
+        "labs",
+        "--program",
+        program.code,
+        "--scopes",
+        "patients:read",
+        "--legal-name",
+        "Regional Laboratory Services Inc.",
+        "--address",
+        "5 Test Tube Lane, Springfield",
+        stdout=out,
+    )
+    client_id = json.loads(out.getvalue().strip().split("\n")[-1])["client_id"]
+    client = IntegrationClient.objects.get(application__client_id=client_id)
+    disclosures_record(
+        client=client,
+        patients=[patient],
+        information=["demographics"],
+        purpose="Match specimens to patients",
+        basis="qsoa",
+    )
+    (row,) = csv_rows(as_user(supervisor).get(url(patient), HTTP_ACCEPT=CSV))
+    assert row["recipient_name"] == "Regional Laboratory Services Inc."
+    assert row["recipient_address"] == "5 Test Tube Lane, Springfield"
+    listed = as_user(supervisor).get(f"/api/v1/integrations/{client.pk}/").json()
+    assert (listed["legal_name"], listed["address"]) == (
+        "Regional Laboratory Services Inc.",
+        "5 Test Tube Lane, Springfield",
+    )
