@@ -125,6 +125,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 
 # Roles that see their whole program rather than their own caseload.
 PROGRAM_WIDE_ROLES = {Role.SUPERVISOR, Role.FRONT_DESK}
+# Roles that give a patient a copy of their own record (42 CFR 2.23, HIPAA 164.524): the
+# patient's counselor, or a supervisor of the program.
+RECORD_COPY_ROLES = {Role.COUNSELOR, Role.SUPERVISOR}
 # Roles that may break the glass: clinicians who work from a caseload.
 BREAK_GLASS_ROLES = {Role.COUNSELOR, Role.PRESCRIBER}
 
@@ -272,6 +275,16 @@ def may_manage_program(actor: object, program_id, *, model: type[models.Model]) 
         is_staff_member(actor)
         and actor.role == Role.SUPERVISOR
         and str(actor.program_id) == str(program_id)
+    )
+
+
+def may_give_record_copy(actor: object, patient: Patient) -> bool:
+    """A copy of the patient's own record is made for the patient by their counselor or a
+    supervisor of the program; break-the-glass access (read-only) is not enough."""
+    return (
+        is_staff_member(actor)
+        and actor.role in RECORD_COPY_ROLES
+        and can_write_patient(actor, patient)
     )
 
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from api.pagination import PageNumberPagination
 from caseload.documents.accounting import accounting_csv, accounting_pdf
+from caseload.documents.record_copy import record_copy_pdf
 from caseload.models import AuditAction, Disclosure, Patient
 from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
 from caseload.permissions import (
@@ -30,6 +31,7 @@ from caseload.services.break_glass import break_glass_open
 from caseload.services.disclosures_off_system import disclosure_record_off_system
 from caseload.services.exports import patient_export
 from caseload.services.patients import patient_create, patient_update
+from caseload.services.record_copies import record_copy_make
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
 from ..feed import FeedPagination
@@ -57,6 +59,7 @@ from .patient_records import (
     trend_payload,
     trend_svg,
 )
+from .record_copies import RECORD_COPY_SCHEMA, RecordCopyRequestSerializer, record_copy_payload
 from .renderers import CsvRenderer, PdfRenderer, SvgRenderer
 
 
@@ -142,6 +145,8 @@ class PatientViewSet(RecordViewSet):
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
     pagination_class = FeedPagination
+    # The service asks the policy who may give a copy (the patient's counselor or a supervisor).
+    action_permissions = {"record_copies": VIEW}
 
     def etag_row(self, instance: Patient) -> tuple:
         # The expected withdrawal phase moves with the clock, not with the version.
@@ -293,6 +298,37 @@ class PatientViewSet(RecordViewSet):
             actor=request.user, patient=patient, fields=dict(payload.validated_data)
         )
         return Response(DisclosureSerializer(recorded).data, status=status.HTTP_201_CREATED)
+
+    @RECORD_COPY_SCHEMA
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="record-copies",
+        query_parameters=("format",),
+        audit_action=AuditAction.PATIENT_ACCESS,
+        renderer_classes=[JSONRenderer, PdfRenderer],
+    )
+    def record_copies(self, request, pk=None) -> Response:
+        """The patient's own copy of their designated record set, made for the patient by their
+        counselor or a supervisor (42 CFR 2.23, HIPAA 164.524): no consent needed, no ledger
+        entry; audited as `patient_access`. JSON, or a PDF with `Accept: application/pdf`."""
+        patient = self.get_object()
+        RecordCopyRequestSerializer(data=request.data).is_valid(raise_exception=True)
+        document = request.accepted_renderer.format
+        record_set = record_copy_make(actor=request.user, patient=patient, document=document)
+        if document == "pdf":
+            response = Response(record_copy_pdf(record_set))
+            response["Content-Disposition"] = 'attachment; filename="record-copy.pdf"'
+        else:
+            response = Response(
+                record_copy_payload(
+                    record_set,
+                    patient_data=self.get_serializer(patient).data,
+                    context=self.get_serializer_context(),
+                )
+            )
+        response[PART2_NOTICE_HEADER] = PART2_NOTICE
+        return response
 
     @EXPORT_SCHEMA
     @action(

@@ -123,6 +123,11 @@ def break_glass(c):
     return response, c.other_counselor, [c.patient], {"break_glass": True}
 
 
+def patient_access(c):
+    response = api_for(c.counselor).post(f"/api/v1/patients/{c.patient.pk}/record-copies/")
+    return response, c.counselor, [c.patient], {"resource_id": str(c.patient.pk)}
+
+
 def login(c):
     response = Client().post(LOGIN, {"username": "counselor", "password": PERSONA_PASSWORD})
     return response, c.counselor, [], {"resource_id": str(c.counselor.pk)}
@@ -150,6 +155,7 @@ SCENARIOS = {
     AuditAction.GRANT: grant,
     AuditAction.REVOKE: revoke,
     AuditAction.BREAK_GLASS: break_glass,
+    AuditAction.PATIENT_ACCESS: patient_access,
     AuditAction.LOGIN: login,
     AuditAction.LOGIN_FAILED: login_failed,
     AuditAction.LOCKOUT: lockout,
@@ -357,6 +363,7 @@ AUDIT_EXPECTATIONS: dict[tuple[str, str], tuple[str, str] | str] = {
     ("patient-disclosures", "GET"):         ("list", "disclosure"),
     ("patient-disclosures", "POST"):        ("create", "disclosure"),
     ("patient-export", "POST"):             ("export", "disclosure"),
+    ("patient-record-copies", "POST"):      ("patient_access", "patient"),
     ("enrollment-list", "GET"):             ("list", "enrollment"),
     ("enrollment-list", "POST"):            ("create", "enrollment"),
     ("enrollment-detail", "GET"):           ("read", "enrollment"),

@@ -148,6 +148,8 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     # A disclosure made outside the system: recorded by a supervisor of the program.
     ("patient-disclosures", "POST"):    (403, 403, 403, 201, 403, 404, 401),
     ("patient-export", "POST"):         (200, 404, 403, 200, 403, 404, 401),
+    # The patient's own copy: their counselor or a supervisor makes it.
+    ("patient-record-copies", "POST"):  (200, 404, 403, 200, 403, 404, 401),
     ("appointment-reminders", "GET"):   (200, 404, 200, 200, 200, 404, 401),
     # Follow-ups and alerts are each recipient's own: the counselor's follow-up, the
     # prescriber's alert.
@@ -571,6 +573,7 @@ ACTION_BODIES = {
     "breakglass-review": {"note": "Checked with the counselor; justified."},
     "consent-revoke": {},
     "consent-expiry-event": {},
+    "patient-record-copies": {},
     "patient-disclosures": lambda ctx: {
         "basis": "court_order",
         "recipient": "Springfield County Court",
