@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from caseload.models import Staff
 
 VIEW, ADD, CHANGE = "view", "add", "change"
+DECIDE = "decide"  # accept or deny an amendment request
 CARE_TEAM_CODENAME = "view_patient"
 CARE_TEAM_PERMISSION = f"caseload.{CARE_TEAM_CODENAME}"
 
@@ -87,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _CARE_TEAM_READ
         | _COMPLIANCE_READ
         | _perms("consent", ADD, CHANGE)
+        | _perms("amendmentrequest", VIEW, ADD, CHANGE)
         | _perms("breakglass", ADD)
     ),
     Role.PRESCRIBER: (
@@ -96,6 +98,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | set().union(*(_perms(m, VIEW, ADD, CHANGE) for m in _CLINICAL_RECORDS))
         | _CARE_TEAM_READ
         | _COMPLIANCE_READ
+        | _perms("amendmentrequest", VIEW)
         | _perms("breakglass", ADD)
     ),
     Role.SUPERVISOR: (
@@ -111,11 +114,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                     "referral",
                     "medicationrecord",
                     "consent",
+                    "amendmentrequest",
                     *_CLINICAL_RECORDS,
                 )
             )
         )
         | _perms("auditevent", VIEW)
+        | {"decide_amendmentrequest"}
         # Disclosures made outside the system are recorded by a supervisor.
         | _perms("disclosure", VIEW, ADD)
         | _perms("breakglass", VIEW, CHANGE)

@@ -9,10 +9,11 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from api.conditional import etag_for
 from api.pagination import PageNumberPagination
 from caseload.documents.accounting import accounting_csv, accounting_pdf
 from caseload.documents.record_copy import record_copy_pdf
-from caseload.models import AuditAction, Disclosure, Patient
+from caseload.models import AmendmentRequest, AuditAction, Disclosure, Patient
 from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
 from caseload.permissions import (
     ADD,
@@ -26,6 +27,7 @@ from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.consents import consent_list
 from caseload.selectors.disclosures import disclosure_accounting
 from caseload.selectors.patients import patient_list
+from caseload.services.amendments import amendment_request_create
 from caseload.services.audit import audit_read
 from caseload.services.break_glass import break_glass_open
 from caseload.services.disclosures_off_system import disclosure_record_off_system
@@ -35,6 +37,14 @@ from caseload.services.record_copies import record_copy_make
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
 from ..feed import FeedPagination
+from .amendments import (
+    NEW_AMENDMENT_SCHEMA,
+    PATIENT_AMENDMENTS_SCHEMA,
+    AmendmentCreateSerializer,
+    AmendmentSerializer,
+    OverdueQuerySerializer,
+    patient_amendments,
+)
 from .base import RECORD_META, RecordViewSet, StrictSerializerMixin
 from .break_glass import CanBreakGlass, OpenBreakGlassSerializer, OpenedBreakGlassSerializer
 from .disclosures import (
@@ -146,7 +156,7 @@ class PatientViewSet(RecordViewSet):
     filterset_class = PatientFilter
     pagination_class = FeedPagination
     # The service asks the policy who may give a copy (the patient's counselor or a supervisor).
-    action_permissions = {"record_copies": VIEW}
+    action_permissions = {"record_copies": VIEW, "request_amendment": VIEW}
 
     def etag_row(self, instance: Patient) -> tuple:
         # The expected withdrawal phase moves with the clock, not with the version.
@@ -328,6 +338,53 @@ class PatientViewSet(RecordViewSet):
                 )
             )
         response[PART2_NOTICE_HEADER] = PART2_NOTICE
+        return response
+
+    @PATIENT_AMENDMENTS_SCHEMA
+    @action(
+        detail=True,
+        methods=["get"],
+        query_parameters=("overdue", "page", "page_size"),
+        audit_action={"GET": AuditAction.LIST, "POST": AuditAction.CREATE},
+        audit_resource=AmendmentRequest,
+        success_status={"POST": status.HTTP_201_CREATED},
+        pagination_class=PageNumberPagination,
+    )
+    def amendments(self, request, pk=None) -> Response:
+        """The patient's amendment requests, newest first; `?overdue=true` for those pending
+        past their 60 days."""
+        patient = self.get_object()
+        if not has_role_permission(request.user, VIEW, AmendmentRequest):
+            raise exceptions.PermissionDenied()
+        query = OverdueQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = patient_amendments(
+            user=request.user, patient=patient, overdue_only=query.validated_data["overdue"]
+        )
+        page = self.paginate_queryset(rows)
+        audit_read(
+            actor=request.user,
+            model=AmendmentRequest,
+            objects=page,
+            action=AuditAction.LIST,
+            patient_ids=[patient.pk],
+        )
+        return self.get_paginated_response(AmendmentSerializer(page, many=True).data)
+
+    @NEW_AMENDMENT_SCHEMA
+    @amendments.mapping.post
+    def request_amendment(self, request, pk=None) -> Response:
+        """Record the patient's request to amend one of their records (the patient's counselor
+        or a supervisor): the program decides within 60 days of `requested_at`."""
+        patient = self.get_object()
+        require_may(request.user, ADD, AmendmentRequest, patient=patient)
+        payload = AmendmentCreateSerializer(data=request.data, context={"patient": patient})
+        payload.is_valid(raise_exception=True)
+        made = amendment_request_create(
+            actor=request.user, patient=patient, fields=dict(payload.validated_data)
+        )
+        response = Response(AmendmentSerializer(made).data, status=status.HTTP_201_CREATED)
+        response["ETag"] = etag_for(made)
         return response
 
     @EXPORT_SCHEMA

@@ -11,6 +11,7 @@ from caseload.dates import iso_z
 from caseload.notice import PART2_NOTICE
 from caseload.selectors.record_set import EXCLUDED, RecordSet
 
+from .amendments import AmendmentSerializer
 from .base import StrictSerializerMixin
 from .consents import ConsentSerializer
 from .patient_records import RECORD_SERIALIZERS
@@ -42,6 +43,7 @@ def record_copy_payload(record_set: RecordSet, *, patient_data: dict, context: d
         "notice": PART2_NOTICE,
         "records": records,
         "consents": ConsentSerializer(record_set.consents, many=True, context=context).data,
+        "amendments": AmendmentSerializer(record_set.amendments, many=True, context=context).data,
         "excluded": EXCLUDED,
     }
 
@@ -61,7 +63,8 @@ RECORD_COPY_SCHEMA = extend_schema(
         (200, "application/json"): OpenApiResponse(
             OpenApiTypes.OBJECT,
             description="`patient`, `program`, `generated_at`, `notice`, `records` (one list per "
-            "kind), `consents`, and `excluded` (what is left out, and why).",
+            "kind), `consents`, `amendments` (with any statement of disagreement), and `excluded` "
+            "(what is left out, and why).",
         ),
         (200, "application/pdf"): OpenApiResponse(
             OpenApiTypes.BINARY, description="The copy, the 42 CFR 2.32 notice on every page."

@@ -104,8 +104,32 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...], tuple[float, ...], Callable]] = 
 }
 
 
+def _amendment_notes(record_set: RecordSet) -> dict:
+    """Record id -> what the copy says beside it about amendment requests naming it."""
+    notes: dict = {}
+    for amendment in record_set.amendments:
+        asked = when(amendment.requested_at, with_time=False)
+        note = f"Amendment requested {asked}: {_label(amendment.status)}"
+        if amendment.disagreement:
+            note += "; your statement of disagreement is attached (see Amendment requests)"
+        notes.setdefault(amendment.record_id, []).append(note)
+        if amendment.replacement_id:
+            notes.setdefault(amendment.replacement_id, []).append(
+                f"Corrects a record at your request of {asked}"
+            )
+    return notes
+
+
+def _with_notes(cells: list, notes: list[str]) -> list:
+    """The status (every section's last column) followed by the amendment notes."""
+    if notes:
+        cells[-1] = "\n".join([cells[-1], *notes])
+    return cells
+
+
 def record_copy_pdf(record_set: RecordSet) -> bytes:
     patient = record_set.patient
+    amended = _amendment_notes(record_set)
     address = ", ".join(
         v for v in (patient.address_line, patient.city, patient.state, patient.postal_code) if v
     )
@@ -133,7 +157,8 @@ def record_copy_pdf(record_set: RecordSet) -> bytes:
         story.append(para(heading, SECTION))
         records = record_set.kinds.get(kind, [])
         if records:
-            story.append(table(header, (row(r) for r in records), widths))
+            rows = (_with_notes(row(r), amended.get(r.pk, [])) for r in records)
+            story.append(table(header, rows, widths))
         else:
             story.append(para("None recorded.", BODY))
     story.append(para("Consents to disclose your records", SECTION))
@@ -147,7 +172,45 @@ def record_copy_pdf(record_set: RecordSet) -> bytes:
         )
     else:
         story.append(para("None recorded.", BODY))
+    if record_set.amendments:
+        story.append(para("Amendment requests", SECTION))
+        story.append(
+            table(
+                ("Requested", "Record", "Change asked for", "Decision", "Your statement"),
+                (_amendment(a) for a in record_set.amendments),
+                (0.14, 0.14, 0.26, 0.24, 0.22),
+            )
+        )
     return build(TITLE, story, subject=f"{TITLE}, MRN {patient.mrn}")
+
+
+RECORD_NAMES = {
+    "assessment": "Withdrawal assessment",
+    "medicationrecord": "Medication",
+    "drugscreen": "Drug screen",
+    "referral": "Referral",
+    "casenote": "Counseling note",
+}
+
+
+def _amendment(a) -> list:
+    decision = _label(a.status)
+    if a.decided_at:
+        decision += f" {when(a.decided_at, with_time=False)}"
+    if a.denial_reason:
+        decision += f"\nReason: {a.denial_reason}"
+    if a.status == "pending":
+        decision += f"\ndue {when(a.due_at, with_time=False)}"
+    statement = a.disagreement
+    if a.disagreement_at:
+        statement += f"\n(filed {when(a.disagreement_at, with_time=False)})"
+    return [
+        when(a.requested_at, with_time=False),
+        RECORD_NAMES.get(a.record_type, a.record_type),
+        a.requested_change,
+        decision,
+        statement,
+    ]
 
 
 def _consent(c) -> list:

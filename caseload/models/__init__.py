@@ -1,3 +1,4 @@
+from .amendment import AmendedRecordType, AmendmentRequest, AmendmentStatus
 from .appointment import Appointment, AppointmentKind, AppointmentStatus
 from .assessment import Assessment, Instrument
 from .audit import (
@@ -60,6 +61,9 @@ __all__ = [
     "Alert",
     "AlertKind",
     "AlertStatus",
+    "AmendedRecordType",
+    "AmendmentRequest",
+    "AmendmentStatus",
     "ApiToken",
     "Appointment",
     "AppointmentKind",

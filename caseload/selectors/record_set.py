@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
-from caseload.models import Consent, Patient, Staff
+from caseload.models import AmendmentRequest, Consent, Patient, Staff
 from caseload.permissions import records_visible_to
 from caseload.selectors import records as selectors
 
@@ -41,6 +41,8 @@ class RecordSet:
     generated_at: datetime
     kinds: dict[str, list[models.Model]] = field(default_factory=dict)
     consents: list[Consent] = field(default_factory=list)
+    # Amendment requests, with any statement of disagreement, go with the records they name.
+    amendments: list[AmendmentRequest] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -58,10 +60,16 @@ def designated_record_set(*, user: Staff, patient: Patient) -> RecordSet:
     consents = list(
         records_visible_to(user, Consent).filter(patient=patient).order_by("-signed_at", "-id")
     )
+    amendments = list(
+        records_visible_to(user, AmendmentRequest)
+        .filter(patient=patient)
+        .order_by("-requested_at", "-id")
+    )
     return RecordSet(
         patient=patient,
         program_name=patient.program.name,
         generated_at=timezone.now(),
         kinds=kinds,
         consents=consents,
+        amendments=amendments,
     )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from api.v1.urls import urlpatterns
 from caseload.instruments import item_keys
 from caseload.models import Alert, AuditEvent, OutboxEvent, WebhookDelivery
+from caseload.services.amendments import amendment_deny, amendment_request_create
 from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
 from caseload.services.calendar_feeds import calendar_feed_create
@@ -159,6 +160,15 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("alert-list", "GET"):              (200, 200, 200, 200, 200, 200, 401),
     ("alert-detail", "GET"):            (404, 404, 200, 404, 404, 404, 401),
     ("alert-acknowledge", "POST"):      (404, 404, 200, 404, 404, 404, 401),
+    # Amendment requests: recorded by the patient's counselor or a supervisor; a supervisor
+    # decides; a statement of disagreement follows a denial.
+    ("patient-amendments", "GET"):      (200, 404, 200, 200, 403, 404, 401),
+    ("patient-amendments", "POST"):     (201, 404, 403, 201, 403, 404, 401),
+    ("amendmentrequest-list", "GET"):   (200, 200, 200, 200, 403, 200, 401),
+    ("amendmentrequest-detail", "GET"): (200, 404, 200, 200, 403, 404, 401),
+    ("amendmentrequest-accept", "POST"): (403, 404, 403, 200, 403, 404, 401),
+    ("amendmentrequest-deny", "POST"):  (403, 404, 403, 200, 403, 404, 401),
+    ("amendmentrequest-disagreement", "POST"): (200, 404, 403, 200, 403, 404, 401),
     # Webhooks are a supervisor's, within the program.
     ("webhook-list", "GET"):            (403, 403, 403, 200, 403, 200, 401),
     # Another program's supervisor names this program's client: 400 `client_id` does_not_exist.
@@ -462,6 +472,30 @@ def _disclosure_scenario(ctx) -> Scenario:
     )
 
 
+def _cows_of(ctx):
+    return assessment_record(
+        patient=ctx.patient,
+        actor=ctx.counselor,
+        instrument="cows",
+        items=COWS_ITEMS,
+        administered_at=timezone.now(),
+    )
+
+
+def _amendment_scenario(ctx, route: str) -> Scenario:
+    def target():
+        made = amendment_request_create(
+            actor=ctx.counselor,
+            patient=ctx.patient,
+            fields={"record": _cows_of(ctx).pk, "requested_change": "The pulse was 72."},
+        )
+        if route == "amendmentrequest-disagreement":  # a statement follows a denial
+            made = amendment_deny(amendment=made, actor=ctx.supervisor, reason="Verified.")
+        return made
+
+    return Scenario(target=target, create=dict, update=dict)
+
+
 def _token_scenario(ctx) -> Scenario:
     return Scenario(
         target=lambda: token_issue(staff=ctx.counselor, name="matrix")[0],
@@ -574,6 +608,13 @@ ACTION_BODIES = {
     "consent-revoke": {},
     "consent-expiry-event": {},
     "patient-record-copies": {},
+    "patient-amendments": lambda ctx: {
+        "record": str(_cows_of(ctx).pk),
+        "requested_change": "The pulse was 72, not 92.",
+    },
+    "amendmentrequest-accept": lambda ctx: {"replacement": str(_cows_of(ctx).pk)},
+    "amendmentrequest-deny": {"reason": "The reading was verified."},
+    "amendmentrequest-disagreement": {"statement": "I disagree with the reading."},
     "patient-disclosures": lambda ctx: {
         "basis": "court_order",
         "recipient": "Springfield County Court",
@@ -597,6 +638,8 @@ def scenario_for(route: str, ctx) -> Scenario | None:
     basename = route.split("-", 1)[0]
     if basename == "referral":
         return _referral_scenario(ctx, route)
+    if basename == "amendmentrequest":
+        return _amendment_scenario(ctx, route)
     if route == "consent-expiry-event":
         return _consent_scenario(ctx, by_event=True)
     return SCENARIOS[basename](ctx)
