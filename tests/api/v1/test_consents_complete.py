@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from caseload.models import AuditEvent, Consent
@@ -115,6 +116,7 @@ def test_a_front_desk_cannot_record_an_event(as_user, counselor, front_desk, pat
     assert Consent.objects.get(pk=consent["id"]).expiry_event_occurred_at is None
 
 
+@pytest.mark.django_db(transaction=True)  # the feed serves committed changes only (PostgreSQL)
 def test_an_integration_relying_on_it_gets_410_on_its_next_sync(
     as_user, program, supervisor, counselor, patient
 ):

@@ -4,6 +4,7 @@ documents: append-only, in the accounting and in the ledger's tamper evidence.""
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from django.db import connection
@@ -12,6 +13,7 @@ from django.utils import timezone
 from caseload.models import AuditEvent, Disclosure
 from caseload.services.audit_chain import audit_verify
 from tests.api.v1.test_permission_matrix import consent_body
+from tests.caseload.test_audit_chain import as_superuser
 
 
 def url(patient) -> str:
@@ -154,18 +156,13 @@ def test_it_is_in_the_ledger_and_the_accounting(as_user, supervisor, counselor, 
 def test_it_is_sealed_and_a_change_by_hand_is_named(as_user, supervisor, patient):
     recorded = as_user(supervisor).post(url(patient), emergency()).json()
     assert audit_verify().ok
-    table = Disclosure._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
-        cursor.execute(
-            f"UPDATE {table} SET emergency = %s WHERE id = %s",  # noqa: S608
-            ["nothing much", recorded["id"].replace("-", "")]
-            if connection.vendor == "sqlite"
-            else ["nothing much", recorded["id"]],
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+    as_superuser(
+        f"UPDATE {Disclosure._meta.db_table} SET emergency = %s WHERE id = %s",  # noqa: S608
+        [
+            "nothing much",
+            UUID(recorded["id"]).hex if connection.vendor == "sqlite" else recorded["id"],
+        ],
+    )
     result = audit_verify()
     assert not result.ok
     assert result.first_broken == recorded["id"]
