@@ -61,13 +61,14 @@ class AuditedViewMixin:
 
     A route may declare (as a view attribute or an `@action` keyword) its `audit_action` when
     the kind of request does not say it, the `audit_resource` (model) it reads when that is not
-    the view's own model, and the `success_status` of a write that answers
-    something other than 201 for a create and 200 otherwise.
+    the view's own model, and the `success_status` of a write that answers something other than
+    201 for a create and 200 otherwise; an action and a status may be given per method, for a
+    route whose methods do different things.
     """
 
-    audit_action: ClassVar[str | None] = None
+    audit_action: ClassVar[str | dict[str, str] | None] = None
     audit_resource: ClassVar[type | None] = None
-    success_status: ClassVar[int | None] = None
+    success_status: ClassVar[int | dict[str, int] | None] = None
 
     def initial(self, request, *args, **kwargs) -> None:
         view_started(self)
@@ -79,6 +80,8 @@ def view_started(view) -> None:
     request = current_request()
     if request is not None:
         declared = getattr(view, "success_status", None)
+        if isinstance(declared, dict):
+            declared = declared.get(getattr(getattr(view, "request", None), "method", ""))
         created = getattr(view, "action", None) == "create"
         request.success_status = declared or (201 if created else 200)
 
@@ -86,6 +89,8 @@ def view_started(view) -> None:
 def audit_action_for(view, method: str) -> str:
     """The audit action of a request to `view`: declared on the route, or by its kind."""
     declared = getattr(view, "audit_action", None)
+    if isinstance(declared, dict):  # a route whose methods do different things
+        declared = declared.get(method)
     if declared:
         return declared
     name = getattr(view, "action", None)

@@ -64,6 +64,9 @@ def consent_for(actor, patient, *, client=None):
         "signed_by": "The patient (synthetic)",
         "signed_at": timezone.now() - timedelta(hours=1),
         "revocation_notice": True,
+        "redisclosure_statement": True,
+        "treatment_not_conditioned_statement": True,
+        "signer_role": "patient",
     }
     if client is not None:
         fields["recipient_client"] = client.pk

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from caseload.models import Staff
 
 VIEW, ADD, CHANGE = "view", "add", "change"
+DECIDE = "decide"  # accept or deny an amendment request
 CARE_TEAM_CODENAME = "view_patient"
 CARE_TEAM_PERMISSION = f"caseload.{CARE_TEAM_CODENAME}"
 
@@ -88,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _CARE_TEAM_READ
         | _COMPLIANCE_READ
         | _perms("consent", ADD, CHANGE)
+        | _perms("amendmentrequest", VIEW, ADD, CHANGE)
         | _perms("breakglass", ADD)
         | set().union(*(_perms(m, VIEW, ADD, CHANGE) for m in _TREATMENT_RECORDS))
     ),
@@ -98,6 +100,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | set().union(*(_perms(m, VIEW, ADD, CHANGE) for m in _CLINICAL_RECORDS))
         | _CARE_TEAM_READ
         | _COMPLIANCE_READ
+        | _perms("amendmentrequest", VIEW)
         | _perms("breakglass", ADD)
         | set().union(*(_perms(m, VIEW) for m in _TREATMENT_RECORDS))
     ),
@@ -114,13 +117,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                     "referral",
                     "medicationrecord",
                     "consent",
+                    "amendmentrequest",
                     *_CLINICAL_RECORDS,
                     *_TREATMENT_RECORDS,
                 )
             )
         )
         | _perms("auditevent", VIEW)
-        | _perms("disclosure", VIEW)
+        | {"decide_amendmentrequest"}
+        # Disclosures made outside the system are recorded by a supervisor.
+        | _perms("disclosure", VIEW, ADD)
         | _perms("breakglass", VIEW, CHANGE)
     ),
     Role.FRONT_DESK: _perms("patient", VIEW, CHANGE) | _perms("appointment", VIEW, ADD, CHANGE),
@@ -128,6 +134,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 
 # Roles that see their whole program rather than their own caseload.
 PROGRAM_WIDE_ROLES = {Role.SUPERVISOR, Role.FRONT_DESK}
+# Roles that give a patient a copy of their own record (42 CFR 2.23, HIPAA 164.524): the
+# patient's counselor, or a supervisor of the program.
+RECORD_COPY_ROLES = {Role.COUNSELOR, Role.SUPERVISOR}
 # Roles that may break the glass: clinicians who work from a caseload.
 BREAK_GLASS_ROLES = {Role.COUNSELOR, Role.PRESCRIBER}
 
@@ -284,6 +293,16 @@ def may_read_program_reports(actor: object) -> bool:
     """Program reports (census, admissions and discharges, plan reviews, continuity of
     pharmacotherapy) are for the program's supervisors."""
     return is_staff_member(actor) and actor.role == Role.SUPERVISOR
+
+
+def may_give_record_copy(actor: object, patient: Patient) -> bool:
+    """A copy of the patient's own record is made for the patient by their counselor or a
+    supervisor of the program; break-the-glass access (read-only) is not enough."""
+    return (
+        is_staff_member(actor)
+        and actor.role in RECORD_COPY_ROLES
+        and can_write_patient(actor, patient)
+    )
 
 
 def require_manage_program(actor: object, program_id, *, model: type[models.Model]) -> None:

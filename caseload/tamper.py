@@ -50,8 +50,20 @@ def document_mac(kind: str, document: dict[str, Any]) -> str:
 
 
 def row_document(instance: models.Model) -> dict[str, Any]:
-    """Every column of the row a MAC covers, by column name, as plain JSON values."""
-    return {name: _plain(getattr(instance, name)) for name in _covered(type(instance))}
+    """Every column of the row a MAC covers, by column name, as plain JSON values.
+
+    A column named in the model's `MAC_WHEN_SET` was added after rows were first MACed: it is
+    covered once it holds a value (not None, not ""), so the rows written before it keep the
+    MAC they were sealed with, and a value put into one by hand still breaks it.
+    """
+    when_set = getattr(type(instance), "MAC_WHEN_SET", ())
+    document = {}
+    for name in _covered(type(instance)):
+        value = getattr(instance, name)
+        if name in when_set and value in (None, ""):
+            continue
+        document[name] = _plain(value)
+    return document
 
 
 @cache
@@ -77,6 +89,9 @@ def sibling_macs(rows: list[models.Model], varying: tuple[str, ...]) -> list[str
         return []
     document = row_document(rows[0])
     kind = rows[0]._meta.model_name
+    when_set = getattr(type(rows[0]), "MAC_WHEN_SET", ())
+    if set(varying) & set(when_set):
+        raise ValueError("sibling_macs: a varying column cannot be one covered only when set")
     macs = []
     for row in rows:
         document.update((name, _plain(getattr(row, name))) for name in varying)
@@ -90,6 +105,9 @@ def macs_match(stored: str, expected: str) -> bool:
 
 class TamperEvident(models.Model):
     """A row that carries its MAC; `save()` computes it from what is saved."""
+
+    # Columns added after rows of the model were first MACed (see `row_document`).
+    MAC_WHEN_SET: tuple[str, ...] = ()
 
     mac = models.CharField(max_length=64, blank=True, editable=False)
 

@@ -31,6 +31,8 @@ class IntegrationClientSerializer(serializers.ModelSerializer):
         fields = (
             "id",
             "name",
+            "legal_name",
+            "address",
             "client_id",
             "program",
             "scopes",

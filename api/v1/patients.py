@@ -9,23 +9,51 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from api.conditional import etag_for
 from api.pagination import PageNumberPagination
-from caseload.models import AuditAction, Disclosure, Patient
-from caseload.permissions import VIEW, has_role_permission, hidden_patient_fields
+from caseload.documents.accounting import accounting_csv, accounting_pdf
+from caseload.documents.record_copy import record_copy_pdf
+from caseload.models import AmendmentRequest, AuditAction, Disclosure, Patient
+from caseload.notice import PART2_NOTICE, PART2_NOTICE_HEADER
+from caseload.permissions import (
+    ADD,
+    VIEW,
+    has_role_permission,
+    hidden_patient_fields,
+    require_may,
+)
+from caseload.selectors.accounting import patient_accounting
 from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.consents import consent_list
 from caseload.selectors.disclosures import disclosure_accounting
 from caseload.selectors.patients import patient_list
+from caseload.services.amendments import amendment_request_create
 from caseload.services.audit import audit_read
 from caseload.services.break_glass import break_glass_open
+from caseload.services.disclosures_off_system import disclosure_record_off_system
 from caseload.services.exports import patient_export
 from caseload.services.patients import patient_create, patient_update
+from caseload.services.record_copies import record_copy_make
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
 from ..feed import FeedPagination
+from .amendments import (
+    NEW_AMENDMENT_SCHEMA,
+    PATIENT_AMENDMENTS_SCHEMA,
+    AmendmentCreateSerializer,
+    AmendmentSerializer,
+    OverdueQuerySerializer,
+    patient_amendments,
+)
 from .base import RECORD_META, RecordViewSet
 from .break_glass import CanBreakGlass, OpenBreakGlassSerializer, OpenedBreakGlassSerializer
-from .disclosures import ACCOUNTING_SCHEMA, AccountingQuerySerializer, DisclosureSerializer
+from .disclosures import (
+    ACCOUNTING_SCHEMA,
+    OFF_SYSTEM_SCHEMA,
+    AccountingQuerySerializer,
+    DisclosureSerializer,
+    OffSystemDisclosureSerializer,
+)
 from .exports import EXPORT_SCHEMA, CanExport, ExportRequestSerializer, export_payload
 from .fields import (
     DateTimeField,
@@ -41,7 +69,8 @@ from .patient_records import (
     trend_payload,
     trend_svg,
 )
-from .renderers import SvgRenderer
+from .record_copies import RECORD_COPY_SCHEMA, RecordCopyRequestSerializer, record_copy_payload
+from .renderers import CsvRenderer, PdfRenderer, SvgRenderer
 from .strict import StrictSerializerMixin
 
 
@@ -127,6 +156,8 @@ class PatientViewSet(RecordViewSet):
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
     pagination_class = FeedPagination
+    # The service asks the policy who may give a copy (the patient's counselor or a supervisor).
+    action_permissions = {"record_copies": VIEW, "request_amendment": VIEW}
 
     def etag_row(self, instance: Patient) -> tuple:
         # The expected withdrawal phase moves with the clock, not with the version.
@@ -209,19 +240,30 @@ class PatientViewSet(RecordViewSet):
     @action(
         detail=True,
         methods=["get"],
-        query_parameters=("since", "until", "page", "page_size"),
-        audit_action=AuditAction.LIST,
+        query_parameters=("since", "until", "page", "page_size", "format"),
+        audit_action={"GET": AuditAction.LIST, "POST": AuditAction.CREATE},
         audit_resource=Disclosure,
+        success_status={"POST": status.HTTP_201_CREATED},
         pagination_class=PageNumberPagination,  # an accounting, not a sync feed
+        renderer_classes=[JSONRenderer, CsvRenderer, PdfRenderer],
     )
     def disclosures(self, request, pk=None) -> Response:
         """The patient's accounting of disclosures (42 CFR 2.24, HIPAA 164.528): every
-        disclosure from `since` (at most six years back, the default) to `until` (now)."""
+        disclosure from `since` (at most six years back, the default) to `until` (now).
+
+        JSON pages the ledger's rows. `Accept: text/csv` or `application/pdf` gives the whole
+        window as the patient reads it: one entry per series to one recipient for one purpose
+        (first, last, count) and per disclosure made outside the system, each naming the
+        recipient's legal name and address; the PDF carries the 42 CFR 2.32 notice on every
+        page."""
         patient = self.get_object()
         if not has_role_permission(request.user, VIEW, Disclosure):
             raise exceptions.PermissionDenied()
         query = AccountingQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        document = request.accepted_renderer.format
+        if document in ("csv", "pdf"):
+            return self._accounting_document(request, patient, document, query.validated_data)
         rows = disclosure_accounting(user=request.user, patient=patient, **query.validated_data)
         page = self.paginate_queryset(rows)
         audit_read(
@@ -233,6 +275,118 @@ class PatientViewSet(RecordViewSet):
             detail={"view": "accounting"},
         )
         return self.get_paginated_response(DisclosureSerializer(page, many=True).data)
+
+    def _accounting_document(self, request, patient, document: str, window: dict) -> Response:
+        accounting = patient_accounting(user=request.user, patient=patient, **window)
+        audit_read(
+            actor=request.user,
+            model=Disclosure,
+            objects=[],
+            action=AuditAction.LIST,
+            patient_ids=[patient.pk],
+            detail={"view": "accounting", "format": document, "entries": len(accounting.entries)},
+        )
+        if document == "csv":
+            body, name = accounting_csv(accounting), "accounting-of-disclosures.csv"
+        else:
+            body, name = accounting_pdf(accounting), "accounting-of-disclosures.pdf"
+        response = Response(body)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response[PART2_NOTICE_HEADER] = PART2_NOTICE
+        return response
+
+    @OFF_SYSTEM_SCHEMA
+    @disclosures.mapping.post
+    def record_disclosure(self, request, pk=None) -> Response:
+        """Record a disclosure made outside the system (supervisor): the fields its legal basis
+        documents, every missing one named at once. Append-only; in the accounting and the
+        ledger's tamper evidence like every other disclosure."""
+        patient = self.get_object()
+        require_may(request.user, ADD, Disclosure, patient=patient)
+        payload = OffSystemDisclosureSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        recorded = disclosure_record_off_system(
+            actor=request.user, patient=patient, fields=dict(payload.validated_data)
+        )
+        return Response(DisclosureSerializer(recorded).data, status=status.HTTP_201_CREATED)
+
+    @RECORD_COPY_SCHEMA
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="record-copies",
+        query_parameters=("format",),
+        audit_action=AuditAction.PATIENT_ACCESS,
+        renderer_classes=[JSONRenderer, PdfRenderer],
+    )
+    def record_copies(self, request, pk=None) -> Response:
+        """The patient's own copy of their designated record set, made for the patient by their
+        counselor or a supervisor (42 CFR 2.23, HIPAA 164.524): no consent needed, no ledger
+        entry; audited as `patient_access`. JSON, or a PDF with `Accept: application/pdf`."""
+        patient = self.get_object()
+        RecordCopyRequestSerializer(data=request.data).is_valid(raise_exception=True)
+        document = request.accepted_renderer.format
+        record_set = record_copy_make(actor=request.user, patient=patient, document=document)
+        if document == "pdf":
+            response = Response(record_copy_pdf(record_set))
+            response["Content-Disposition"] = 'attachment; filename="record-copy.pdf"'
+        else:
+            response = Response(
+                record_copy_payload(
+                    record_set,
+                    patient_data=self.get_serializer(patient).data,
+                    context=self.get_serializer_context(),
+                )
+            )
+        response[PART2_NOTICE_HEADER] = PART2_NOTICE
+        return response
+
+    @PATIENT_AMENDMENTS_SCHEMA
+    @action(
+        detail=True,
+        methods=["get"],
+        query_parameters=("overdue", "page", "page_size"),
+        audit_action={"GET": AuditAction.LIST, "POST": AuditAction.CREATE},
+        audit_resource=AmendmentRequest,
+        success_status={"POST": status.HTTP_201_CREATED},
+        pagination_class=PageNumberPagination,
+    )
+    def amendments(self, request, pk=None) -> Response:
+        """The patient's amendment requests, newest first; `?overdue=true` for those pending
+        past their 60 days."""
+        patient = self.get_object()
+        if not has_role_permission(request.user, VIEW, AmendmentRequest):
+            raise exceptions.PermissionDenied()
+        query = OverdueQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = patient_amendments(
+            user=request.user, patient=patient, overdue_only=query.validated_data["overdue"]
+        )
+        page = self.paginate_queryset(rows)
+        audit_read(
+            actor=request.user,
+            model=AmendmentRequest,
+            objects=page,
+            action=AuditAction.LIST,
+            patient_ids=[patient.pk],
+        )
+        return self.get_paginated_response(AmendmentSerializer(page, many=True).data)
+
+    @NEW_AMENDMENT_SCHEMA
+    @amendments.mapping.post
+    def request_amendment(self, request, pk=None) -> Response:
+        """Record the patient's request to amend one of their records (the patient's counselor
+        or a supervisor): the program decides within 60 days of `requested_at`."""
+        patient = self.get_object()
+        require_may(request.user, ADD, AmendmentRequest, patient=patient)
+        payload = AmendmentCreateSerializer(data=request.data, context={"patient": patient})
+        payload.is_valid(raise_exception=True)
+        made = amendment_request_create(
+            actor=request.user, patient=patient, fields=dict(payload.validated_data)
+        )
+        response = Response(AmendmentSerializer(made).data, status=status.HTTP_201_CREATED)
+        response["ETag"] = etag_for(made)
+        return response
 
     @EXPORT_SCHEMA
     @action(

@@ -4,6 +4,8 @@ import json
 
 from rest_framework.renderers import BaseRenderer
 
+from caseload.documents.accounting import spreadsheet_safe
+
 
 class SvgRenderer(BaseRenderer):
     """Serves an SVG document as is; anything else (an error body) as JSON text."""
@@ -18,10 +20,24 @@ class SvgRenderer(BaseRenderer):
         return json.dumps(data).encode(self.charset)
 
 
-class CsvRenderer(BaseRenderer):
-    """A report's `rows` as CSV, one header line of the view's `csv_columns` and one line per
-    row. A cell that a spreadsheet would read as a formula is written as text (a leading `'`).
-    """
+class _DocumentRenderer(BaseRenderer):
+    """Serves a document built by the view as is; an error body as JSON, labelled so."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        if isinstance(data, str):
+            return data.encode(self.charset or "utf-8")
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return json.dumps(data).encode("utf-8")
+
+
+class CsvRenderer(_DocumentRenderer):
+    """A document the view built (the accounting), or a report's `rows`: one header line of the
+    view's `csv_columns` and one line per row. A cell that a spreadsheet would read as a formula
+    is written as text (a leading `'`)."""
 
     media_type = "text/csv"
     format = "csv"
@@ -29,7 +45,7 @@ class CsvRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if not isinstance(data, dict) or "rows" not in data:
-            return json.dumps(data).encode(self.charset)
+            return super().render(data, accepted_media_type, renderer_context)
         view = (renderer_context or {}).get("view")
         rows = data["rows"]
         columns = list(getattr(view, "csv_columns", ()) or (rows[0] if rows else ()))
@@ -37,12 +53,11 @@ class CsvRenderer(BaseRenderer):
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row.get(column)) for column in columns])
+            writer.writerow([spreadsheet_safe(row.get(column)) for column in columns])
         return out.getvalue().encode(self.charset)
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+class PdfRenderer(_DocumentRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from .alerts import AlertViewSet
+from .amendments import AmendmentViewSet
 from .appointments import AppointmentViewSet
 from .assessments import AssessmentViewSet
 from .audit_events import AuditEventViewSet
@@ -51,6 +52,7 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("break-glass", BreakGlassViewSet, basename="breakglass")
 router.register("consents", ConsentViewSet, basename="consent")
 router.register("disclosures", DisclosureViewSet, basename="disclosure")
+router.register("amendments", AmendmentViewSet, basename="amendmentrequest")
 router.register("integrations", IntegrationClientViewSet, basename="integrationclient")
 router.register("calendar-feeds", CalendarFeedViewSet, basename="calendarfeed")
 router.register("follow-ups", FollowUpViewSet, basename="followup")

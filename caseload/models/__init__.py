@@ -1,3 +1,4 @@
+from .amendment import AmendedRecordType, AmendmentRequest, AmendmentStatus
 from .appointment import Appointment, AppointmentKind, AppointmentStatus
 from .assessment import Assessment, Instrument
 from .audit import (
@@ -29,8 +30,8 @@ from .background import (
 from .base import BaseModel, CorrectableRecord, RecordStatus
 from .break_glass import BreakGlass
 from .calendar_feed import CalendarFeed
-from .consent import Consent, ConsentStatus, InformationCategory
-from .disclosure import Disclosure, DisclosureBasis
+from .consent import Consent, ConsentStatus, InformationCategory, SignerRole
+from .disclosure import Disclosure, DisclosureBasis, LedgerBasis
 from .drug_screen import DrugScreen, DrugScreenResult, ScreenMethod, ScreenResult, Substance
 from .enrollment import (
     COARSE_LEVEL,
@@ -81,6 +82,9 @@ __all__ = [
     "Alert",
     "AlertKind",
     "AlertStatus",
+    "AmendedRecordType",
+    "AmendmentRequest",
+    "AmendmentStatus",
     "ApiToken",
     "Appointment",
     "AppointmentKind",
@@ -119,6 +123,7 @@ __all__ = [
     "IntegrationClient",
     "IntegrationPrincipal",
     "IntegrationScope",
+    "LedgerBasis",
     "LevelOfCare",
     "Medication",
     "MedicationRecord",
@@ -143,6 +148,7 @@ __all__ = [
     "ScreenResult",
     "SealKind",
     "SignInThrottle",
+    "SignerRole",
     "Staff",
     "Substance",
     "SupportGroup",

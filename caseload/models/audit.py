@@ -29,6 +29,7 @@ class AuditAction(models.TextChoices):
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOCKOUT = "lockout"
+    PATIENT_ACCESS = "patient_access"  # a copy of the record given to the patient (2.23)
 
 
 class AuditOutcome(models.TextChoices):

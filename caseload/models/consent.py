@@ -42,9 +42,11 @@ class ConsentQuerySet(models.QuerySet):
     """The one definition of an active consent and of what a consent covers."""
 
     def active(self, now: datetime | None = None) -> "ConsentQuerySet":
-        """Unrevoked and unexpired at `now`: the rule every disclosure channel applies."""
+        """Unrevoked, not past `expires_at`, and no expiry event recorded (an event is recorded
+        once it has happened, so a recorded one has always ended the consent) at `now`: the rule
+        every disclosure channel applies."""
         now = now or timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(
+        return self.filter(revoked_at__isnull=True, expiry_event_occurred_at__isnull=True).filter(
             models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
         )
 
@@ -66,19 +68,42 @@ class ConsentQuerySet(models.QuerySet):
         )
 
 
+class SignerRole(models.TextChoices):
+    """Who signed a consent: the patient, or someone lawfully signing for them (42 CFR 2.14,
+    2.15)."""
+
+    PATIENT = "patient"
+    GUARDIAN = "guardian"
+    PERSONAL_REPRESENTATIVE = "personal_representative"
+
+
 class Consent(TamperEvident, BaseModel):
     """A patient's written consent to disclose (42 CFR 2.31). Never edited: revoked, then
     replaced by a new one. Its status is derived when read, so an expiry takes effect at once.
 
     The program that discloses is the patient's; `expires_at` or `expiry_event` says when it
     ends; `revocation_notice` records that the patient was told how to revoke it.
+
+    Consents recorded before the 2.31 statements and the signer's role were asked for hold none
+    (null, blank); every new one holds them. An `expiry_event` ends the consent when someone
+    records that the event happened (`expiry_event_occurred_at`).
     """
+
+    MAC_WHEN_SET = (
+        "recipient_address",
+        "redisclosure_statement",
+        "treatment_not_conditioned_statement",
+        "signer_role",
+        "expiry_event_occurred_at",
+        "expiry_event_recorded_by_id",
+    )
 
     program = models.ForeignKey("caseload.Program", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(
         "caseload.Patient", on_delete=models.PROTECT, related_name="consents"
     )
     recipient_name = models.CharField(max_length=200)
+    recipient_address = models.CharField(max_length=500, blank=True, default="")
     # The integration client named as recipient; integration clients are not staff. Named as a
     # foreign key column would be, so one can take its place.
     recipient_client = models.UUIDField(
@@ -91,6 +116,19 @@ class Consent(TamperEvident, BaseModel):
     signed_by = models.CharField(max_length=200)
     signed_at = models.DateTimeField()
     revocation_notice = models.BooleanField()
+    # 42 CFR 2.31(a): the form told the patient that what is disclosed may be redisclosed by the
+    # recipient and no longer be protected, and whether treatment, payment, enrollment or
+    # eligibility is conditioned on signing. Null: recorded before these were asked for.
+    redisclosure_statement = models.BooleanField(null=True, blank=True)
+    treatment_not_conditioned_statement = models.BooleanField(null=True, blank=True)
+    signer_role = models.CharField(
+        max_length=32, choices=SignerRole.choices, blank=True, default=""
+    )
+    # When the consent's expiry event happened, as recorded by staff: the consent ends then.
+    expiry_event_occurred_at = models.DateTimeField(null=True, blank=True)
+    expiry_event_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -119,6 +157,15 @@ class Consent(TamperEvident, BaseModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(revocation_notice=True), name="consent_revocation_notice"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expiry_event_occurred_at__isnull=True)
+                | (~models.Q(expiry_event="") & models.Q(expiry_event_recorded_by__isnull=False)),
+                name="consent_expiry_event_recorded",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(signer_role="") | models.Q(signer_role__in=SignerRole.values),
+                name="consent_signer_role_valid",
             ),
             models.CheckConstraint(
                 condition=~models.Q(recipient_name="")

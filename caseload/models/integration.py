@@ -28,6 +28,9 @@ class IntegrationClient(BaseModel):
         "caseload.Program", on_delete=models.PROTECT, related_name="integration_clients"
     )
     name = models.CharField(max_length=100)
+    # How a patient's accounting of disclosures names the recipient (blank: `name`).
+    legal_name = models.CharField(max_length=200, blank=True, default="")
+    address = models.CharField(max_length=500, blank=True, default="")
     scopes = models.JSONField(default=list)
     basis = models.CharField(max_length=10, choices=DisclosureBasis.choices)
     application = models.OneToOneField(

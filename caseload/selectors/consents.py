@@ -21,7 +21,16 @@ def consent_status(consent: Consent, now: datetime | None = None) -> str:
         return ConsentStatus.REVOKED
     if consent.expires_at is not None and consent.expires_at <= now:
         return ConsentStatus.EXPIRED
+    if consent.expiry_event_occurred_at is not None:
+        return ConsentStatus.EXPIRED
     return ConsentStatus.ACTIVE
+
+
+def consent_active_at(consent: Consent, moment: datetime) -> bool:
+    """Was the consent in force at `moment` (signed, not yet revoked, expired or ended by its
+    event)? A disclosure recorded after the fact relies on the consent as it was then."""
+    ends = [consent.revoked_at, consent.expires_at, consent.expiry_event_occurred_at]
+    return consent.signed_at <= moment and all(end is None or moment < end for end in ends)
 
 
 def with_status(consents: QuerySet[Consent], now: datetime | None = None) -> QuerySet[Consent]:
@@ -31,6 +40,7 @@ def with_status(consents: QuerySet[Consent], now: datetime | None = None) -> Que
         derived_status=Case(
             When(revoked_at__isnull=False, then=Value(ConsentStatus.REVOKED)),
             When(expires_at__lte=now, then=Value(ConsentStatus.EXPIRED)),
+            When(expiry_event_occurred_at__isnull=False, then=Value(ConsentStatus.EXPIRED)),
             default=Value(ConsentStatus.ACTIVE),
         )
     )

@@ -5,8 +5,16 @@ effect on the next request without any job running.
 Elements required: the patient, the recipient (`recipient_name`, and `recipient_client` when
 the recipient is an integration client), the purpose, how much and what kind of information
 (`information`), when it ends (`expires_at` or `expiry_event`), who signed and when, and that
-the patient was told how to revoke it (`revocation_notice`). The disclosing program is the
-patient's own. Counseling notes are never bundled: a consent naming `notes` names nothing else.
+the patient was told how to revoke it (`revocation_notice`), the statements that what is
+disclosed may be redisclosed (`redisclosure_statement`) and whether treatment is conditioned on
+signing (`treatment_not_conditioned_statement`), and who signed in what capacity
+(`signer_role`: the patient, a guardian or a personal representative; `signed_by` their name).
+The disclosing program is the patient's own. Counseling notes are never bundled: a consent
+naming `notes` names nothing else.
+
+A consent that ends with an event (`expiry_event`) ends when someone records that the event
+happened (`consent_record_expiry_event`): from then on it is expired, and every integration
+relying on it sees its sync links answer 410 `sync_expired`, as after a revocation.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from caseload.models import (
     InformationCategory,
     IntegrationClient,
     Patient,
+    SignerRole,
     Staff,
 )
 from caseload.selectors.consents import consent_status
@@ -35,6 +44,15 @@ from .records import ExpectedVersion, record_create, record_update
 CLOCK_SKEW = timedelta(minutes=5)
 NOTES = InformationCategory.NOTES
 REQUIRED_TEXT = ("recipient_name", "purpose", "signed_by")
+# 42 CFR 2.31(a) statements the signed form carried: each must be sent as true.
+STATEMENTS = {
+    "revocation_notice": "The patient must be told how to revoke the consent; send true once "
+    "they were.",
+    "redisclosure_statement": "The consent must say that what is disclosed may be redisclosed "
+    "by the recipient and no longer be protected; send true once it did.",
+    "treatment_not_conditioned_statement": "The consent must say whether treatment, payment, "
+    "enrollment or eligibility is conditioned on signing it; send true once it did.",
+}
 
 
 def consent_create(*, actor: Staff, patient: Patient, fields: dict[str, Any]) -> Consent:
@@ -100,15 +118,79 @@ def consent_problems(
             problems.append(("signed_at", "required", "This element of the consent is required."))
         elif signed_at > timezone.now() + CLOCK_SKEW:
             problems.append(("signed_at", "out_of_range", "A consent is signed in the past."))
-    if "revocation_notice" not in failed and values.get("revocation_notice") is not True:
-        problems.append(
-            (
-                "revocation_notice",
-                "required",
-                "The patient must be told how to revoke the consent; send true once they were.",
+    for name, message in STATEMENTS.items():
+        if name not in failed and values.get(name) is not True:
+            problems.append((name, "required", message))
+    if "signer_role" not in failed:
+        role = values.get("signer_role")
+        if not role:
+            problems.append(
+                (
+                    "signer_role",
+                    "required",
+                    "Say who signed: patient, guardian or personal_representative.",
+                )
             )
-        )
+        elif role not in SignerRole.values:
+            allowed = ", ".join(SignerRole.values)
+            problems.append(("signer_role", "invalid_choice", f"Allowed values: {allowed}."))
     return problems
+
+
+def consent_record_expiry_event(
+    *,
+    consent: Consent,
+    actor: Staff,
+    occurred_at: datetime | None = None,
+    expected_version: ExpectedVersion = None,
+) -> Consent:
+    """Record that the consent's expiry event happened (at `occurred_at`, default now): the
+    consent is expired from then on. Checked on the locked row: a consent that names no event,
+    or is already revoked or expired, stays as it was (409).
+
+    Like a revocation it waits for any disclosure holding the consent (caseload/locks.py), so
+    every disclosure made under it is ledgered before it ends.
+    """
+    now = timezone.now()
+    when = occurred_at or now
+    if when > now + CLOCK_SKEW:
+        raise InvalidInput(
+            "An expiry event is recorded once it has happened.",
+            code="out_of_range",
+            field="occurred_at",
+        )
+    when = min(when, now)
+    changes: dict[str, Any] = {
+        "expiry_event_occurred_at": when,
+        "expiry_event_recorded_by": actor,
+    }
+
+    def guard(current: Consent) -> None:
+        if not current.expiry_event:
+            raise Conflict(
+                "This consent ends on a date, not with an event.",
+                code="no_expiry_event",
+                field="expiry_event",
+            )
+        status = consent_status(current)
+        if status != ConsentStatus.ACTIVE:
+            raise Conflict(f"The consent is already {status}.", code=f"already_{status}")
+        if when < current.signed_at:
+            raise InvalidInput(
+                "The event cannot precede the consent's signature.",
+                code="out_of_range",
+                field="occurred_at",
+            )
+
+    return record_update(
+        instance=consent,
+        actor=actor,
+        changes=changes,
+        expected_version=expected_version,
+        guard=guard,
+        action=AuditAction.TRANSITION,
+        audit_detail={"to": ConsentStatus.EXPIRED, "expiry_event": True},
+    )
 
 
 def _recipient_problems(patient: Patient, fields: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -60,10 +60,13 @@ def integration_create(
     scopes: Iterable[str],
     actor: Staff | SystemActor,
     basis: str = DisclosureBasis.QSOA,
+    legal_name: str = "",
+    address: str = "",
 ) -> tuple[IntegrationClient, str]:
     """Register a client of `program`; returns it with its secret, which is never stored.
 
-    The operator's set-up command (or a supervisor of the program) registers clients."""
+    The operator's set-up command (or a supervisor of the program) registers clients. The
+    `legal_name` and `address` are how a patient's accounting of disclosures names it."""
     require_manage_program(actor, program.pk, model=IntegrationClient)
     chosen = _checked_scopes(scopes)
     _check_client_fields(program, name, basis)
@@ -74,6 +77,8 @@ def integration_create(
             client = IntegrationClient.objects.create(
                 program=program,
                 name=name,
+                legal_name=legal_name.strip()[:200],
+                address=address.strip()[:500],
                 scopes=chosen,
                 basis=basis,
                 application=application,

@@ -236,6 +236,17 @@ SPECTACULAR_SETTINGS = {
         "MedicationStatusEnum": "caseload.models.MedicationStatus",
         "MedicationSettableStatusEnum": "caseload.models.SETTABLE_MEDICATION_STATUSES",
         "ReferralStatusEnum": "caseload.models.ReferralStatus",
+        # An integration client's basis, every basis a ledger row names, and those a
+        # disclosure made outside the system may name.
+        "DisclosureBasisEnum": "caseload.models.DisclosureBasis",
+        "LedgerBasisEnum": "caseload.models.LedgerBasis",
+        "OffSystemBasisEnum": [
+            ("consent", "Consent"),
+            ("medical_emergency", "Medical emergency"),
+            ("court_order", "Court order"),
+            ("audit_evaluation", "Audit and evaluation"),
+            ("research", "Research"),
+        ],
     },
 }
 

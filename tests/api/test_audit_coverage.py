@@ -123,6 +123,11 @@ def break_glass(c):
     return response, c.other_counselor, [c.patient], {"break_glass": True}
 
 
+def patient_access(c):
+    response = api_for(c.counselor).post(f"/api/v1/patients/{c.patient.pk}/record-copies/")
+    return response, c.counselor, [c.patient], {"resource_id": str(c.patient.pk)}
+
+
 def login(c):
     response = Client().post(LOGIN, {"username": "counselor", "password": PERSONA_PASSWORD})
     return response, c.counselor, [], {"resource_id": str(c.counselor.pk)}
@@ -150,6 +155,7 @@ SCENARIOS = {
     AuditAction.GRANT: grant,
     AuditAction.REVOKE: revoke,
     AuditAction.BREAK_GLASS: break_glass,
+    AuditAction.PATIENT_ACCESS: patient_access,
     AuditAction.LOGIN: login,
     AuditAction.LOGIN_FAILED: login_failed,
     AuditAction.LOCKOUT: lockout,
@@ -355,7 +361,16 @@ AUDIT_EXPECTATIONS: dict[tuple[str, str], tuple[str, str] | str] = {
     ("patient-withdrawal-trend", "GET"):    ("read", "patient"),
     ("patient-break-glass", "POST"):        ("break_glass", "breakglass"),
     ("patient-disclosures", "GET"):         ("list", "disclosure"),
+    ("patient-disclosures", "POST"):        ("create", "disclosure"),
     ("patient-export", "POST"):             ("export", "disclosure"),
+    ("patient-record-copies", "POST"):      ("patient_access", "patient"),
+    ("patient-amendments", "GET"):          ("list", "amendmentrequest"),
+    ("patient-amendments", "POST"):         ("create", "amendmentrequest"),
+    ("amendmentrequest-list", "GET"):       ("list", "amendmentrequest"),
+    ("amendmentrequest-detail", "GET"):     ("read", "amendmentrequest"),
+    ("amendmentrequest-accept", "POST"):    ("transition", "amendmentrequest"),
+    ("amendmentrequest-deny", "POST"):      ("transition", "amendmentrequest"),
+    ("amendmentrequest-disagreement", "POST"): ("update", "amendmentrequest"),
     ("enrollment-list", "GET"):             ("list", "enrollment"),
     ("enrollment-list", "POST"):            ("create", "enrollment"),
     ("enrollment-detail", "GET"):           ("read", "enrollment"),
@@ -422,6 +437,7 @@ AUDIT_EXPECTATIONS: dict[tuple[str, str], tuple[str, str] | str] = {
     ("consent-list", "POST"):               ("create", "consent"),
     ("consent-detail", "GET"):              ("read", "consent"),
     ("consent-revoke", "POST"):             ("revoke", "consent"),
+    ("consent-expiry-event", "POST"):       ("transition", "consent"),
     ("disclosure-list", "GET"):             ("list", "disclosure"),
     ("disclosure-detail", "GET"):           ("read", "disclosure"),
     ("followup-list", "GET"):               ("list", "followup"),

@@ -106,6 +106,9 @@ def _consent_fields(c):
         "signed_by": "The patient",
         "signed_at": timezone.now() - timedelta(hours=1),
         "revocation_notice": True,
+        "redisclosure_statement": True,
+        "treatment_not_conditioned_statement": True,
+        "signer_role": "patient",
     }
 
 

@@ -25,11 +25,24 @@ class Command(JsonCommand):
             help="qsoa: every patient of the program; consent: patients whose consent names it.",
         )
 
-    def handle(self, *args, name, program, scopes, basis, **options):
+        parser.add_argument(
+            "--legal-name",
+            default="",
+            help="How a patient's accounting of disclosures names the recipient (default: NAME).",
+        )
+        parser.add_argument("--address", default="", help="The recipient's postal address.")
+
+    def handle(self, *args, name, program, scopes, basis, legal_name, address, **options):
         program_obj = Program.objects.filter(code=program).first()
         if program_obj is None:
             raise CommandError(f"program: no program {program!r}")
         client, secret = integration_create(
-            name=name, program=program_obj, scopes=scopes.split(), basis=basis, actor=OPERATOR
+            name=name,
+            program=program_obj,
+            scopes=scopes.split(),
+            basis=basis,
+            actor=OPERATOR,
+            legal_name=legal_name,
+            address=address,
         )
         self.emit({"client_id": client.application.client_id, "client_secret": secret})

@@ -21,6 +21,9 @@ ELEMENTS = {
     "signed_by",
     "signed_at",
     "revocation_notice",
+    "redisclosure_statement",
+    "treatment_not_conditioned_statement",
+    "signer_role",
 }
 
 

@@ -33,6 +33,9 @@ def consent(actor, patient, information, **changes):
         "signed_by": "The patient",
         "signed_at": timezone.now() - timedelta(hours=1),
         "revocation_notice": True,
+        "redisclosure_statement": True,
+        "treatment_not_conditioned_statement": True,
+        "signer_role": "patient",
     } | changes
     return consent_create(actor=actor, patient=patient, fields=fields)
 
@@ -130,6 +133,11 @@ def test_the_ledger_is_read_only_and_scoped(as_user, supervisor, counselor, pati
         "purpose",
         "basis",
         "consent",
+        "recipient_address",
+        "emergency",
+        "disclosed_by",
+        "court_order_reference",
+        "recorded_at",
     }
     assert len(as_user(supervisor).get(URL).json()["results"]) == 2
     assert as_user(supervisor).post(URL, {}).status_code == 405

@@ -19,6 +19,7 @@ from django.utils import timezone
 from api.v1.urls import urlpatterns
 from caseload.instruments import item_keys
 from caseload.models import Alert, AuditEvent, OutboxEvent, TreatmentPlan, WebhookDelivery
+from caseload.services.amendments import amendment_deny, amendment_request_create
 from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
 from caseload.services.calendar_feeds import calendar_feed_create
@@ -162,11 +163,16 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("consent-list", "POST"):           (201, 400, 403, 201, 403, 400, 401),
     ("consent-detail", "GET"):          (200, 404, 200, 200, 403, 404, 401),
     ("consent-revoke", "POST"):         (200, 404, 403, 200, 403, 404, 401),
+    ("consent-expiry-event", "POST"):   (200, 404, 403, 200, 403, 404, 401),
     # The disclosure ledger and a patient's accounting: read-only.
     ("disclosure-list", "GET"):         (200, 200, 200, 200, 403, 200, 401),
     ("disclosure-detail", "GET"):       (200, 404, 200, 200, 403, 404, 401),
     ("patient-disclosures", "GET"):     (200, 404, 200, 200, 403, 404, 401),
+    # A disclosure made outside the system: recorded by a supervisor of the program.
+    ("patient-disclosures", "POST"):    (403, 403, 403, 201, 403, 404, 401),
     ("patient-export", "POST"):         (200, 404, 403, 200, 403, 404, 401),
+    # The patient's own copy: their counselor or a supervisor makes it.
+    ("patient-record-copies", "POST"):  (200, 404, 403, 200, 403, 404, 401),
     ("appointment-reminders", "GET"):   (200, 404, 200, 200, 200, 404, 401),
     # Follow-ups and alerts are each recipient's own: the counselor's follow-up, the
     # prescriber's alert.
@@ -176,6 +182,15 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("alert-list", "GET"):              (200, 200, 200, 200, 200, 200, 401),
     ("alert-detail", "GET"):            (404, 404, 200, 404, 404, 404, 401),
     ("alert-acknowledge", "POST"):      (404, 404, 200, 404, 404, 404, 401),
+    # Amendment requests: recorded by the patient's counselor or a supervisor; a supervisor
+    # decides; a statement of disagreement follows a denial.
+    ("patient-amendments", "GET"):      (200, 404, 200, 200, 403, 404, 401),
+    ("patient-amendments", "POST"):     (201, 404, 403, 201, 403, 404, 401),
+    ("amendmentrequest-list", "GET"):   (200, 200, 200, 200, 403, 200, 401),
+    ("amendmentrequest-detail", "GET"): (200, 404, 200, 200, 403, 404, 401),
+    ("amendmentrequest-accept", "POST"): (403, 404, 403, 200, 403, 404, 401),
+    ("amendmentrequest-deny", "POST"):  (403, 404, 403, 200, 403, 404, 401),
+    ("amendmentrequest-disagreement", "POST"): (200, 404, 403, 200, 403, 404, 401),
     # Webhooks are a supervisor's, within the program.
     ("webhook-list", "GET"):            (403, 403, 403, 200, 403, 200, 401),
     # Another program's supervisor names this program's client: 400 `client_id` does_not_exist.
@@ -509,14 +524,19 @@ def consent_body(patient) -> dict:
         "signed_by": "The patient",
         "signed_at": (timezone.now() - timedelta(hours=1)).isoformat(),
         "revocation_notice": True,
+        "redisclosure_statement": True,
+        "treatment_not_conditioned_statement": True,
+        "signer_role": "patient",
     }
 
 
-def _consent_scenario(ctx) -> Scenario:
+def _consent_scenario(ctx, *, by_event: bool = False) -> Scenario:
     def target():
         body = consent_body(ctx.patient)
         fields = {k: v for k, v in body.items() if k != "patient"}
         fields["expires_at"] = timezone.now() + timedelta(days=180)
+        if by_event:  # ends when its event is recorded (`consent-expiry-event`)
+            fields |= {"expires_at": None, "expiry_event": "Discharge from the program"}
         fields["signed_at"] = timezone.now() - timedelta(hours=1)
         return consent_create(actor=ctx.counselor, patient=ctx.patient, fields=fields)
 
@@ -536,6 +556,30 @@ def _disclosure_scenario(ctx) -> Scenario:
         create=dict,
         update=dict,
     )
+
+
+def _cows_of(ctx):
+    return assessment_record(
+        patient=ctx.patient,
+        actor=ctx.counselor,
+        instrument="cows",
+        items=COWS_ITEMS,
+        administered_at=timezone.now(),
+    )
+
+
+def _amendment_scenario(ctx, route: str) -> Scenario:
+    def target():
+        made = amendment_request_create(
+            actor=ctx.counselor,
+            patient=ctx.patient,
+            fields={"record": _cows_of(ctx).pk, "requested_change": "The pulse was 72."},
+        )
+        if route == "amendmentrequest-disagreement":  # a statement follows a denial
+            made = amendment_deny(amendment=made, actor=ctx.supervisor, reason="Verified.")
+        return made
+
+    return Scenario(target=target, create=dict, update=dict)
 
 
 def _token_scenario(ctx) -> Scenario:
@@ -657,6 +701,23 @@ ACTION_BODIES = {
     "patient-break-glass": CRISIS_REASON,
     "breakglass-review": {"note": "Checked with the counselor; justified."},
     "consent-revoke": {},
+    "consent-expiry-event": {},
+    "patient-record-copies": {},
+    "patient-amendments": lambda ctx: {
+        "record": str(_cows_of(ctx).pk),
+        "requested_change": "The pulse was 72, not 92.",
+    },
+    "amendmentrequest-accept": lambda ctx: {"replacement": str(_cows_of(ctx).pk)},
+    "amendmentrequest-deny": {"reason": "The reading was verified."},
+    "amendmentrequest-disagreement": {"statement": "I disagree with the reading."},
+    "patient-disclosures": lambda ctx: {
+        "basis": "court_order",
+        "recipient": "Springfield County Court",
+        "information": ["enrollments"],
+        "disclosed_at": (timezone.now() - timedelta(days=1)).isoformat(),
+        "purpose": "Ordered by the court",
+        "court_order_reference": "Order 2026-117",
+    },
     # Built per request: an export names a consent of the target patient.
     "patient-export": lambda ctx: {"consent": str(_consent_scenario(ctx).target().pk)},
     "integrationclient-disable": {},
@@ -676,6 +737,10 @@ def scenario_for(route: str, ctx) -> Scenario | None:
         return _referral_scenario(ctx, route)
     if basename == "treatmentplan":
         return _treatment_plan_scenario(ctx, route)
+    if basename == "amendmentrequest":
+        return _amendment_scenario(ctx, route)
+    if route == "consent-expiry-event":
+        return _consent_scenario(ctx, by_event=True)
     return SCENARIOS[basename](ctx)
 
 
