@@ -66,6 +66,14 @@ class TokenForm(forms.Form):
     )
 
 
+class AnswerField(forms.TypedChoiceField):
+    """An item's answer: a number offered as radio buttons. Whether it is one of the item's
+    legal answers is the service's question (`invalid_choice`, in its words)."""
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
 class AssessmentForm(forms.Form):
     """One field per item of the instrument, from its definition (`instruments.describe`, the
     same as `/api/v1/instruments/`). Unanswered items are left out, so the service reports
@@ -85,7 +93,7 @@ class AssessmentForm(forms.Form):
             if instrument == instruments.WITHDRAWAL_CHECKLIST:
                 field = forms.BooleanField(label=label, required=False)
             else:
-                field = forms.TypedChoiceField(
+                field = AnswerField(
                     label=label,
                     required=False,
                     coerce=int,
