@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -149,6 +150,8 @@ def alert_acknowledge_view(request: HttpRequest, pk) -> HttpResponse:
         alert_acknowledge(alert=alert, actor=request.user)
     except DomainError as exc:
         refuse_domain(request, exc, action=AuditAction.UPDATE, record=alert)
+        if exc.status == 403:
+            raise PermissionDenied from exc
         messages.error(request, f"{exc.message} ({exc.code})")
     else:
         messages.success(request, "Alert acknowledged.")
@@ -176,6 +179,8 @@ def signin_unlock_view(request: HttpRequest, pk) -> HttpResponse:
         lifted = signin_unlock(staff=staff, actor=request.user)
     except DomainError as exc:
         refuse_domain(request, exc, action=AuditAction.UPDATE, record=staff)
+        if exc.status == 403:
+            raise PermissionDenied from exc
         messages.error(request, f"{exc.message} ({exc.code})")
     else:
         messages.success(request, f"Lifted {lifted} sign-in lock(s) of {staff.username}.")
