@@ -32,7 +32,7 @@ def console(request: HttpRequest) -> dict:
     if has_role_permission(user, VIEW, AuditEvent):
         nav.append(("console:audit", "Audit log"))
     if has_role_permission(user, VIEW, BreakGlass):
-        nav.append(("console:break-glass", "Break-the-glass reviews"))
+        nav.append(("console:break-glass", "Break-glass reviews"))
     if may_manage_program(user, user.program_id, model=Staff):
         nav.append(("console:locks", "Sign-in locks"))
     return context | {"nav": nav}

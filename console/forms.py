@@ -171,6 +171,7 @@ class AuditFilterForm(forms.Form):
     actor = forms.ModelChoiceField(queryset=Staff.objects.none(), required=False, label="Who")
     action = forms.ChoiceField(choices=[("", "any"), *AuditAction.choices], required=False)
     outcome = forms.ChoiceField(choices=[("", "any"), *AuditOutcome.choices], required=False)
+    mrn = forms.CharField(required=False, max_length=32, label="Patient MRN")
     patient = forms.UUIDField(required=False, label="Patient id")
     occurred_after = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
@@ -183,3 +184,4 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["actor"].queryset = staff_choices
         self.fields["actor"].label_from_instance = staff_name
+        self.fields["actor"].empty_label = "anyone"

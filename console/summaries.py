@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .labels import SEVERITY_NAMES
+from .labels import SEVERITY_NAMES, SHORT_NAMES
 
 KIND_NAMES = {
     "enrollment": "Enrollment",
@@ -25,9 +25,9 @@ def summary(kind: str, record) -> str:
 def _assessment(a) -> str:
     if a.total_score is not None:
         band = SEVERITY_NAMES.get(a.severity, a.severity)
-        return f"{a.get_instrument_display()} total {a.total_score}, {band}"
+        return f"{SHORT_NAMES[a.instrument]} total {a.total_score}, {band}"
     met = "meets" if a.meets_withdrawal_criteria else "does not meet"
-    return f"{a.get_instrument_display()}: {a.criteria_met} of 9 criteria ({met} the threshold)"
+    return f"Withdrawal checklist: {a.criteria_met} of 9 criteria ({met} the threshold)"
 
 
 def _medication(m) -> str:

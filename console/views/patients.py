@@ -209,9 +209,8 @@ def assessment_new(request: HttpRequest, pk, instrument: str) -> HttpResponse:
 def _saved_words(assessment) -> str:
     if assessment.total_score is not None:
         band = SEVERITY_NAMES.get(assessment.severity, assessment.severity)
-        return (
-            f"Saved: {assessment.get_instrument_display()} total {assessment.total_score} ({band})."
-        )
+        name = SHORT_NAMES[assessment.instrument]
+        return f"Saved: {name} total {assessment.total_score} ({band})."
     return f"Saved: {assessment.criteria_met} of 9 criteria met."
 
 

@@ -3,6 +3,7 @@ and everyone's alerts."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time, timedelta
 
 from django.contrib import messages
@@ -14,10 +15,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from caseload.errors import DomainError
-from caseload.models import Alert, AlertStatus, AuditAction, AuditEvent, BreakGlass, Staff
+from caseload.models import (
+    Alert,
+    AlertStatus,
+    AuditAction,
+    AuditEvent,
+    BreakGlass,
+    Patient,
+    Staff,
+)
 from caseload.permissions import VIEW, has_role_permission, may_manage_program
 from caseload.selectors.audit import audit_event_list, audit_event_patients, audit_events_touching
 from caseload.selectors.break_glass import break_glass_list
+from caseload.selectors.patients import patient_list
 from caseload.selectors.signins import signin_locks
 from caseload.services.alerts import alert_acknowledge
 from caseload.services.break_glass import break_glass_review
@@ -42,6 +52,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     patient_ids = []
     if form.is_valid():
         data = form.cleaned_data
+        if data["mrn"] and not data["patient"]:
+            found = patient_list(user=user).filter(mrn=data["mrn"].strip()).first()
+            data["patient"] = found.pk if found else uuid.uuid4()  # an MRN of nobody: no events
         if data["patient"]:
             events = audit_events_touching(events, data["patient"])
             patient_ids = [data["patient"]]
@@ -61,8 +74,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = page_of(request, events)
     rows = list(page)
     patients = audit_event_patients(rows)
+    shown = {pid for ids in patients.values() for pid in ids}
+    mrns = dict(patient_list(user=user).filter(pk__in=shown).values_list("pk", "mrn"))
     for event in rows:
-        event.patient_ids = patients.get(event.pk, [])
+        event.patients_shown = [(pid, mrns.get(pid, "")) for pid in patients.get(event.pk, [])]
     # The events' own patients are not repeated in this read's event: the filter's is (as the
     # API's audit log does).
     audit_page(
@@ -79,8 +94,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 def _in_program(user, patient_id) -> bool:
-    from caseload.models import Patient
-
     return Patient.objects.filter(pk=patient_id, program_id=user.program_id).exists()
 
 

@@ -102,3 +102,14 @@ def test_only_a_supervisor_lifts_locks(counselor, front_desk):
     response = console_for(front_desk).post(f"/console/signin-locks/{counselor.pk}/unlock/")
     assert response.status_code == 403  # refused by the service
     assert AuditEvent.objects.filter(actor=front_desk, outcome="denied").exists()
+
+
+def test_the_audit_log_finds_a_patient_by_mrn_and_names_patients_by_mrn(
+    supervisor, counselor, patient
+):
+    console_for(counselor).get(f"/console/patients/{patient.pk}/")
+
+    page = console_for(supervisor).get("/console/audit/", {"mrn": patient.mrn})
+
+    assert page.status_code == 200
+    assert f">{patient.mrn}</a>".encode() in page.content
