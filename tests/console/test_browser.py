@@ -7,7 +7,6 @@ critical WCAG violations, and each main screen is saved to shots/ to look at.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -17,7 +16,7 @@ from selenium.webdriver.common.keys import Keys
 from caseload.models import Assessment, CaseNote
 from caseload.services.break_glass import break_glass_open
 from caseload.services.medications import medication_record
-from tests.factories import PERSONA_PASSWORD, AppointmentFactory, AssessmentFactory
+from tests.factories import PERSONA_PASSWORD, AssessmentFactory
 
 from .browser import (
     Pages,
@@ -30,7 +29,7 @@ from .browser import (
     wait_for,
     wait_for_text,
 )
-from .conftest import current_code, device_for
+from .conftest import booked_today, current_code, device_for
 
 REASON = "Covering a crisis call for a colleague tonight."
 # COWS answers typed by keyboard: item -> how many times to press the right arrow from the
@@ -111,8 +110,7 @@ def test_a_wrong_code_is_said_next_to_the_field(pages, counselor):
 
 
 def test_a_counselors_day(pages, counselor, supervisor, patient):
-    start = timezone.now() + timedelta(minutes=30)
-    AppointmentFactory(actor=supervisor, patient=patient, staff=counselor, start=start)
+    booked_today(actor=supervisor, patient=patient, staff=counselor)
     assert sign_in(pages, counselor) == "My appointments"
     accessible(pages, "10-today")
 
@@ -210,12 +208,7 @@ def test_a_supervisor_reviews_a_break_the_glass_opening(
 def test_front_desk_sees_the_board_and_contact_details(
     pages, front_desk, supervisor, counselor, patient
 ):
-    AppointmentFactory(
-        actor=supervisor,
-        patient=patient,
-        staff=counselor,
-        start=timezone.now() + timedelta(minutes=40),
-    )
+    booked_today(actor=supervisor, patient=patient, staff=counselor)
     assert sign_in(pages, front_desk) == "Appointment board"
     accessible(pages, "40-front-desk-board")
     pages.open("/console/caseload/")

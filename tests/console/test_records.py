@@ -11,7 +11,7 @@ from caseload.models import Assessment, AuditAction, AuditEvent, CaseNote
 from caseload.services.appointments import appointment_create
 from tests.factories import AppointmentFactory
 
-from .conftest import console_for
+from .conftest import booked_today, console_for
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 COWS = {
@@ -150,8 +150,7 @@ def test_a_booking_by_htmx_sends_the_browser_to_the_patient_page(counselor, pati
 
 
 def test_today_moves_an_appointment_along_with_htmx(counselor, patient):
-    start = timezone.now() + timedelta(minutes=30)
-    appointment = AppointmentFactory(actor=counselor, patient=patient, staff=counselor, start=start)
+    appointment = booked_today(actor=counselor, patient=patient, staff=counselor)
     client = console_for(counselor)
     assert patient.family_name.encode() in client.get("/console/").content
 
