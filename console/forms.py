@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from caseload import instruments
 from caseload.errors import DomainError
-from caseload.models import AppointmentKind, AuditAction, AuditOutcome, Staff
+from caseload.models import AppointmentKind, AuditAction, AuditOutcome, ReminderChannel, Staff
 
 from .labels import answer_label, item_label
 
@@ -133,6 +133,7 @@ class AppointmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["staff"].queryset = staff_choices
         self.fields["staff"].label_from_instance = staff_name
+        self.fields["staff"].empty_label = "Choose who the appointment is with"
 
     def clean(self):
         data = super().clean()
@@ -143,6 +144,18 @@ class AppointmentForm(forms.Form):
 def staff_name(staff: Staff) -> str:
     name = staff.get_full_name() or staff.username
     return f"{name} ({staff.get_role_display()})"
+
+
+class ContactForm(forms.Form):
+    """A patient's contact details: the fields front desk may change (the policy's list)."""
+
+    phone = forms.CharField(max_length=32, required=False)
+    email = forms.EmailField(max_length=254, required=False)
+    address_line = forms.CharField(label="Address", max_length=200, required=False)
+    city = forms.CharField(max_length=100, required=False)
+    state = forms.CharField(max_length=50, required=False)
+    postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
+    reminder_channel = forms.ChoiceField(label="Reminders by", choices=ReminderChannel.choices)
 
 
 class CancelForm(forms.Form):

@@ -21,6 +21,7 @@ urlpatterns = [
         name="assessment-new",
     ),
     path("patients/<str:pk>/notes/new/", patients.note_new, name="note-new"),
+    path("patients/<str:pk>/contact/", patients.contact_edit, name="contact-edit"),
     path("patients/<str:pk>/appointments/new/", patients.appointment_new, name="appointment-new"),
     path("patients/<str:pk>/break-glass/", patients.break_glass, name="break-glass-open"),
     path("alerts/", supervisor.alerts, name="alerts"),

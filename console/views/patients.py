@@ -36,6 +36,7 @@ from caseload.models import (
 from caseload.permissions import (
     ADD,
     BREAK_GLASS_ROLES,
+    CHANGE,
     can_write_patient,
     may,
     sees_clinical_content,
@@ -48,6 +49,7 @@ from caseload.services.appointments import appointment_create
 from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
 from caseload.services.notes import note_create
+from caseload.services.patients import patient_update
 from caseload.timeline import EXPECTED_COURSE_LABEL, withdrawal_phase
 
 from ..access import as_uuid, audit_page, patient_or_404, refuse, refuse_domain, staff_page
@@ -55,11 +57,13 @@ from ..forms import (
     AppointmentForm,
     AssessmentForm,
     BreakGlassForm,
+    ContactForm,
     NoteForm,
     show_domain_error,
 )
 from ..labels import INSTRUMENT_NAMES, PHASE_NAMES, SEVERITY_NAMES, SHORT_NAMES
 from ..summaries import KIND_NAMES, summary
+from .common import version_of
 
 # The chart's own <style> element, allowed by its hash: the page still runs no inline script
 # and takes no other inline style.
@@ -107,6 +111,7 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
         "clinical": clinical,
         "staff_names": names,
         "writable": can_write_patient(user, patient),
+        "may_edit_contact": may(user, CHANGE, patient),
         "sections": by_kind,
         "history": history,
         "instruments": [(code, SHORT_NAMES[code]) for code in instruments.INSTRUMENT_CODES],
@@ -263,9 +268,9 @@ def appointment_new(request: HttpRequest, pk) -> HttpResponse:
         .exclude(role="")
         .order_by("last_name", "first_name", "username")
     )
-    form = AppointmentForm(
-        request.POST or None, staff_choices=staff, initial={"staff": request.user.pk}
-    )
+    # A clinician books their own appointments first; front desk and supervisors choose.
+    mine = request.user.pk if request.user.role in BREAK_GLASS_ROLES else None
+    form = AppointmentForm(request.POST or None, staff_choices=staff, initial={"staff": mine})
     status = 200
     if request.method == "POST":
         status = 400
@@ -281,7 +286,7 @@ def appointment_new(request: HttpRequest, pk) -> HttpResponse:
                 if request.htmx:
                     return HttpResponseClientRedirect(_patient_url(patient, "appointments"))
                 return redirect(_patient_url(patient, "appointments"))
-    context = {"patient": patient, "form": form}
+    context = {"patient": patient, "form": form, "zone": timezone.get_current_timezone_name()}
     if request.htmx:
         return render(request, "console/patients/_appointment_form.html", context, status=status)
     return render(request, "console/patients/appointment_form.html", context, status=status)
@@ -328,3 +333,43 @@ def break_glass(request: HttpRequest, pk) -> HttpResponse:
     return render(
         request, "console/patients/break_glass.html", {"form": form, "pk": pk}, status=status
     )
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk) -> HttpResponse:
+    """Change a patient's contact details through `patient_update` (If-Match by version)."""
+    patient = patient_or_404(request, pk, action=AuditAction.UPDATE)
+    if not may(request.user, CHANGE, patient):
+        refuse(
+            request,
+            action=AuditAction.UPDATE,
+            model=Patient,
+            resource_id=patient.pk,
+            patient_id=patient.pk,
+            status_code=403,
+        )
+        raise PermissionDenied
+    initial = {name: getattr(patient, name) for name in ContactForm.base_fields}
+    form = ContactForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            changes = {k: v for k, v in form.cleaned_data.items() if getattr(patient, k) != v}
+            try:
+                patient_update(
+                    patient=patient,
+                    actor=request.user,
+                    changes=changes,
+                    expected_version=version_of(request),
+                )
+            except DomainError as exc:
+                refuse_domain(request, exc, action=AuditAction.UPDATE, record=patient)
+                show_domain_error(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, "Contact details saved.")
+                return redirect(_patient_url(patient, "demographics"))
+    context = {"patient": patient, "form": form}
+    return render(request, "console/patients/contact_form.html", context, status=status)

@@ -42,6 +42,8 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("assessment-new", "POST"): (400, 400, 400, 403, L),
     ("note-new", "GET"): (200, 403, 200, 403, L),
     ("note-new", "POST"): (400, 403, 400, 403, L),
+    ("contact-edit", "GET"): (200, 403, 200, 200, L),
+    ("contact-edit", "POST"): (400, 403, 400, 400, L),
     ("appointment-new", "GET"): (200, 200, 200, 200, L),
     ("appointment-new", "POST"): (400, 400, 400, 400, L),
     ("break-glass-open", "GET"): (200, 200, 200, 200, L),
@@ -86,7 +88,7 @@ def target(route: str, world: World) -> tuple[str, dict]:
         return reverse(f"console:{route}", args=[booked.pk, "arrive"]), {}
     if route in ("assessment-new",):
         return reverse(f"console:{route}", args=[p, "cows"]), {}
-    if route in ("patient", "note-new", "appointment-new"):
+    if route in ("patient", "note-new", "appointment-new", "contact-edit"):
         return reverse(f"console:{route}", args=[p]), {}
     if route == "break-glass-open":
         return reverse(f"console:{route}", args=[world.other_patient.pk]), {"reason": REASON}

@@ -191,3 +191,32 @@ def test_cancelling_needs_a_reason(counselor, patient):
     )
 
     assert response.status_code == 400 and b"[required]" in response.content
+
+
+def test_front_desk_changes_contact_details_through_the_patient_service(front_desk, patient):
+    body = {
+        "phone": "555-0199",
+        "email": "",
+        "address_line": "1 Test Street",
+        "city": "Testville",
+        "state": "",
+        "postal_code": "",
+        "reminder_channel": "sms",
+        "version": patient.version,
+    }
+
+    response = console_for(front_desk).post(f"/console/patients/{patient.pk}/contact/", body)
+
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert (patient.phone, patient.reminder_channel) == ("555-0199", "sms")
+    event = AuditEvent.objects.filter(actor=front_desk, action=AuditAction.UPDATE).get()
+    assert event.patient_id == patient.pk
+
+
+def test_contact_details_changed_meanwhile_are_not_overwritten(front_desk, patient):
+    body = {"phone": "555-0100", "reminder_channel": "none", "version": patient.version + 3}
+
+    response = console_for(front_desk).post(f"/console/patients/{patient.pk}/contact/", body)
+
+    assert response.status_code == 412 and b"[stale_etag]" in response.content
