@@ -193,3 +193,7 @@ def test_integration_clients_and_strangers_have_no_console(path, integration_cli
 
     assert response.status_code == 302
     assert response["Location"].startswith("/console/login/")
+
+
+def test_the_landing_page_leads_staff_to_the_console(anonymous):
+    assert b'href="/console/"' in Client().get("/").content
