@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.paginator import Page, Paginator
@@ -38,3 +39,49 @@ def version_of(request: HttpRequest) -> int | None:
         return int(request.POST.get("version", ""))
     except ValueError:
         return None
+
+
+@dataclass
+class Window:
+    """One page of rows without counting them all: PAGE_SIZE + 1 rows say whether a next page
+    exists, so a long caseload costs one query, not a COUNT over the scoped patients as well."""
+
+    rows: list
+    number: int
+    has_next: bool
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def object_list(self) -> list:
+        return self.rows
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def window_of(request: HttpRequest, rows) -> Window:
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    start = (number - 1) * PAGE_SIZE
+    fetched = list(rows[start : start + PAGE_SIZE + 1])
+    return Window(rows=fetched[:PAGE_SIZE], number=number, has_next=len(fetched) > PAGE_SIZE)

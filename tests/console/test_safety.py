@@ -197,3 +197,26 @@ def test_integration_clients_and_strangers_have_no_console(path, integration_cli
 
 def test_the_landing_page_leads_staff_to_the_console(anonymous):
     assert b'href="/console/"' in Client().get("/").content
+
+
+def test_the_caseload_is_searchable_and_sortable(counselor, supervisor, patient):
+    from tests.factories import EnrollmentFactory, PatientFactory
+
+    second = PatientFactory(actor=supervisor, given_name="Quinn", family_name="Zedtest")
+    EnrollmentFactory(actor=supervisor, patient=second, counselor=counselor)
+    AssessmentFactory(actor=counselor, patient=second, items={**_cows_zero(), "gooseflesh": 5})
+    client = console_for(counselor)
+
+    found = client.get("/console/caseload/", {"q": "zedt"}, HTTP_HX_REQUEST="true")
+    by_cows = client.get("/console/caseload/", {"sort": "-cows"}).content.decode()
+
+    assert b"Zedtest" in found.content and b"Avery" not in found.content
+    assert b"<html" not in found.content  # htmx gets the table fragment only
+    assert by_cows.index("Zedtest") < by_cows.index("Synthetic, Avery")
+    assert 'aria-sort="descending"' in by_cows
+
+
+def _cows_zero() -> dict:
+    from caseload.instruments import item_keys
+
+    return dict.fromkeys(item_keys("cows"), 0)
