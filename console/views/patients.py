@@ -112,6 +112,12 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
         "staff_names": names,
         "writable": can_write_patient(user, patient),
         "may_edit_contact": may(user, CHANGE, patient),
+        # Which forms to offer: the policy's answer for this user and patient.
+        "may_add": {
+            "assessment": may(user, ADD, Assessment, patient=patient),
+            "note": may(user, ADD, CaseNote, patient=patient),
+            "appointment": may(user, ADD, Appointment, patient=patient),
+        },
         "sections": by_kind,
         "history": history,
         "instruments": [(code, SHORT_NAMES[code]) for code in instruments.INSTRUMENT_CODES],

@@ -220,3 +220,11 @@ def _cows_zero() -> dict:
     from caseload.instruments import item_keys
 
     return dict.fromkeys(item_keys("cows"), 0)
+
+
+def test_the_patient_page_offers_only_the_forms_the_policy_allows(prescriber, front_desk, patient):
+    prescribers = console_for(prescriber).get(f"/console/patients/{patient.pk}/").content
+    front = console_for(front_desk).get(f"/console/patients/{patient.pk}/").content
+
+    assert b"Record COWS" in prescribers and b"Write a note" not in prescribers
+    assert b"Record COWS" not in front and b"Book an appointment" in front
