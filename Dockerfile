@@ -13,6 +13,7 @@ COPY pyproject.toml README* ./
 COPY caseload ./caseload
 COPY api ./api
 COPY config ./config
+COPY console ./console
 COPY manage.py ./
 RUN pip install .
 

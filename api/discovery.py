@@ -21,6 +21,7 @@ LANDING = """<!doctype html>
 <h1>Caseload</h1>
 <p>Case management for opioid use disorder treatment programs.</p>
 <ul>
+<li><a href="/console/">Staff console</a> (sign in with your password and authenticator app)</li>
 <li><a href="/api/docs/">API documentation</a></li>
 <li><a href="/api/schema/">OpenAPI schema</a></li>
 <li><a href="/fhir/metadata">FHIR capability statement</a></li>

@@ -142,6 +142,12 @@ def serve_banner(seed: dict, port: str) -> str:
         [
             "",
             f"Caseload demo program '{seed['program']}' is ready.",
+            f"  Console:  {base}/console/ as any user below, password {seed['password']},",
+            "            then a code from an authenticator app given the persona's TOTP secret:",
+            *(
+                f"    TOTP {member['username']:<{width}}  {member['totp_secret']}"
+                for member in staff
+            ),
             f"  API docs: {base}/api/docs/",
             f"  Log in:   {base}/api/auth/login/ as any user below, password {seed['password']}",
             "  API tokens (each run revokes the previous run's):",

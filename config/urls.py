@@ -19,6 +19,7 @@ urlpatterns = [
         name="fhir-smart-configuration",
     ),
     path("healthz", healthz, name="healthz"),
+    path("console/", include("console.urls")),
     path("api/v1/", include("api.v1.urls")),
     path("o/token/", CaseloadTokenView.as_view(), name="oauth2-token"),
     path("fhir/", include("api.fhir.urls")),

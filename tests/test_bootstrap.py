@@ -17,11 +17,36 @@ SEED = {
     "program": "demo",
     "password": "demo-password-not-secret",
     "staff": [
-        {"username": "demo.counselor", "role": "counselor", "token": "cl_counselor"},
-        {"username": "demo.counselor2", "role": "counselor", "token": "cl_counselor2"},
-        {"username": "demo.prescriber", "role": "prescriber", "token": "cl_prescriber"},
-        {"username": "demo.supervisor", "role": "supervisor", "token": "cl_supervisor"},
-        {"username": "demo.frontdesk", "role": "front_desk", "token": "cl_frontdesk"},
+        {
+            "username": "demo.counselor",
+            "role": "counselor",
+            "token": "cl_counselor",
+            "totp_secret": "TOTPCOUNSELOR",
+        },
+        {
+            "username": "demo.counselor2",
+            "role": "counselor",
+            "token": "cl_counselor2",
+            "totp_secret": "TOTPCOUNSELOR2",
+        },
+        {
+            "username": "demo.prescriber",
+            "role": "prescriber",
+            "token": "cl_prescriber",
+            "totp_secret": "TOTPPRESCRIBER",
+        },
+        {
+            "username": "demo.supervisor",
+            "role": "supervisor",
+            "token": "cl_supervisor",
+            "totp_secret": "TOTPSUPERVISOR",
+        },
+        {
+            "username": "demo.frontdesk",
+            "role": "front_desk",
+            "token": "cl_frontdesk",
+            "totp_secret": "TOTPFRONTDESK",
+        },
     ],
 }
 
@@ -159,6 +184,16 @@ def test_the_banner_prints_every_personas_token_on_its_own_line():
     for member in SEED["staff"]:
         [line] = [line for line in lines if line.split()[:1] == [member["username"]]]
         assert line.split() == [member["username"], member["role"], member["token"]]
+
+
+def test_the_banner_sends_people_to_the_console_with_each_personas_totp_secret():
+    lines = bootstrap.serve_banner(SEED, port="8000").splitlines()
+
+    assert any("http://127.0.0.1:8000/console/" in line for line in lines)
+    for member in SEED["staff"]:
+        assert ["TOTP", member["username"], member["totp_secret"]] in [
+            line.split() for line in lines
+        ]
 
 
 def test_the_banner_uses_the_chosen_port():

@@ -43,7 +43,12 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "oauth2_provider",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_htmx",
+    "csp",
     "caseload",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -53,12 +58,14 @@ MIDDLEWARE = [
     "api.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy below
     "api.middleware.Part2NoticeMiddleware",
     # Session, CSRF and messages are Django's, skipped for bearer-token API requests (no cookie).
     "api.middleware.SessionMiddleware",
     "api.middleware.CommonMiddleware",  # Django's, without slash redirects under /api/
     "django.middleware.csrf.CsrfViewMiddleware",  # Django's own, as `check --deploy` requires
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx: the console's partial updates
     "api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -78,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.context.console",
             ],
         },
     },
@@ -165,10 +173,36 @@ STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 CASELOAD_MAX_BODY_BYTES = int(env("CASELOAD_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = CASELOAD_MAX_BODY_BYTES
 
-# HIPAA automatic logoff: browser sessions end after 15 minutes of inactivity.
-SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", "900"))
+# HIPAA automatic logoff: browser sessions (the console's included) end after
+# CASELOAD_CONSOLE_IDLE_MINUTES (default 15) of inactivity; SESSION_COOKIE_AGE, when set, wins.
+CASELOAD_CONSOLE_IDLE_MINUTES = int(env("CASELOAD_CONSOLE_IDLE_MINUTES", "15"))
+SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(CASELOAD_CONSOLE_IDLE_MINUTES * 60)))
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# The staff console (docs/console.md): a TOTP second factor (django-otp) is `required`, or `off`
+# (development only; production refuses it unless CASELOAD_CONSOLE_MFA_OFF_ALLOWED is set).
+CASELOAD_CONSOLE_MFA = env("CASELOAD_CONSOLE_MFA", "required")
+if CASELOAD_CONSOLE_MFA not in {"required", "off"}:
+    raise ImproperlyConfigured("CASELOAD_CONSOLE_MFA must be 'required' or 'off'.")
+OTP_TOTP_ISSUER = env("CASELOAD_CONSOLE_TOTP_ISSUER", "Caseload")
+# A strict Content-Security-Policy (django-csp): scripts, styles, images and forms from this
+# origin only, no inline script or style, no framing. The API's browsable docs page (Swagger UI
+# starts itself with an inline script) and the admin are left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/", "/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

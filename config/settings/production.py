@@ -37,6 +37,14 @@ CASELOAD_AUDIT_KEY = required("CASELOAD_AUDIT_KEY")
 if len(CASELOAD_AUDIT_KEY) < 32:
     raise ImproperlyConfigured("CASELOAD_AUDIT_KEY must be at least 32 characters.")
 
+if CASELOAD_CONSOLE_MFA != "required" and not env_bool(  # noqa: F405
+    "CASELOAD_CONSOLE_MFA_OFF_ALLOWED"
+):
+    raise ImproperlyConfigured(
+        "CASELOAD_CONSOLE_MFA must be 'required' in production (set "
+        "CASELOAD_CONSOLE_MFA_OFF_ALLOWED=true to run the console without a second factor)."
+    )
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

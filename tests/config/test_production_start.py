@@ -60,3 +60,15 @@ def test_after_collectstatic_production_serves_the_api_docs(tmp_path):
     served = run(["-c", SERVE_DOCS], env)
     assert served.returncode == 0, served.stderr
     assert served.stdout.strip() == "200 OK"
+
+
+def test_production_refuses_a_console_without_the_second_factor(tmp_path):
+    env = production_env(tmp_path / "static") | {"CASELOAD_CONSOLE_MFA": "off"}
+    started = run(["-c", "import django; django.setup()"], env)
+    assert started.returncode != 0
+    assert "CASELOAD_CONSOLE_MFA must be 'required' in production" in started.stderr
+
+    allowed = run(
+        ["-c", "import django; django.setup()"], env | {"CASELOAD_CONSOLE_MFA_OFF_ALLOWED": "1"}
+    )
+    assert allowed.returncode == 0, allowed.stderr[-2000:]

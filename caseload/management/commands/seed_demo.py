@@ -5,11 +5,13 @@ is admitted before anything is recorded about them, and DEMO-0001's last use com
 first COWS, which comes before the buprenorphine order (docs/clinical-reference.md, section 2).
 """
 
+import base64
 import os
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseload import instruments
 from caseload.models import ApiToken, Patient, Program, Role, Staff
@@ -30,6 +32,7 @@ from ._output import JsonCommand
 
 PROGRAM = ("demo", "Riverside Recovery (demo)")
 TOKEN_NAME = "seed_demo"  # noqa: S105 - the label of the demo tokens, not a secret
+TOTP_DEVICE_NAME = "seed_demo"
 STAFF = [
     ("demo.counselor", Role.COUNSELOR, "Sam", "Lindqvist"),
     ("demo.counselor2", Role.COUNSELOR, "Ria", "Moreno"),
@@ -100,6 +103,7 @@ class Command(JsonCommand):
             _missed_visit_and_positive_screen(staff, now)
             _treatment_records(staff, now)
             tokens = {username: _fresh_token(member) for username, member in staff.items()}
+            totp = {username: _totp_secret(member) for username, member in staff.items()}
         self.stdout.write(
             f"Demo program '{program.code}' ready. Log in at http://127.0.0.1:8000/api/auth/login/"
             f" as any of {', '.join(staff)} with password '{password}'."
@@ -109,7 +113,12 @@ class Command(JsonCommand):
                 "program": program.code,
                 "password": password,
                 "staff": [
-                    {"username": username, "role": str(member.role), "token": tokens[username]}
+                    {
+                        "username": username,
+                        "role": str(member.role),
+                        "token": tokens[username],
+                        "totp_secret": totp[username],
+                    }
                     for username, member in staff.items()
                 ],
             }
@@ -121,6 +130,15 @@ def _fresh_token(staff: Staff) -> str:
     for old in ApiToken.objects.filter(staff=staff, name=TOKEN_NAME, revoked_at__isnull=True):
         token_revoke(token=old, actor=staff)
     return token_issue(staff=staff, name=TOKEN_NAME)[1]
+
+
+def _totp_secret(staff: Staff) -> str:
+    """The persona's console second factor (docs/console.md): one confirmed TOTP device, kept
+    across runs so an authenticator app set up once keeps working. Returns its base32 secret."""
+    device = TOTPDevice.objects.filter(user=staff, name=TOTP_DEVICE_NAME).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=staff, name=TOTP_DEVICE_NAME, confirmed=True)
+    return base64.b32encode(device.bin_key).decode()
 
 
 def _staff(program, username, role, first, last, password) -> Staff:

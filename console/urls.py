@@ -1,0 +1,38 @@
+from django.urls import path
+
+from .views import caseload, patients, signin, supervisor, today
+
+app_name = "console"
+
+urlpatterns = [
+    path("", today.today, name="today"),
+    path("login/", signin.signin, name="login"),
+    path("login/verify/", signin.verify, name="verify"),
+    path("login/enrol/", signin.enrol, name="enrol"),
+    path("logout/", signin.signout, name="logout"),
+    path("keepalive/", signin.keepalive, name="keepalive"),
+    path("board/", today.board, name="board"),
+    path("appointments/<str:pk>/<str:move>/", today.move, name="appointment-move"),
+    path("caseload/", caseload.caseload, name="caseload"),
+    path("patients/<str:pk>/", patients.patient_page, name="patient"),
+    path(
+        "patients/<str:pk>/assessments/<str:instrument>/new/",
+        patients.assessment_new,
+        name="assessment-new",
+    ),
+    path("patients/<str:pk>/notes/new/", patients.note_new, name="note-new"),
+    path("patients/<str:pk>/contact/", patients.contact_edit, name="contact-edit"),
+    path("patients/<str:pk>/appointments/new/", patients.appointment_new, name="appointment-new"),
+    path("patients/<str:pk>/break-glass/", patients.break_glass, name="break-glass-open"),
+    path("alerts/", supervisor.alerts, name="alerts"),
+    path("alerts/<str:pk>/acknowledge/", supervisor.alert_acknowledge_view, name="alert-ack"),
+    path("audit/", supervisor.audit_log, name="audit"),
+    path("break-glass/", supervisor.break_glass_queue, name="break-glass"),
+    path(
+        "break-glass/<str:pk>/review/",
+        supervisor.break_glass_review_view,
+        name="break-glass-review",
+    ),
+    path("signin-locks/", supervisor.signin_lock_list, name="locks"),
+    path("signin-locks/<str:pk>/unlock/", supervisor.signin_unlock_view, name="unlock"),
+]

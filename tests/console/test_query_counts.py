@@ -1,0 +1,83 @@
+"""Each console page runs the same number of queries however many patients and records it
+shows: every column is part of the page's own query, never one query per row."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.factories import (
+    AppointmentFactory,
+    AssessmentFactory,
+    CaseNoteFactory,
+    DrugScreenFactory,
+    EnrollmentFactory,
+    PatientFactory,
+)
+
+from .conftest import booked_today, console_for
+
+
+def queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def add_patients(n: int, *, supervisor, counselor) -> list:
+    made = []
+    for _ in range(n):
+        patient = PatientFactory(actor=supervisor, last_use_at=timezone.now() - timedelta(days=2))
+        EnrollmentFactory(actor=supervisor, patient=patient, counselor=counselor)
+        AssessmentFactory(actor=counselor, patient=patient)
+        made.append(patient)
+    return made
+
+
+def test_the_caseload_page_costs_the_same_for_few_and_many_patients(supervisor, counselor):
+    client = console_for(counselor)
+    add_patients(2, supervisor=supervisor, counselor=counselor)
+    few = queries(client, "/console/caseload/")
+    add_patients(10, supervisor=supervisor, counselor=counselor)
+
+    assert queries(client, "/console/caseload/") == few
+    assert queries(console_for(supervisor), "/console/caseload/") == queries(
+        console_for(supervisor), "/console/caseload/?sort=-cows"
+    )
+
+
+def test_the_patient_page_costs_the_same_for_few_and_many_records(counselor, patient):
+    client = console_for(counselor)
+    url = f"/console/patients/{patient.pk}/"
+    AssessmentFactory(actor=counselor, patient=patient)
+    CaseNoteFactory(actor=counselor, patient=patient)
+    DrugScreenFactory(actor=counselor, patient=patient)
+    few = queries(client, url)
+    for _ in range(6):
+        AssessmentFactory(actor=counselor, patient=patient)
+        CaseNoteFactory(actor=counselor, patient=patient)
+        DrugScreenFactory(actor=counselor, patient=patient)
+        AppointmentFactory(actor=counselor, patient=patient, staff=counselor)
+
+    assert queries(client, url) == few + 1  # appointments appear: their first change history
+
+
+def test_today_costs_the_same_for_few_and_many_appointments(supervisor, counselor):
+    client = console_for(counselor)
+    patients = add_patients(6, supervisor=supervisor, counselor=counselor)
+    for index, patient in enumerate(patients[:2]):
+        booked_today(
+            actor=supervisor, patient=patient, staff=counselor, minute=index, overlap_allowed=True
+        )
+    queries(client, "/console/")  # the audit stores each new set of patients once
+    few = queries(client, "/console/")
+    for index, patient in enumerate(patients[2:], start=2):
+        booked_today(
+            actor=supervisor, patient=patient, staff=counselor, minute=index, overlap_allowed=True
+        )
+
+    queries(client, "/console/")
+    assert queries(client, "/console/") == few
