@@ -239,7 +239,9 @@ def test_no_field_endpoint_or_schema_element_suggests_a_dose(as_user, prescriber
     names = _property_names(document, set()) | set(document["paths"])
     assert "dose" in names  # the walk really reaches the medication schema
     flagged = {n for n in names if "suggest" in n.lower() or "recommended" in n.lower()}
-    assert flagged == set()
+    # A placement's `recommended_level` is the level of care the clinician recommended, recorded
+    # as given (docs/treatment-records.md); it has nothing to do with a dose.
+    assert flagged == {"recommended_level"}
     operation_ids = {
         operation.get("operationId", "")
         for path in document["paths"].values()
