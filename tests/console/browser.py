@@ -121,6 +121,12 @@ class Pages:
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.keys import Keys
 
+        # A page just loaded has no focus yet: start where the skip link leads, at the main
+        # content, as a keyboard user does.
+        self.driver.execute_script(
+            "if (!document.activeElement || document.activeElement === document.body) {"
+            " document.getElementById('main').focus(); }"
+        )
         for _ in range(limit):
             ActionChains(self.driver).send_keys(Keys.TAB).perform()
             element = self.focused()
