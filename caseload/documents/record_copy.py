@@ -127,9 +127,9 @@ def _with_notes(cells: list, notes: list[str]) -> list:
     return cells
 
 
-def record_copy_pdf(record_set: RecordSet) -> bytes:
+def _cover(record_set: RecordSet) -> list:
+    """Who the copy is of, when it was made, and what it leaves out and why."""
     patient = record_set.patient
-    amended = _amendment_notes(record_set)
     address = ", ".join(
         v for v in (patient.address_line, patient.city, patient.state, patient.postal_code) if v
     )
@@ -145,7 +145,8 @@ def record_copy_pdf(record_set: RecordSet) -> bytes:
             ("Prepared", when(record_set.generated_at)),
         ]
     )
-    story += [
+    return [
+        *story,
         SPACE,
         para(
             "Your records at this program, given to you at your request (45 CFR 164.524, "
@@ -153,6 +154,12 @@ def record_copy_pdf(record_set: RecordSet) -> bytes:
             BODY,
         ),
     ]
+
+
+def record_copy_pdf(record_set: RecordSet) -> bytes:
+    patient = record_set.patient
+    amended = _amendment_notes(record_set)
+    story = _cover(record_set)
     for kind, (heading, header, widths, row) in SECTIONS.items():
         story.append(para(heading, SECTION))
         records = record_set.kinds.get(kind, [])

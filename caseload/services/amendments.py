@@ -121,19 +121,7 @@ def amendment_accept(
     """Accept: the original is marked entered in error, the replacement named, both linked."""
     require_may(actor, DECIDE, amendment)
     model = AMENDABLE[amendment.record_type]
-    new = model.objects.filter(pk=replacement, patient_id=amendment.patient_id).first()
-    if new is None or new.pk == amendment.record_id:
-        raise InvalidInput(
-            "Name the corrected record: a record of the same kind, of the same patient.",
-            code="does_not_exist",
-            field="replacement",
-        )
-    if new.is_entered_in_error:
-        raise InvalidInput(
-            "The corrected record is itself entered in error.",
-            code="entered_in_error",
-            field="replacement",
-        )
+    new = _replacement(amendment, model, replacement)
     with transaction.atomic():
         accepted = _decide(
             amendment,
@@ -153,6 +141,24 @@ def amendment_accept(
                 ),
             )
     return accepted
+
+
+def _replacement(amendment: AmendmentRequest, model, replacement: uuid.UUID):
+    """The corrected record: of the same kind and patient, and not itself entered in error."""
+    new = model.objects.filter(pk=replacement, patient_id=amendment.patient_id).first()
+    if new is None or new.pk == amendment.record_id:
+        raise InvalidInput(
+            "Name the corrected record: a record of the same kind, of the same patient.",
+            code="does_not_exist",
+            field="replacement",
+        )
+    if new.is_entered_in_error:
+        raise InvalidInput(
+            "The corrected record is itself entered in error.",
+            code="entered_in_error",
+            field="replacement",
+        )
+    return new
 
 
 def amendment_deny(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
@@ -165,32 +166,34 @@ def consent_record_expiry_event(
         "expiry_event_recorded_by": actor,
     }
 
-    def guard(current: Consent) -> None:
-        if not current.expiry_event:
-            raise Conflict(
-                "This consent ends on a date, not with an event.",
-                code="no_expiry_event",
-                field="expiry_event",
-            )
-        status = consent_status(current)
-        if status != ConsentStatus.ACTIVE:
-            raise Conflict(f"The consent is already {status}.", code=f"already_{status}")
-        if when < current.signed_at:
-            raise InvalidInput(
-                "The event cannot precede the consent's signature.",
-                code="out_of_range",
-                field="occurred_at",
-            )
-
     return record_update(
         instance=consent,
         actor=actor,
         changes=changes,
         expected_version=expected_version,
-        guard=guard,
+        guard=partial(_check_event_may_end, when=when),
         action=AuditAction.TRANSITION,
         audit_detail={"to": ConsentStatus.EXPIRED, "expiry_event": True},
     )
+
+
+def _check_event_may_end(current: Consent, *, when: datetime) -> None:
+    """On the locked row: the consent names an event, is still active, and was signed first."""
+    if not current.expiry_event:
+        raise Conflict(
+            "This consent ends on a date, not with an event.",
+            code="no_expiry_event",
+            field="expiry_event",
+        )
+    status = consent_status(current)
+    if status != ConsentStatus.ACTIVE:
+        raise Conflict(f"The consent is already {status}.", code=f"already_{status}")
+    if when < current.signed_at:
+        raise InvalidInput(
+            "The event cannot precede the consent's signature.",
+            code="out_of_range",
+            field="occurred_at",
+        )
 
 
 def _recipient_problems(patient: Patient, fields: dict[str, Any]) -> list[tuple[str, str, str]]:

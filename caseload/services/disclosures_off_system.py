@@ -73,24 +73,7 @@ def disclosure_record_off_system(*, actor, patient: Patient, fields: dict[str, A
             problems += consent_errors
         if problems:
             raise InvalidInput("The disclosure cannot be recorded as given.", errors=problems)
-        request = current_request()
-        row = Disclosure(
-            program_id=patient.program_id,
-            patient=patient,
-            disclosed_at=fields["disclosed_at"],
-            recipient_name=fields["recipient"].strip(),
-            recipient_address=(fields.get("recipient_address") or "").strip(),
-            information=sorted(set(fields["information"])),
-            purpose=fields["purpose"].strip(),
-            basis=fields["basis"],
-            consent=consent,
-            emergency=(fields.get("emergency") or "").strip(),
-            disclosed_by=(fields.get("disclosed_by") or "").strip(),
-            court_order_reference=(fields.get("court_order_reference") or "").strip(),
-            recorded_at=timezone.now(),
-            actor=staff_or_none(actor),
-            request_id=request.request_id if request is not None else "",
-        )
+        row = _off_system_row(patient, fields, consent, actor)
         row.save(force_insert=True)
         audit_record(
             actor=actor,
@@ -104,6 +87,27 @@ def disclosure_record_off_system(*, actor, patient: Patient, fields: dict[str, A
             },
         )
     return row
+
+
+def _off_system_row(patient: Patient, fields: dict[str, Any], consent, actor) -> Disclosure:
+    request = current_request()
+    return Disclosure(
+        program_id=patient.program_id,
+        patient=patient,
+        disclosed_at=fields["disclosed_at"],
+        recipient_name=fields["recipient"].strip(),
+        recipient_address=(fields.get("recipient_address") or "").strip(),
+        information=sorted(set(fields["information"])),
+        purpose=fields["purpose"].strip(),
+        basis=fields["basis"],
+        consent=consent,
+        emergency=(fields.get("emergency") or "").strip(),
+        disclosed_by=(fields.get("disclosed_by") or "").strip(),
+        court_order_reference=(fields.get("court_order_reference") or "").strip(),
+        recorded_at=timezone.now(),
+        actor=staff_or_none(actor),
+        request_id=request.request_id if request is not None else "",
+    )
 
 
 def off_system_problems(

@@ -63,10 +63,9 @@ def integration_create(
     legal_name: str = "",
     address: str = "",
 ) -> tuple[IntegrationClient, str]:
-    """Register a client of `program`; returns it with its secret, which is never stored.
-
-    The operator's set-up command (or a supervisor of the program) registers clients. The
-    `legal_name` and `address` are how a patient's accounting of disclosures names it."""
+    """Register a client of `program` (the operator's set-up command or a supervisor of the
+    program); returns it with its secret, which is never stored. `legal_name` and `address` are
+    how a patient's accounting of disclosures names it."""
     require_manage_program(actor, program.pk, model=IntegrationClient)
     chosen = _checked_scopes(scopes)
     _check_client_fields(program, name, basis)
@@ -85,12 +84,8 @@ def integration_create(
                 created_by=staff_or_none(actor),
                 updated_by=staff_or_none(actor),
             )
-            audit_record(
-                actor=actor,
-                action=AuditAction.CREATE,
-                obj=client,
-                detail={"scopes": chosen, "basis": basis},
-            )
+            detail = {"scopes": chosen, "basis": basis}
+            audit_record(actor=actor, action=AuditAction.CREATE, obj=client, detail=detail)
     except IntegrityError as exc:
         raise Conflict("A client of this name exists.", code="unique", field="name") from exc
     return client, secret

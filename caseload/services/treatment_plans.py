@@ -10,6 +10,7 @@ the counselor a follow-up when a review falls due.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -165,31 +166,7 @@ def treatment_plan_sign(
     """The enrollment's counselor signs the draft, with the date the patient signed it; the
     first review falls due CASELOAD_PLAN_REVIEW_DAYS later."""
     now = timezone.now()
-
-    def guard(current: TreatmentPlan) -> None:
-        require_status(current, {PlanStatus.DRAFT}, PlanStatus.SIGNED)
-        counselor_id = Enrollment.objects.filter(pk=current.enrollment_id).values_list(
-            "counselor_id", flat=True
-        )[0]
-        if counselor_id != getattr(actor, "pk", None):
-            raise Conflict(
-                "Only the enrollment's counselor signs its plan.",
-                code="not_on_care_team",
-                field="signed_by",
-            )
-        problems = _incomplete(current)
-        if signed_by_patient_at is None and current.signed_by_patient_at is None:
-            problems.append(
-                (
-                    "signed_by_patient_at",
-                    "patient_signature_missing",
-                    "Record when the patient signed the plan.",
-                )
-            )
-        if problems:
-            field, code, message = problems[0]
-            raise Conflict(message, field=field, code=code, errors=problems)
-
+    guard = partial(_check_signable, actor=actor, signed_by_patient_at=signed_by_patient_at)
     changes: dict[str, Any] = {
         "status": PlanStatus.SIGNED,
         "signed_by": actor,
@@ -208,6 +185,33 @@ def treatment_plan_sign(
     )
 
 
+def _check_signable(current: TreatmentPlan, *, actor, signed_by_patient_at) -> None:
+    """On the locked row: a complete draft, signed by the enrollment's counselor, with the
+    patient's signature date."""
+    require_status(current, {PlanStatus.DRAFT}, PlanStatus.SIGNED)
+    counselor_id = Enrollment.objects.filter(pk=current.enrollment_id).values_list(
+        "counselor_id", flat=True
+    )[0]
+    if counselor_id != getattr(actor, "pk", None):
+        raise Conflict(
+            "Only the enrollment's counselor signs its plan.",
+            code="not_on_care_team",
+            field="signed_by",
+        )
+    problems = _incomplete(current)
+    if signed_by_patient_at is None and current.signed_by_patient_at is None:
+        problems.append(
+            (
+                "signed_by_patient_at",
+                "patient_signature_missing",
+                "Record when the patient signed the plan.",
+            )
+        )
+    if problems:
+        field, code, message = problems[0]
+        raise Conflict(message, field=field, code=code, errors=problems)
+
+
 def treatment_plan_review(
     *,
     plan: TreatmentPlan,
@@ -223,20 +227,6 @@ def treatment_plan_review(
     if refused:
         raise InvalidInput("This field is set by the server.", field=refused[0], code="read_only")
 
-    def guard(current: TreatmentPlan) -> None:
-        if current.status != PlanStatus.SIGNED:
-            raise Conflict(
-                f"This plan is {current.status}; only a signed plan is reviewed.",
-                code="illegal_transition",
-                field="status",
-            )
-        content = {name: changes.get(name, getattr(current, name)) for name in CONTENT_FIELDS}
-        _refuse(
-            plan_content_problems(
-                content, program_id=current.patient.program_id, starts_on=current.starts_on
-            )
-        )
-
     return record_update(
         instance=plan,
         actor=actor,
@@ -248,8 +238,24 @@ def treatment_plan_review(
             "review_due_on": next_review_due(),
         },
         expected_version=expected_version,
-        guard=guard,
+        guard=partial(_check_reviewable, changes=changes),
         audit_detail={"review": True},
+    )
+
+
+def _check_reviewable(current: TreatmentPlan, *, changes: dict[str, Any]) -> None:
+    """On the locked row: only a signed plan is reviewed, and its content stays valid."""
+    if current.status != PlanStatus.SIGNED:
+        raise Conflict(
+            f"This plan is {current.status}; only a signed plan is reviewed.",
+            code="illegal_transition",
+            field="status",
+        )
+    content = {name: changes.get(name, getattr(current, name)) for name in CONTENT_FIELDS}
+    _refuse(
+        plan_content_problems(
+            content, program_id=current.patient.program_id, starts_on=current.starts_on
+        )
     )
 
 

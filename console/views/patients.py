@@ -43,6 +43,7 @@ from caseload.permissions import (
 )
 from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.history import patient_history
+from caseload.selectors.people import colleagues_of
 from caseload.selectors.records import appointment_list
 from caseload.selectors.trend import withdrawal_trend
 from caseload.services.appointments import appointment_create
@@ -91,21 +92,7 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
     by_kind: dict[str, list] = defaultdict(list)
     for entry in entries:
         by_kind[entry.kind].append(entry.record)
-    names = {
-        member.pk: member.get_full_name() or member.username
-        for member in Staff.objects.filter(program_id=patient.program_id)
-    }
-    history = [
-        {
-            "at": entry.at,
-            "kind": KIND_NAMES[entry.kind],
-            "summary": summary(entry.kind, entry.record),
-            "changes": [
-                {**change, "by_name": names.get(change["by"], "")} for change in entry.changes
-            ],
-        }
-        for entry in entries
-    ]
+    names = {m.pk: m.get_full_name() or m.username for m in colleagues_of(user)}
     context = {
         "patient": patient,
         "clinical": clinical,
@@ -119,7 +106,7 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
             "appointment": may(user, ADD, Appointment, patient=patient),
         },
         "sections": by_kind,
-        "history": history,
+        "history": _history_rows(entries, names),
         "instruments": [(code, SHORT_NAMES[code]) for code in instruments.INSTRUMENT_CODES],
         "severity_names": SEVERITY_NAMES,
     }
@@ -127,6 +114,21 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
         context |= _clinical_context(request, patient)
     audit_page(request, model=Patient, objects=[patient], action=AuditAction.READ)
     return render(request, "console/patients/page.html", context)
+
+
+def _history_rows(entries, names: dict) -> list[dict]:
+    """The history table: each record's summary and every change, naming who made it."""
+    return [
+        {
+            "at": entry.at,
+            "kind": KIND_NAMES[entry.kind],
+            "summary": summary(entry.kind, entry.record),
+            "changes": [
+                {**change, "by_name": names.get(change["by"], "")} for change in entry.changes
+            ],
+        }
+        for entry in entries
+    ]
 
 
 class _Entry:

@@ -51,26 +51,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     used: dict[str, str] = {}
     patient_ids = []
     if form.is_valid():
-        data = form.cleaned_data
-        if data["mrn"] and not data["patient"]:
-            found = patient_list(user=user).filter(mrn=data["mrn"].strip()).first()
-            data["patient"] = found.pk if found else uuid.uuid4()  # an MRN of nobody: no events
-        if data["patient"]:
-            events = audit_events_touching(events, data["patient"])
-            patient_ids = [data["patient"]]
-        if data["actor"]:
-            events = events.filter(actor=data["actor"])
-        for name in ("action", "outcome"):
-            if data[name]:
-                events = events.filter(**{name: data[name]})
-        zone = timezone.get_current_timezone()
-        if data["occurred_after"]:
-            start = datetime.combine(data["occurred_after"], time.min, zone)
-            events = events.filter(occurred_at__gte=start)
-        if data["occurred_before"]:
-            end = datetime.combine(data["occurred_before"], time.min, zone) + timedelta(days=1)
-            events = events.filter(occurred_at__lt=end)
-        used = {name: str(value) for name, value in data.items() if value not in (None, "")}
+        events, patient_ids = _filtered(user, events, form.cleaned_data)
+        used = {name: str(v) for name, v in form.cleaned_data.items() if v not in (None, "")}
     page = page_of(request, events)
     rows = list(page)
     patients = audit_event_patients(rows)
@@ -91,6 +73,30 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     filters.pop("page", None)
     context = {"form": form, "page": page, "events": rows, "filters": filters.urlencode()}
     return render(request, "console/supervisor/audit.html", context)
+
+
+def _filtered(user, events, data: dict) -> tuple:
+    """The events the form's filters keep, and the patient the filter named (if any)."""
+    patient_ids = []
+    if data["mrn"] and not data["patient"]:
+        found = patient_list(user=user).filter(mrn=data["mrn"].strip()).first()
+        data["patient"] = found.pk if found else uuid.uuid4()  # an MRN of nobody: no events
+    if data["patient"]:
+        events = audit_events_touching(events, data["patient"])
+        patient_ids = [data["patient"]]
+    if data["actor"]:
+        events = events.filter(actor=data["actor"])
+    for name in ("action", "outcome"):
+        if data[name]:
+            events = events.filter(**{name: data[name]})
+    zone = timezone.get_current_timezone()
+    if data["occurred_after"]:
+        start = datetime.combine(data["occurred_after"], time.min, zone)
+        events = events.filter(occurred_at__gte=start)
+    if data["occurred_before"]:
+        end = datetime.combine(data["occurred_before"], time.min, zone) + timedelta(days=1)
+        events = events.filter(occurred_at__lt=end)
+    return events, patient_ids
 
 
 def _in_program(user, patient_id) -> bool:

@@ -67,14 +67,18 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @staff_page
 @require_POST
-def move(request: HttpRequest, pk, move: str) -> HttpResponse:
-    appointment_id = as_uuid(pk)
-    appointment = (
+def _visible_appointment(request: HttpRequest, appointment_id) -> Appointment | None:
+    return (
         appointment_list(user=request.user)
         .select_related("patient", "staff")
         .filter(pk=appointment_id)
         .first()
     )
+
+
+def move(request: HttpRequest, pk, move: str) -> HttpResponse:
+    appointment_id = as_uuid(pk)
+    appointment = _visible_appointment(request, appointment_id)
     if appointment is None or move not in MOVES:
         refuse(
             request,
@@ -95,26 +99,23 @@ def move(request: HttpRequest, pk, move: str) -> HttpResponse:
     except DomainError as exc:
         error = exc
         refuse_domain(request, exc, action=AuditAction.TRANSITION, record=appointment)
-        appointment = (
-            appointment_list(user=request.user)
-            .select_related("patient", "staff")
-            .get(pk=appointment.pk)
-        )
+        appointment = _visible_appointment(request, appointment.pk)
     if request.htmx:
-        context = {
-            "a": appointment,
-            "error": error,
-            "show_staff": request.POST.get("show_staff") == "1",
-            "next": request.POST.get("next", ""),
-        }
-        return render(
-            request,
-            "console/_appointment_row.html",
-            context,
-            status=error.status if error else 200,
-        )
+        return _appointment_row(request, appointment, error)
     if error is not None:
         messages.error(request, f"{error.message} ({error.code})")
     else:
         messages.success(request, f"The appointment is {appointment.get_status_display().lower()}.")
     return redirect(back_to(request, reverse("console:today")))
+
+
+def _appointment_row(request: HttpRequest, appointment, error) -> HttpResponse:
+    """The row htmx swaps in: the appointment as it now stands, with the refusal if any."""
+    context = {
+        "a": appointment,
+        "error": error,
+        "show_staff": request.POST.get("show_staff") == "1",
+        "next": request.POST.get("next", ""),
+    }
+    status = error.status if error else 200
+    return render(request, "console/_appointment_row.html", context, status=status)
