@@ -267,7 +267,7 @@ class AutoSchema(openapi.AutoSchema):
         elif getattr(self.view, "action", None) == "list":
             errors["404"] = "`invalid_page` (field `page`): the page does not exist."
         errors["406"] = "`not_acceptable`: the `Accept` header names no format this serves."
-        if write and isinstance(self.view, RecordViewSet):
+        if write and (isinstance(self.view, RecordViewSet) or self._takes_if_match()):
             errors["409"] = (
                 "The request conflicts with the record's current state or with another record, "
                 "e.g. `illegal_transition`, `entered_in_error`, `unique`; `errors` names the "
