@@ -269,7 +269,12 @@ class AutoSchema(openapi.AutoSchema):
             ("403", (write or self._checks_more_than_authentication()) and ERRORS["403"]),
             ("404", self._not_found()),
             ("406", ERRORS["406"]),
-            ("409", write and isinstance(self.view, RecordViewSet) and ERRORS["409"]),
+            (
+                "409",
+                write
+                and (isinstance(self.view, RecordViewSet) or self._takes_if_match())
+                and ERRORS["409"],
+            ),
             ("412", self._takes_if_match() and ERRORS["412"]),
             ("413", write and ERRORS["413"].format(settings.CASELOAD_MAX_BODY_BYTES)),
             ("415", write and ERRORS["415"]),

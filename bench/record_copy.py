@@ -45,7 +45,7 @@ from caseload.services.amendments import (  # noqa: E402
     amendment_file_disagreement,
     amendment_request_create,
 )
-from caseload.services.disclosures import disclosures_record  # noqa: E402
+from caseload.services.disclosures import ledger_client_disclosures  # noqa: E402
 from caseload.services.disclosures_off_system import disclosure_record_off_system  # noqa: E402
 from caseload.services.integrations import integration_create  # noqa: E402
 from caseload.services.tokens import token_issue  # noqa: E402
@@ -94,7 +94,7 @@ def add_rights_history(patient: Patient, supervisor: Staff, counselor: Staff) ->
         address="200 Main Street, Springfield, IL 62701",
     )
     for _ in range(12):
-        disclosures_record(
+        ledger_client_disclosures(
             client=IntegrationClient.objects.get(pk=client.pk),
             patients=[patient],
             information=["appointments"],

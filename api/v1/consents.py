@@ -63,7 +63,7 @@ class ConsentSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         required=False, allow_blank=True, max_length=500, help_text="The recipient's address."
     )
     expiry_event_occurred_at = DateTimeField(
-        read_only=True, help_text="When the expiry event happened, once recorded."
+        read_only=True, allow_null=True, help_text="When the expiry event happened, once recorded."
     )
     status = serializers.SerializerMethodField(help_text="active, revoked or expired (derived).")
 

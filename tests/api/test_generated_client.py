@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from caseload.services.amendments import amendment_request_create
 from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
 from caseload.services.calendar_feeds import calendar_feed_create
@@ -336,6 +337,20 @@ def test_the_generated_client_reads_every_resource_in_every_state(
         information=["drug_screens"],
         basis="qsoa",
         actor=supervisor,
+    )
+    amendment_request_create(
+        actor=counselor,
+        patient=patient,
+        fields={
+            "record": assessment_record(
+                patient=patient,
+                actor=counselor,
+                instrument="cows",
+                items=SEVERE_COWS_ITEMS,
+                administered_at=datetime.now(UTC),
+            ).pk,
+            "requested_change": "The pulse was 72.",
+        },
     )
     read = []
     operations = get_operations(generated)

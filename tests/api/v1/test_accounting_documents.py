@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from caseload.models import AuditEvent, IntegrationClient
 from caseload.notice import PART2_NOTICE
-from caseload.services.disclosures import disclosure_record, disclosures_record
+from caseload.services.disclosures import ledger_client_disclosures, ledger_disclosure
 from tests.api.v1.test_disclosures_off_system import emergency
 from tests.conftest import integration_for
 
@@ -48,7 +48,7 @@ def feed_disclosures(program, patient, times: int) -> IntegrationClient:
     )
     client.refresh_from_db()
     for _ in range(times):
-        disclosures_record(
+        ledger_client_disclosures(
             client=client,
             patients=[patient],
             information=["appointments"],
@@ -98,7 +98,7 @@ def test_the_pdf_names_program_patient_window_and_every_entry(
 
 def test_a_long_accounting_carries_the_notice_on_every_page(as_user, supervisor, patient):
     for n in range(60):
-        disclosure_record(
+        ledger_disclosure(
             patients=[patient],
             recipient_name=f"Laboratory {n}",
             purpose=f"Confirmatory testing, request {n}",
@@ -176,7 +176,7 @@ def test_create_integration_records_the_legal_name_and_address(
     )
     client_id = json.loads(out.getvalue().strip().split("\n")[-1])["client_id"]
     client = IntegrationClient.objects.get(application__client_id=client_id)
-    disclosures_record(
+    ledger_client_disclosures(
         client=client,
         patients=[patient],
         information=["demographics"],
