@@ -6,9 +6,11 @@ in (`allow_replica_reads`, called by the API once a staff member's GET is authen
 then only:
 
 - records whose staleness is harmless for a few seconds: clinical and demographic records and
-  their change history (`REPLICA_READABLE`). The audit log, the disclosure ledger, consents,
-  break-the-glass openings, tokens, grants and background work are always read from the
-  primary: what decides access, or what the law makes Caseload record, is never read stale;
+  their change history (`REPLICA_READABLE`). Queries of the audit log, the disclosure ledger,
+  consents, break-the-glass openings, tokens, grants and background work always go to the
+  primary: what the law makes Caseload record, or what opens access, is never read stale
+  there. (A list scoped by care-team grants carries them as a subquery, which runs with its
+  records: a grant removed moments ago may still show its patient for up to the lag limit.);
 - outside any transaction on the primary (a read inside a writing transaction, such as one
   under `select_for_update`, must see that transaction's own rows and locks);
 - while the replica answers and lags at most `CASELOAD_REPLICA_MAX_LAG_SECONDS` (checked at
