@@ -22,6 +22,8 @@ class RequestContext:
     success_status: int | None = None
     # The client's address, for throttles keyed by source.
     source: str = ""
+    # Reads may come from the read replica (caseload/routing.py decides; off unless opted in).
+    replica_reads: bool = False
     memo: dict[Any, Any] = field(default_factory=dict)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.management.commands import flush
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from caseload.models import Staff
@@ -41,13 +41,13 @@ def _flush_lifts_the_append_only_triggers():
         database = connections[options.get("database") or "default"]
         if database.vendor != "postgresql":
             return original(self, *args, **options)
-        with database.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-        try:
-            return original(self, *args, **options)
-        finally:
+        # SET LOCAL, in the transaction the flush runs in: a session setting would outlive it,
+        # and behind a transaction-pooling PgBouncer would land on whichever server
+        # connection ran it, for another client to inherit.
+        with transaction.atomic(using=database.alias):
             with database.cursor() as cursor:
-                cursor.execute("SET session_replication_role = DEFAULT")
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            return original(self, *args, **options)
 
     flush.Command.handle = handle
     yield

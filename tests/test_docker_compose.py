@@ -62,7 +62,7 @@ def celery_app(service: dict) -> Celery:
 
 
 def test_it_defines_postgres_redis_web_worker_and_beat(services):
-    assert set(services) == {"postgres", "redis", *APP_SERVICES}
+    assert set(services) == {"postgres", "pgbouncer", "redis", *APP_SERVICES}
 
 
 def test_app_services_are_built_from_the_dockerfile(services):
@@ -157,15 +157,29 @@ def test_the_secret_key_has_no_default(services):
     )
 
 
-def test_the_database_url_matches_the_postgres_service(services):
+def test_the_database_url_reaches_the_postgres_service_through_pgbouncer(services):
     url = urlsplit(services["web"]["environment"]["DATABASE_URL"])
+    bouncer = services["pgbouncer"]["environment"]
+    upstream = urlsplit(bouncer["DATABASE_URL"])
     postgres = services["postgres"]["environment"]
 
     assert url.scheme in {"postgres", "postgresql"}
-    assert url.hostname == "postgres"
-    assert url.username == postgres["POSTGRES_USER"]
-    assert url.password == postgres["POSTGRES_PASSWORD"]
-    assert url.path.lstrip("/") == postgres["POSTGRES_DB"]
+    assert (url.hostname, url.port) == ("pgbouncer", int(bouncer["LISTEN_PORT"]))
+    assert upstream.hostname == "postgres"
+    for each in (url, upstream):
+        assert each.username == postgres["POSTGRES_USER"]
+        assert each.password == postgres["POSTGRES_PASSWORD"]
+        assert each.path.lstrip("/") == postgres["POSTGRES_DB"]
+
+
+def test_pgbouncer_pools_by_transaction_and_the_app_knows_it(services, compose):
+    environment = services["web"]["environment"]
+
+    assert services["pgbouncer"]["environment"]["POOL_MODE"] == "transaction"
+    assert environment["CASELOAD_TRANSACTION_POOLING"] == "true"
+    # The statement timeout the app cannot send through the pooler is the role's.
+    timeout = compose["configs"]["statement-timeout"]["content"]
+    assert re.search(r"ALTER ROLE caseload SET statement_timeout", timeout)
 
 
 def test_the_broker_is_the_redis_service(services):
@@ -180,7 +194,7 @@ def test_ssl_redirect_is_off_by_default_for_local_compose(services):
     assert value == "${DJANGO_SECURE_SSL_REDIRECT:-false}"
 
 
-@pytest.mark.parametrize("name", ["postgres", "redis", "web"])
+@pytest.mark.parametrize("name", ["postgres", "pgbouncer", "redis", "web"])
 def test_it_health_checks(services, name):
     test = services[name]["healthcheck"]["test"]
 
@@ -207,7 +221,7 @@ def test_the_web_health_check_host_is_always_allowed(services):
 def test_app_services_wait_for_a_healthy_database_and_broker(services, name):
     depends_on = services[name]["depends_on"]
 
-    for dependency in ("postgres", "redis"):
+    for dependency in ("postgres", "pgbouncer", "redis"):
         assert depends_on[dependency]["condition"] == "service_healthy", dependency
 
 

@@ -71,6 +71,9 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "api.lockout.SignInLockoutMiddleware",
 ]
+if env("DATABASE_REPLICA_URL"):
+    # After the answer: a staff member's write starts their read-your-writes window.
+    MIDDLEWARE.insert(1, "api.routing.ReadYourWritesMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -110,23 +113,71 @@ CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS = int(
     env("CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS", "5")
 )
 _URL_OPTIONS = dict(DATABASES["default"].get("OPTIONS", {}))
+# Caseload reaches PostgreSQL through a pooler in transaction mode, such as PgBouncer
+# (docs/operations.md, "Scale-out"): a server connection serves one transaction, then another
+# client's. Nothing may then rely on session state between transactions: no server-side
+# (WITH HOLD) cursors, and no startup `options`, which PgBouncer refuses; the statement timeout
+# is then set on the database role instead. Prepared statements are off in any case (Django's
+# psycopg default).
+CASELOAD_TRANSACTION_POOLING = env_bool("CASELOAD_TRANSACTION_POOLING")
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = CASELOAD_TRANSACTION_POOLING
 
 
-def database_options(statement_timeout_ms: int) -> dict:
-    """OPTIONS for the default database: the URL's, plus the timeouts on PostgreSQL."""
+def database_options(statement_timeout_ms: int, url_options: dict | None = None) -> dict:
+    """OPTIONS for a database: the URL's, plus the timeouts on PostgreSQL."""
+    url_options = _URL_OPTIONS if url_options is None else url_options
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        return _URL_OPTIONS
-    options = " ".join(
-        filter(None, [_URL_OPTIONS.get("options"), f"-c statement_timeout={statement_timeout_ms}"])
+        return url_options
+    timeout = (
+        [] if CASELOAD_TRANSACTION_POOLING else [f"-c statement_timeout={statement_timeout_ms}"]
     )
+    options = " ".join(filter(None, [url_options.get("options"), *timeout]))
     return {
         "connect_timeout": CASELOAD_DATABASE_CONNECT_TIMEOUT_SECONDS,
-        **_URL_OPTIONS,
-        "options": options,
+        **url_options,
+        **({"options": options} if options else {}),
     }
 
 
 DATABASES["default"]["OPTIONS"] = database_options(CASELOAD_STATEMENT_TIMEOUT_MS)
+
+# A streaming replica for staff reads that may lag (caseload/routing.py; docs/operations.md,
+# "Scale-out"). Reads skip it while it lags more than CASELOAD_REPLICA_MAX_LAG_SECONDS, and an
+# actor's reads skip it for CASELOAD_READ_YOUR_WRITES_SECONDS after their last write (keep
+# this at least the lag limit, so a write is on the replica by the time the window closes).
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
+CASELOAD_REPLICA_MAX_LAG_SECONDS = float(env("CASELOAD_REPLICA_MAX_LAG_SECONDS", "5"))
+CASELOAD_READ_YOUR_WRITES_SECONDS = float(env("CASELOAD_READ_YOUR_WRITES_SECONDS", "10"))
+# A replica that does not answer within this long is skipped (and tried again seconds later).
+REPLICA_CONNECT_TIMEOUT_SECONDS = 2
+
+
+def replica_database(statement_timeout_ms: int) -> dict:
+    """The `replica` alias: the replica's URL, the primary's timeouts, failing over to it."""
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL.")
+    replica = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]
+    )
+    if replica["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must name a PostgreSQL standby.")
+    url_options = dict(replica.get("OPTIONS", {}))
+    options = database_options(statement_timeout_ms, url_options)
+    options["connect_timeout"] = url_options.get("connect_timeout", REPLICA_CONNECT_TIMEOUT_SECONDS)
+    return replica | {
+        "ENGINE": "caseload.replica",
+        "ATOMIC_REQUESTS": False,
+        "CONN_HEALTH_CHECKS": True,
+        "DISABLE_SERVER_SIDE_CURSORS": CASELOAD_TRANSACTION_POOLING,
+        # Tests run against one database; the replica alias reads it too.
+        "TEST": {"MIRROR": "default"},
+        "OPTIONS": options,
+    }
+
+
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = replica_database(CASELOAD_STATEMENT_TIMEOUT_MS)
+    DATABASE_ROUTERS = ["caseload.routing.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "caseload.Staff"
@@ -290,6 +341,16 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# `routing` keeps each staff member's last write for read-your-writes (caseload/routing.py): in
+# Redis when there is one, so every web process sees it.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "routing": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "routing"}
+    ),
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -33,6 +33,11 @@ if EMAIL_BACKEND in MESSAGE_WRITING_EMAIL_BACKENDS and not (  # noqa: F405
         "output or files; configure a sending backend, or set "
         "CASELOAD_ALLOW_UNSAFE_EMAIL_BACKEND=true to accept that."
     )
+if DATABASE_REPLICA_URL and not REDIS_URL:  # noqa: F405
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_URL needs REDIS_URL: every web process must see each staff member's "
+        "last write to route their next reads to the primary (docs/operations.md, Scale-out)."
+    )
 CASELOAD_AUDIT_KEY = required("CASELOAD_AUDIT_KEY")
 if len(CASELOAD_AUDIT_KEY) < 32:
     raise ImproperlyConfigured("CASELOAD_AUDIT_KEY must be at least 32 characters.")

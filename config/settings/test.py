@@ -1,7 +1,7 @@
 """Test settings: SQLite by default, PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set."""
 
 from .base import *  # noqa: F403
-from .base import database_options, env
+from .base import database_options, env, replica_database
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", "test-only-not-secret")
 # Hashing speed is not under test here; Argon2 stays first in production.
@@ -20,3 +20,5 @@ CASELOAD_WEBHOOK_ALLOW_HTTP = True
 # checkpoints that take longer than production's timeout on a busy machine.
 CASELOAD_STATEMENT_TIMEOUT_MS = int(env("CASELOAD_STATEMENT_TIMEOUT_MS", "0"))
 DATABASES["default"]["OPTIONS"] = database_options(CASELOAD_STATEMENT_TIMEOUT_MS)  # noqa: F405
+if "replica" in DATABASES:  # noqa: F405
+    DATABASES["replica"] = replica_database(CASELOAD_STATEMENT_TIMEOUT_MS)  # noqa: F405

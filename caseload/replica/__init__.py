@@ -1,0 +1,1 @@
+"""The database engine of the read replica (`DATABASE_REPLICA_URL`): caseload/replica/base.py."""
