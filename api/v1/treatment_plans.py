@@ -140,7 +140,7 @@ class SignSerializer(StrictSerializerMixin, serializers.Serializer):
     )
 
 
-class ReviewSerializer(StrictSerializerMixin, PlanContentMixin):
+class PlanReviewSerializer(StrictSerializerMixin, PlanContentMixin):
     note = serializers.CharField(max_length=5000, help_text="What the review found and changed.")
 
 
@@ -189,14 +189,14 @@ class TreatmentPlanViewSet(EnteredInErrorMixin, RecordViewSet):
         )
         return self.respond_written(updated)
 
-    @extend_schema(request=ReviewSerializer, responses=TreatmentPlanSerializer)
+    @extend_schema(request=PlanReviewSerializer, responses=TreatmentPlanSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk=None) -> Response:
         """Review a signed plan (409 `illegal_transition` for a draft): the note, any new
         problems, goals or interventions, and the next `review_due_on`."""
         plan = self.get_object()
         version = expected_version(request)
-        payload = ReviewSerializer(data=request.data)
+        payload = PlanReviewSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         changes = dict(payload.validated_data)
         note = changes.pop("note")

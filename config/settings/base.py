@@ -313,6 +313,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "caseload.models.DeliveryStatus",
         "WebhookEventEnum": "caseload.models.WebhookEvent",
         "EnrollmentStatusEnum": "caseload.models.EnrollmentStatus",
+        # An enrollment's level and a placement's recommended and actual levels: one code set.
+        "AsamLevelEnum": "caseload.models.AsamLevel",
         # What a new record may be created as; answers carry every status above. Without a
         # name of their own they would share (and overwrite) the names above.
         "AppointmentNewStatusEnum": [("booked", "Booked")],

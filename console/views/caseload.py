@@ -7,7 +7,7 @@ for 10 patients as for 1,000.
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -33,10 +33,11 @@ SORTS = {
     "mrn": ("mrn",),
     "-mrn": ("-mrn",),
     # The phase follows from the last use: the most recent use is the earliest phase.
-    "phase": ("-last_use_at", "mrn"),
-    "-phase": ("last_use_at", "mrn"),
-    "cows": ("last_cows_score", "mrn"),
-    "-cows": ("-last_cows_score", "mrn"),
+    # A patient with no value sorts last either way, on PostgreSQL as on SQLite.
+    "phase": (F("last_use_at").desc(nulls_last=True), "mrn"),
+    "-phase": (F("last_use_at").asc(nulls_last=True), "mrn"),
+    "cows": (F("last_cows_score").asc(nulls_last=True), "mrn"),
+    "-cows": (F("last_cows_score").desc(nulls_last=True), "mrn"),
     "alerts": ("open_alerts", "mrn"),
     "-alerts": ("-open_alerts", "mrn"),
 }

@@ -65,8 +65,6 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "console/board.html", context)
 
 
-@staff_page
-@require_POST
 def _visible_appointment(request: HttpRequest, appointment_id) -> Appointment | None:
     return (
         appointment_list(user=request.user)
@@ -76,6 +74,8 @@ def _visible_appointment(request: HttpRequest, appointment_id) -> Appointment | 
     )
 
 
+@staff_page
+@require_POST
 def move(request: HttpRequest, pk, move: str) -> HttpResponse:
     appointment_id = as_uuid(pk)
     appointment = _visible_appointment(request, appointment_id)
