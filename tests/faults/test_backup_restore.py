@@ -42,10 +42,22 @@ def answers(server: Server, patient: str) -> list[tuple]:
             path,
             reply.status,
             reply.body,
-            {k: v for k, v in reply.headers.items() if k not in PER_REQUEST_HEADERS},
+            {
+                k: _same_order(k, v)
+                for k, v in reply.headers.items()
+                if k not in PER_REQUEST_HEADERS
+            },
         )
         for path, reply in replies
     ]
+
+
+def _same_order(name: str, value: str) -> str:
+    """A Content-Security-Policy's directives in one order: django-csp writes them in an order
+    that differs between processes, with the same meaning."""
+    if name.lower() != "content-security-policy":
+        return value
+    return "; ".join(sorted(part.strip() for part in value.split(";")))
 
 
 def verify(url: str) -> dict:
