@@ -69,7 +69,10 @@ class CaseloadOAuth2Validator(OAuth2Validator):
         and one still running waits for it and then revokes it."""
         integration = self._client(request)
         with transaction.atomic():
-            if integration is None or not integration_may_issue_token(client=integration):
+            checked = getattr(request.client, "client_secret", "")
+            if integration is None or not integration_may_issue_token(
+                client=integration, secret_checked=checked
+            ):
                 raise oauth_errors.InvalidClientError(request=request)
             return super().save_bearer_token(token, request, *args, **kwargs)
 

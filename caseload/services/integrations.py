@@ -183,16 +183,23 @@ def integration_principal(
     return IntegrationPrincipal(client=client, scopes=frozenset(token_scopes) & set(client.scopes))
 
 
-def integration_may_issue_token(*, client: IntegrationClient) -> bool:
+def integration_may_issue_token(*, client: IntegrationClient, secret_checked: str) -> bool:
     """Is the client still exactly as when its secret was checked (same version, enabled)?
 
     Call in the transaction that stores the new token: the client's row is locked `FOR SHARE`
     until it commits, so a rotation or disablement (which lock the row, bump its version and
     revoke every token) either waits and then revokes this token too, or has committed and is
     seen here. No token minted with an old secret outlives the rotation that retired it.
+
+    `secret_checked` is the stored (hashed) secret the request's secret was checked against: the
+    client's row may have been read after a rotation committed, but the secret it was checked
+    against must still be the application's.
     """
     current = IntegrationClient.objects.filter(
-        pk=client.pk, version=client.version, disabled_at__isnull=True
+        pk=client.pk,
+        version=client.version,
+        disabled_at__isnull=True,
+        application__client_secret=secret_checked,
     )
     return bool(share_lock(current))
 
