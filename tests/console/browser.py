@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
@@ -56,8 +57,14 @@ def shoot(driver: webdriver.Chrome, name: str) -> None:
     driver.set_window_size(1280, 1000)
 
 
+# While a form's answer replaces the page, Chromium may report the old page's node as gone
+# (`Node with given id does not belong to the document`): look again rather than fail.
+_NAVIGATING = (StaleElementReferenceException, WebDriverException)
+
+
 def wait_for(driver, locator, timeout=WAIT_SECONDS):
-    return WebDriverWait(driver, timeout).until(seen.visibility_of_element_located(locator))
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=_NAVIGATING)
+    return wait.until(seen.visibility_of_element_located(locator))
 
 
 def wait_for_text(driver, locator, text, timeout=WAIT_SECONDS):
@@ -65,7 +72,8 @@ def wait_for_text(driver, locator, text, timeout=WAIT_SECONDS):
 
 
 def heading(driver) -> str:
-    return wait_for(driver, (By.TAG_NAME, "h1")).text
+    wait = WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=_NAVIGATING)
+    return wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text)
 
 
 # Accessibility: axe-core 4 (shipped by selenium-axe-python) against WCAG 2.x A and AA rules.
