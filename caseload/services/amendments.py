@@ -121,8 +121,8 @@ def amendment_accept(
     """Accept: the original is marked entered in error, the replacement named, both linked."""
     require_may(actor, DECIDE, amendment)
     model = AMENDABLE[amendment.record_type]
-    new = _replacement(amendment, model, replacement)
     with transaction.atomic():
+        original, new = _locked_pair(amendment, model, replacement)
         accepted = _decide(
             amendment,
             actor,
@@ -130,7 +130,6 @@ def amendment_accept(
             status=AmendmentStatus.ACCEPTED,
             replacement_id=new.pk,
         )
-        original = model.objects.get(pk=amendment.record_id)
         if not original.is_entered_in_error:
             record_mark_entered_in_error(
                 instance=original,
@@ -143,9 +142,19 @@ def amendment_accept(
     return accepted
 
 
-def _replacement(amendment: AmendmentRequest, model, replacement: uuid.UUID):
-    """The corrected record: of the same kind and patient, and not itself entered in error."""
-    new = model.objects.filter(pk=replacement, patient_id=amendment.patient_id).first()
+def _locked_pair(amendment: AmendmentRequest, model, replacement: uuid.UUID):
+    """(original, corrected record), both rows locked in key order so two decisions on
+    crossing records cannot deadlock. The corrected record is of the same kind and patient,
+    and not itself entered in error, as it stands under the lock: a correction racing the
+    acceptance either lands first and is seen here, or waits for it."""
+    wanted = {amendment.record_id, replacement} if isinstance(replacement, uuid.UUID) else set()
+    rows = {
+        row.pk: row
+        for row in model.objects.select_for_update()
+        .filter(pk__in=wanted, patient_id=amendment.patient_id)
+        .order_by("pk")
+    }
+    new = rows.get(replacement)
     if new is None or new.pk == amendment.record_id:
         raise InvalidInput(
             "Name the corrected record: a record of the same kind, of the same patient.",
@@ -158,7 +167,7 @@ def _replacement(amendment: AmendmentRequest, model, replacement: uuid.UUID):
             code="entered_in_error",
             field="replacement",
         )
-    return new
+    return rows[amendment.record_id], new
 
 
 def amendment_deny(

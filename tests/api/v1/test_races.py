@@ -3,11 +3,22 @@ interleaving. Each race is run many times so an unlocked check fails reliably.""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from caseload.models import Enrollment, PatientUserObjectPermission, Referral
+from caseload.models import (
+    AmendmentRequest,
+    Assessment,
+    AuditEvent,
+    Enrollment,
+    PatientUserObjectPermission,
+    Referral,
+)
 from caseload.services.enrollments import enrollment_discharge
+from tests.api.v1.test_amendments import ask, cows
 from tests.concurrency import at_once
 from tests.factories import EnrollmentFactory, PatientFactory, ReferralFactory, StaffFactory
 
@@ -191,3 +202,43 @@ def test_notes_racing_a_reassignment_answer_201_or_403_never_500(
         statuses.append(written)
     assert set(statuses) <= {201, 403}, statuses
     assert CaseNote.objects.filter(patient=patient).count() == statuses.count(201)
+
+
+def test_an_acceptance_racing_a_correction_of_its_replacement_reads_it_under_lock(
+    as_user, counselor, supervisor, patient
+):
+    """The replacement's state is read on its locked row. The request row is held locked for a
+    moment so the acceptance waits inside its transaction while a correction of the replacement
+    arrives: the correction must wait for the acceptance, never commit under it (an unlocked
+    check would accept a record already withdrawn)."""
+    deciding, correcting = as_user(supervisor), as_user(counselor)
+    for _ in range(3):
+        made = ask(as_user(counselor), patient, cows(patient, counselor))
+        corrected = cows(patient, counselor)
+
+        def hold_request(pk=made["id"]):
+            with transaction.atomic():
+                AmendmentRequest.objects.select_for_update().get(pk=pk)
+                time.sleep(1.2)
+
+        def accept(m=made, c=corrected):
+            time.sleep(0.2)
+            return deciding.post(
+                f"/api/v1/amendments/{m['id']}/accept/", {"replacement": str(c.pk)}
+            )
+
+        def correct(c=corrected):
+            time.sleep(0.6)
+            return correcting.post(
+                f"/api/v1/assessments/{c.pk}/entered-in-error/", {"reason": "Wrong chart."}
+            )
+
+        _, accepted, correction = at_once(hold_request, accept, correct)
+        assert (accepted.status_code, correction.status_code) == (200, 200), accepted.json()
+        accepted_at = AuditEvent.objects.get(
+            resource_id=made["id"], action="transition"
+        ).occurred_at
+        corrected_at = (
+            Assessment.history.filter(id=corrected.pk, status="entered_in_error").get().history_date
+        )
+        assert corrected_at > accepted_at
