@@ -54,6 +54,8 @@ from caseload.models import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from caseload.models import Staff
 
 VIEW, ADD, CHANGE = "view", "add", "change"
@@ -223,16 +225,35 @@ def may(
     the patient must be one the actor may write to.
     """
     model = target if isinstance(target, type) else type(target)
-    if is_system(actor):
-        allowed = (action, model._meta.model_name) in actor.grants
-    elif is_integration(actor):
-        allowed = action == VIEW and integration_may_list(actor, model)
-    else:
-        allowed = has_role_permission(actor, action, model)
+    allowed = _type_allowed(actor, action, model)
     if not allowed or action == VIEW:
         return allowed
     patient = patient or patient_of(target)
     return patient is None or may_write_patient(actor, patient)
+
+
+def may_each(
+    actor: object, asks: Iterable[tuple[str, type[models.Model]]], *, patient: Patient
+) -> tuple[bool, dict[tuple[str, type[models.Model]], bool]]:
+    """Whether the actor may write to `patient`, and `may(actor, action, model,
+    patient=patient)` for each ask: one question about the patient for a page offering
+    several forms, not one per form."""
+    writable = may_write_patient(actor, patient)
+    answers = {}
+    for action, model in asks:
+        allowed = _type_allowed(actor, action, model)
+        answers[(action, model)] = allowed and (action == VIEW or writable)
+    return writable, answers
+
+
+def _type_allowed(actor: object, action: str, model: type[models.Model]) -> bool:
+    """The record type half of `may`: a system actor's grants, an integration's scopes, or
+    the role."""
+    if is_system(actor):
+        return (action, model._meta.model_name) in actor.grants
+    if is_integration(actor):
+        return action == VIEW and integration_may_list(actor, model)
+    return has_role_permission(actor, action, model)
 
 
 def require_may(
@@ -477,13 +498,24 @@ def patients_writable_by(user: Staff) -> models.QuerySet[Patient]:
     in_program = Patient.objects.filter(program_id=user.program_id)
     if user.role in PROGRAM_WIDE_ROLES:
         return in_program
-    return get_objects_for_user(
+    # The query is built once per request (django-guardian builds it anew on every call, which
+    # cost more than running it); each caller gets an unevaluated copy, so every read still
+    # asks the database.
+    request = current_request()
+    key = ("care_team", user.pk)
+    if request is not None and key in request.memo:
+        return request.memo[key].all()
+    care_team = get_objects_for_user(
         user,
         CARE_TEAM_PERMISSION,
         klass=in_program,
         accept_global_perms=False,
         with_superuser=False,
     )
+    if request is not None:
+        request.memo[key] = care_team
+        return care_team.all()
+    return care_team
 
 
 def can_view_patient(user: Staff, patient: Patient) -> bool:
@@ -551,6 +583,24 @@ def records_visible_to(user: Staff, model: type[models.Model]) -> models.QuerySe
     if not has_role_permission(user, VIEW, model):
         return model._default_manager.none()
     return model._default_manager.filter(patient__in=patients_visible_to(user))
+
+
+def patient_records_visible_to(
+    user: Staff, patient: Patient, model_types: Iterable[type[models.Model]]
+) -> dict[type[models.Model], models.QuerySet]:
+    """`records_visible_to(user, model).filter(patient=patient)` for each type, asking once
+    whether the user may open the patient rather than inside every type's query: the answer
+    for one patient is the same for each, and a page reading nine record types built and
+    planned the caseload's subquery nine times."""
+    if is_integration(user):
+        return {m: records_visible_to(user, m).filter(patient=patient) for m in model_types}
+    visible = can_view_patient(user, patient)
+    return {
+        m: m._default_manager.filter(patient_id=patient.pk)
+        if visible and has_role_permission(user, VIEW, m)
+        else m._default_manager.none()
+        for m in model_types
+    }
 
 
 def patient_fields_barred(user: Staff, fields: set[str]) -> set[str]:

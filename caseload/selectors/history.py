@@ -1,7 +1,8 @@
 """Everything recorded about one patient, newest first, each record with its change history.
 
 The query count is fixed by the number of record types, never by the length of the history:
-one query for each type's records and one for each type's historical rows.
+one query for whether the user may open the patient, then one for each type's records and one
+for each type's historical rows.
 """
 
 from __future__ import annotations
@@ -15,27 +16,40 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from caseload.models import Patient, Staff
-from caseload.selectors import records as selectors
+from caseload.models import (
+    Appointment,
+    Assessment,
+    CaseNote,
+    DrugScreen,
+    Enrollment,
+    MedicationRecord,
+    Patient,
+    Placement,
+    Referral,
+    Staff,
+    TreatmentPlan,
+)
+from caseload.permissions import patient_records_visible_to
 
 
 @dataclass(frozen=True)
 class HistoryKind:
     name: str
-    selector: Any
+    model: type[models.Model]
     at_field: str
+    related: tuple[str, ...] = ()
 
 
 KINDS: tuple[HistoryKind, ...] = (
-    HistoryKind("enrollment", selectors.enrollment_list, "admitted_on"),
-    HistoryKind("assessment", selectors.assessment_list, "administered_at"),
-    HistoryKind("medication", selectors.medication_list, "start_date"),
-    HistoryKind("drug_screen", selectors.drug_screen_list, "collected_at"),
-    HistoryKind("referral", selectors.referral_list, "referred_on"),
-    HistoryKind("appointment", selectors.appointment_list, "start"),
-    HistoryKind("note", selectors.note_list, "written_at"),
-    HistoryKind("placement", selectors.placement_list, "assessed_at"),
-    HistoryKind("treatment_plan", selectors.treatment_plan_list, "starts_on"),
+    HistoryKind("enrollment", Enrollment, "admitted_on"),
+    HistoryKind("assessment", Assessment, "administered_at"),
+    HistoryKind("medication", MedicationRecord, "start_date"),
+    HistoryKind("drug_screen", DrugScreen, "collected_at", related=("results",)),
+    HistoryKind("referral", Referral, "referred_on"),
+    HistoryKind("appointment", Appointment, "start"),
+    HistoryKind("note", CaseNote, "written_at"),
+    HistoryKind("placement", Placement, "assessed_at"),
+    HistoryKind("treatment_plan", TreatmentPlan, "starts_on"),
 )
 
 
@@ -50,8 +64,9 @@ class HistoryEntry:
 def patient_history(*, user: Staff, patient: Patient) -> list[HistoryEntry]:
     """The patient's records the user may read, newest first, with who changed what and when."""
     entries: list[HistoryEntry] = []
+    scoped = patient_records_visible_to(user, patient, (kind.model for kind in KINDS))
     for kind in KINDS:
-        records = list(kind.selector(user=user).filter(patient=patient))
+        records = list(scoped[kind.model].prefetch_related(*kind.related))
         changes = _changes_by_record(type(records[0]), records) if records else {}
         entries.extend(
             HistoryEntry(kind.name, _as_datetime(getattr(r, kind.at_field)), r, changes[r.pk])

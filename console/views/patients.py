@@ -37,8 +37,8 @@ from caseload.permissions import (
     ADD,
     BREAK_GLASS_ROLES,
     CHANGE,
-    can_write_patient,
     may,
+    may_each,
     sees_clinical_content,
 )
 from caseload.selectors.break_glass import break_glass_candidates
@@ -73,6 +73,15 @@ CHART_STYLE_HASH = (
 )
 
 
+# The forms the patient page may offer: (action, record type) asked of the policy.
+PAGE_FORMS = {
+    "assessment": (ADD, Assessment),
+    "note": (ADD, CaseNote),
+    "appointment": (ADD, Appointment),
+    "contact": (CHANGE, Patient),
+}
+
+
 @staff_page
 @csp_update({"style-src": [CHART_STYLE_HASH]})
 def patient_page(request: HttpRequest, pk) -> HttpResponse:
@@ -93,18 +102,15 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
     for entry in entries:
         by_kind[entry.kind].append(entry.record)
     names = {m.pk: m.get_full_name() or m.username for m in colleagues_of(user)}
+    # Which forms to offer: the policy's answer for this user and patient.
+    writable, answers = may_each(user, PAGE_FORMS.values(), patient=patient)
     context = {
         "patient": patient,
         "clinical": clinical,
         "staff_names": names,
-        "writable": can_write_patient(user, patient),
-        "may_edit_contact": may(user, CHANGE, patient),
-        # Which forms to offer: the policy's answer for this user and patient.
-        "may_add": {
-            "assessment": may(user, ADD, Assessment, patient=patient),
-            "note": may(user, ADD, CaseNote, patient=patient),
-            "appointment": may(user, ADD, Appointment, patient=patient),
-        },
+        "writable": writable,
+        "may_edit_contact": answers[PAGE_FORMS["contact"]],
+        "may_add": {name: answers[ask] for name, ask in PAGE_FORMS.items()},
         "sections": by_kind,
         "history": _history_rows(entries, names),
         "instruments": [(code, SHORT_NAMES[code]) for code in instruments.INSTRUMENT_CODES],
