@@ -1,8 +1,8 @@
 """Everything recorded about one patient, newest first, each record with its change history.
 
 The query count is fixed by the number of record types, never by the length of the history:
-one query for whether the user may open the patient, then one for each type's records and one
-for each type's historical rows.
+one query for whether the user may open the patient, one for each type's records, and one for
+every version of them all (a UNION ALL over the types' history tables).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from caseload.models import (
@@ -63,30 +65,51 @@ class HistoryEntry:
 
 def patient_history(*, user: Staff, patient: Patient) -> list[HistoryEntry]:
     """The patient's records the user may read, newest first, with who changed what and when."""
-    entries: list[HistoryEntry] = []
     scoped = patient_records_visible_to(user, patient, (kind.model for kind in KINDS))
-    for kind in KINDS:
-        records = list(scoped[kind.model].prefetch_related(*kind.related))
-        changes = _changes_by_record(type(records[0]), records) if records else {}
-        entries.extend(
-            HistoryEntry(kind.name, _as_datetime(getattr(r, kind.at_field)), r, changes[r.pk])
-            for r in records
+    found = [(kind, list(scoped[kind.model].prefetch_related(*kind.related))) for kind in KINDS]
+    changes = _changes([(kind, records) for kind, records in found if records])
+    entries = [
+        HistoryEntry(
+            kind.name,
+            _as_datetime(getattr(record, kind.at_field)),
+            record,
+            changes.get((kind.name, record.pk), []),
         )
+        for kind, records in found
+        for record in records
+    ]
     entries.sort(key=lambda entry: (entry.at, entry.record.created_at), reverse=True)
     return entries
 
 
-def _changes_by_record(model: type[models.Model], records: list) -> dict[Any, list[dict]]:
-    historical = _historical_model(model)
-    rows = historical._default_manager.filter(id__in=[r.pk for r in records]).order_by(
-        "id", "history_date"
+def _changes(found: list[tuple[HistoryKind, list]]) -> dict[tuple[str, Any], list[dict]]:
+    """Every version of every record found, in one query over the record types' history
+    tables (UNION ALL), described as changes: (kind, record id) -> changes, newest first."""
+    if not found:
+        return {}
+    first, *rest = [_versions(kind, records) for kind, records in found]
+    rows = first.union(*rest, all=True) if rest else first
+    grouped: dict[tuple[str, Any], list] = defaultdict(list)
+    for kind, record_id, *version in sorted(rows, key=lambda row: (row[0], row[1], row[2])):
+        grouped[(kind, record_id)].append(version)
+    return {key: _describe(versions) for key, versions in grouped.items()}
+
+
+def _versions(kind: HistoryKind, records: list) -> models.QuerySet:
+    """(kind, id, when, by, type, the named fields' values) of each version of the records."""
+    historical = _historical_model(kind.model)
+    named = {f.name: F(f.attname) for f in _diffed_fields(historical)}
+    return (
+        historical._default_manager.filter(id__in=[r.pk for r in records])
+        .order_by()
+        .annotate(
+            history_kind=Value(kind.name, output_field=models.CharField()),
+            named=JSONObject(**named),
+        )
+        .values_list(
+            "history_kind", "id", "history_date", "history_user_id", "history_type", "named"
+        )
     )
-    grouped: dict[Any, list] = defaultdict(list)
-    for row in rows:
-        grouped[row.id].append(row)
-    return {record_id: _describe(versions) for record_id, versions in grouped.items()} | {
-        r.pk: [] for r in records if r.pk not in grouped
-    }
 
 
 # Changes the history does not name: every save moves them.
@@ -101,40 +124,30 @@ def _historical_model(model: type[models.Model]) -> type[models.Model]:
 
 
 @functools.cache
-def _diffed_fields(historical: type[models.Model]) -> tuple[models.Field, ...] | None:
+def _diffed_fields(historical: type[models.Model]) -> tuple[models.Field, ...]:
     """The fields `diff_against` compares (tracked, editable, not many-to-many), less the ones
-    the history does not name; None when the model has many-to-many history (diff it the slow
-    way)."""
+    the history does not name."""
     if historical._history_m2m_fields or historical._meta.private_fields:
-        return None
+        raise TypeError(f"{historical.__name__}: many-to-many history is not described")
     names = {f.name for f in historical.tracked_fields if f.editable} - _UNNAMED
     return tuple(f for f in historical._meta.concrete_fields if f.editable and f.name in names)
 
 
-def _changed_fields(previous, current) -> list[str]:
-    """What changed from one version to the next, by field name, sorted: `diff_against`'s
-    answer read straight off the two rows' column values."""
-    fields = _diffed_fields(type(current))
-    if fields is None:
-        return sorted(
-            c.field for c in current.diff_against(previous).changes if c.field not in _UNNAMED
-        )
-    return sorted(
-        f.name for f in fields if f.value_from_object(previous) != f.value_from_object(current)
-    )
-
-
 def _describe(versions: list) -> list[dict[str, Any]]:
+    """Oldest-first versions (when, by, type, values) as changes, newest first."""
     described = []
-    for previous, current in zip([None, *versions], versions, strict=False):
+    before: dict | None = None
+    for at, by, kind, values in versions:
+        changed = [] if before is None else [k for k, v in values.items() if before.get(k) != v]
         described.append(
             {
-                "at": current.history_date,
-                "by": current.history_user_id,
-                "type": {"+": "created", "~": "changed", "-": "deleted"}[current.history_type],
-                "fields": _changed_fields(previous, current) if previous is not None else [],
+                "at": at,
+                "by": by,
+                "type": {"+": "created", "~": "changed", "-": "deleted"}[kind],
+                "fields": sorted(changed),
             }
         )
+        before = values
     return list(reversed(described))
 
 

@@ -286,5 +286,7 @@ def test_query_count_does_not_grow_with_the_length_of_the_history(
         assert response.status_code == 200
         assert response.json()["count"] == expected
         counts[expected - 2] = len(captured.captured_queries)
+        history_reads = [q for q in captured.captured_queries if "_historical" in q["sql"]]
+        assert len(history_reads) == 1  # every record type's versions in one query
     print(f"history queries: 10 records -> {counts[10]}, 200 records -> {counts[200]}")
     assert counts[10] == counts[200]
