@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from caseload import instruments
@@ -17,18 +19,21 @@ SERIES = tuple(
 
 def withdrawal_trend(*, user: Staff, patient: Patient) -> list[tuple[TrendSeries, list]]:
     """Each scored series oldest first, with the assessments behind its points."""
-    rows: QuerySet[Assessment] = (
-        assessment_list(user=user)
-        .filter(
-            patient=patient,
-            status=RecordStatus.FINAL,
-            instrument__in=[code for code, _, _ in SERIES],
-        )
-        .order_by("administered_at", "created_at")
+    rows: QuerySet[Assessment] = assessment_list(user=user).filter(
+        patient=patient,
+        status=RecordStatus.FINAL,
+        instrument__in=[code for code, _, _ in SERIES],
     )
+    return trend_of(rows)
+
+
+def trend_of(assessments: Iterable[Assessment]) -> list[tuple[TrendSeries, list]]:
+    """The series drawn from assessments already read (final COWS and SOWS only, whatever
+    else is given), oldest first."""
     by_instrument: dict[str, list[Assessment]] = {code: [] for code, _, _ in SERIES}
-    for row in rows:
-        by_instrument[row.instrument].append(row)
+    for row in sorted(assessments, key=lambda a: (a.administered_at, a.created_at)):
+        if row.status == RecordStatus.FINAL and row.instrument in by_instrument:
+            by_instrument[row.instrument].append(row)
     return [
         (
             TrendSeries(

@@ -45,7 +45,7 @@ from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.history import patient_history
 from caseload.selectors.people import colleagues_of
 from caseload.selectors.records import appointment_list
-from caseload.selectors.trend import withdrawal_trend
+from caseload.selectors.trend import trend_of
 from caseload.services.appointments import appointment_create
 from caseload.services.assessments import assessment_record
 from caseload.services.break_glass import break_glass_open
@@ -117,7 +117,7 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
         "severity_names": SEVERITY_NAMES,
     }
     if clinical:
-        context |= _clinical_context(request, patient)
+        context |= _clinical_context(request, patient, by_kind["assessment"])
     audit_page(request, model=Patient, objects=[patient], action=AuditAction.READ)
     return render(request, "console/patients/page.html", context)
 
@@ -142,9 +142,11 @@ class _Entry:
         self.kind, self.at, self.record, self.changes = kind, at, record, []
 
 
-def _clinical_context(request: HttpRequest, patient: Patient) -> dict:
+def _clinical_context(request: HttpRequest, patient: Patient, assessments: list) -> dict:
+    """The chart, its table of scores, the phase and the user's open alerts. The chart is
+    drawn from the assessments the history has already read."""
     user = request.user
-    trend = withdrawal_trend(user=user, patient=patient)
+    trend = trend_of(assessments)
     series = [one for one, _ in trend]
     svg = render_withdrawal_trend_svg(
         series=series,
