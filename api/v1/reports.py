@@ -31,6 +31,7 @@ from .fields import validate_plausible_date
 from .query import StrictQueryMixin
 from .renderers import CsvRenderer
 
+
 class IsReportReader(permissions.IsAuthenticated):
     message = "Program reports are for the program's supervisors."
 

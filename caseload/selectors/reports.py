@@ -70,7 +70,9 @@ def _check_window(start: date, end: date, field: str) -> None:
             "Must not be after the end of the window.", field=field, code="window_reversed"
         )
     if end - start > LONGEST_WINDOW:
-        raise InvalidInput("A report covers at most ten years.", field=field, code="window_too_long")
+        raise InvalidInput(
+            "A report covers at most ten years.", field=field, code="window_too_long"
+        )
 
 
 def _program_enrollments(user: Staff) -> QuerySet[Enrollment]:
