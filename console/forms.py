@@ -220,22 +220,19 @@ def date_field(label: str) -> forms.DateField:
         required=False,
         label=label,
         validators=[plausible_date],
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
 # Each report's parameters, named as the API's (`/api/v1/reports/...`); empty means the
 # selector's default.
 REPORT_PARAMETERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "census": (("on", "Day counted (today when empty)"),),
-    "admissions-discharges": (
-        ("from", "First day (a year before the last when empty)"),
-        ("to", "Last day (today when empty)"),
-    ),
+    "census": (("on", "Day counted"),),
+    "admissions-discharges": (("from", "First day"), ("to", "Last day")),
     "plan-reviews": (),
     "pharmacotherapy-continuity": (
-        ("cohort_from", "First admission day (a year before the last when empty)"),
-        ("cohort_to", "Last admission day (180 days ago when empty)"),
+        ("cohort_from", "First admission day"),
+        ("cohort_to", "Last admission day"),
     ),
 }
 
@@ -245,8 +242,14 @@ class ReportForm(forms.Form):
 
     def __init__(self, report: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.report = report
         for name, label in REPORT_PARAMETERS[report]:
             self.fields[name] = date_field(label)
+
+    def as_run(self, body: dict) -> ReportForm:
+        """The same form showing the values the report ran with (the selector's defaults
+        where a field was left empty)."""
+        return ReportForm(self.report, {name: body[name] for name in self.fields})
 
 
 class StaffFilterForm(forms.Form):

@@ -4,7 +4,7 @@ API reads through and writes through the service the API calls."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -78,6 +78,7 @@ def program_reports(request: HttpRequest) -> HttpResponse:
         else:
             status = 200
             _audit_report(request, name, body, patients)
+            form = form.as_run(body)
     context = {
         "report": name,
         "titles": REPORT_TITLES,
@@ -111,6 +112,8 @@ def _census(user: Staff, values: dict) -> tuple[dict, list]:
 def _admissions_discharges(user: Staff, values: dict) -> tuple[dict, list]:
     start, end = reports.report_window(date_from=values.get("from"), date_to=values.get("to"))
     rows = reports.admissions_discharges(user=user, date_from=start, date_to=end)
+    for row in rows:
+        row["month_shown"] = date.fromisoformat(f"{row['month']}-01")
     return {"from": start, "to": end, "rows": rows}, []
 
 
