@@ -4,6 +4,7 @@ API reads through and writes through the service the API calls."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
@@ -201,28 +202,42 @@ def care_team_edit(request: HttpRequest, pk) -> HttpResponse:
     enrollment = _enrollment_or_404(request, pk)
     initial = {"counselor": enrollment.counselor_id, "prescriber": enrollment.prescriber_id}
     form = CareTeamForm(request.POST or None, initial=initial, staff_choices=colleagues_of(user))
-    status = 200
-    if request.method != "POST":
-        audit_page(request, model=Enrollment, objects=[enrollment], action=AuditAction.READ)
-    elif form.is_valid():
-        try:
-            enrollment_update(
-                enrollment=enrollment,
-                actor=user,
-                changes=dict(form.cleaned_data),
-                expected_version=version_of(request),
-            )
-        except DomainError as exc:
-            refuse_domain(request, exc, action=AuditAction.UPDATE, record=enrollment)
-            show_domain_error(form, exc)
-            status = exc.status
-        else:
-            messages.success(request, f"Care team of {enrollment.patient.mrn} saved.")
-            return redirect("console:care-team")
-    else:
-        status = 400
+    status = _form_page(
+        request,
+        form,
+        record=enrollment,
+        write=lambda data: enrollment_update(
+            enrollment=enrollment,
+            actor=user,
+            changes=dict(data),
+            expected_version=version_of(request),
+        ),
+    )
+    if status is None:
+        messages.success(request, f"Care team of {enrollment.patient.mrn} saved.")
+        return redirect("console:care-team")
     context = {"enrollment": enrollment, "form": form}
     return render(request, "console/supervisor/care_team_form.html", context, status=status)
+
+
+def _form_page(
+    request: HttpRequest, form, *, record, write: Callable[[dict], object]
+) -> int | None:
+    """A form on one record. Shown (GET): a read of the record, naming its patient. Sent: the
+    cleaned data goes to its service; None once written, else the status to answer, with the
+    service's error on the field it names (a refusal audited as the API's)."""
+    if request.method != "POST":
+        audit_page(request, model=type(record), objects=[record], action=AuditAction.READ)
+        return 200
+    if not form.is_valid():
+        return 400
+    try:
+        write(form.cleaned_data)
+    except DomainError as exc:
+        refuse_domain(request, exc, action=AuditAction.UPDATE, record=record)
+        show_domain_error(form, exc)
+        return exc.status
+    return None
 
 
 def _enrollment_or_404(request: HttpRequest, pk) -> Enrollment:
@@ -248,26 +263,20 @@ def reminder_wording(request: HttpRequest) -> HttpResponse:
     program = Program.objects.get(pk=user.program_id)
     initial = {"reminder_text": program.reminder_text}
     form = ReminderWordingForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method != "POST":
-        audit_page(request, model=Program, objects=[program], action=AuditAction.READ)
-    elif form.is_valid():
-        try:
-            program_reminder_text_update(
-                program=program,
-                actor=user,
-                text=form.cleaned_data["reminder_text"],
-                expected_version=version_of(request),
-            )
-        except DomainError as exc:
-            refuse_domain(request, exc, action=AuditAction.UPDATE, record=program)
-            show_domain_error(form, exc)
-            status = exc.status
-        else:
-            messages.success(request, "Reminder wording saved.")
-            return redirect("console:reminder-wording")
-    else:
-        status = 400
+    status = _form_page(
+        request,
+        form,
+        record=program,
+        write=lambda data: program_reminder_text_update(
+            program=program,
+            actor=user,
+            text=data["reminder_text"],
+            expected_version=version_of(request),
+        ),
+    )
+    if status is None:
+        messages.success(request, "Reminder wording saved.")
+        return redirect("console:reminder-wording")
     context = {"program": program, "form": form, "example": _example_reminder(program)}
     return render(request, "console/supervisor/reminder_wording.html", context, status=status)
 
