@@ -10,9 +10,11 @@ from django.utils import timezone
 
 from caseload.models import AuditAction, AuditEvent, Enrollment, Program, Staff
 from caseload.permissions import can_view_patient
+from console.forms import REPORT_PARAMETERS
 from tests.factories import EnrollmentFactory, PatientFactory, StaffFactory, signed_plan
 
 from .conftest import console_for
+from .test_safety import INLINE_HANDLER, INLINE_SCRIPT, STYLE_ATTRIBUTE
 
 
 def enrollment_of(patient) -> Enrollment:
@@ -274,3 +276,17 @@ def test_a_patient_added_later_shows_in_the_care_team_list(supervisor, counselor
     EnrollmentFactory(actor=supervisor, patient=added, counselor=counselor)
 
     assert added.mrn.encode() in console_for(supervisor).get("/console/care-team/").content
+
+
+def test_the_program_pages_are_no_store_with_no_inline_script_or_style(supervisor, patient):
+    client = console_for(supervisor)
+    urls = [f"/console/reports/?report={name}" for name in REPORT_PARAMETERS]
+    urls += ["/console/staff/", "/console/care-team/", "/console/reminder-wording/"]
+    urls.append(f"/console/care-team/{enrollment_of(patient).pk}/")
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
+        assert "unsafe-inline" not in response["Content-Security-Policy"], url
+        for pattern in (INLINE_SCRIPT, INLINE_HANDLER, STYLE_ATTRIBUTE):
+            assert not pattern.search(response.content), url
