@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from caseload.models import AuditEvent, BreakGlass, Staff
+from caseload.models import AuditEvent, BreakGlass, Enrollment, Program, Staff
 from caseload.permissions import (
+    CHANGE,
     VIEW,
     has_role_permission,
     is_staff_member,
     may_manage_program,
+    may_read_program_reports,
     sees_clinical_content,
 )
 
@@ -35,4 +37,18 @@ def console(request: HttpRequest) -> dict:
         nav.append(("console:break-glass", "Break-glass reviews"))
     if may_manage_program(user, user.program_id, model=Staff):
         nav.append(("console:locks", "Sign-in locks"))
-    return context | {"nav": nav}
+    return context | {"nav": nav + _program_nav(user)}
+
+
+def _program_nav(user) -> list[tuple[str, str]]:
+    """The program's own pages, each where the policy lets the user open it."""
+    nav = []
+    if may_read_program_reports(user):
+        nav.append(("console:reports", "Reports"))
+    if may_manage_program(user, user.program_id, model=Staff):
+        nav.append(("console:staff", "Staff"))
+    if has_role_permission(user, CHANGE, Enrollment):
+        nav.append(("console:care-team", "Care teams"))
+    if may_manage_program(user, user.program_id, model=Program):
+        nav.append(("console:reminder-wording", "Reminder wording"))
+    return nav

@@ -12,8 +12,16 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from caseload import instruments
+from caseload.dates import PLAUSIBLE_DATE
 from caseload.errors import DomainError
-from caseload.models import AppointmentKind, AuditAction, AuditOutcome, ReminderChannel, Staff
+from caseload.models import (
+    AppointmentKind,
+    AuditAction,
+    AuditOutcome,
+    ReminderChannel,
+    Role,
+    Staff,
+)
 
 from .labels import answer_label, item_label
 
@@ -198,3 +206,85 @@ class AuditFilterForm(forms.Form):
         self.fields["actor"].queryset = staff_choices
         self.fields["actor"].label_from_instance = staff_name
         self.fields["actor"].empty_label = "anyone"
+
+
+def plausible_date(value) -> None:
+    """The same range rule as the API's dates (caseload/dates.py)."""
+    problem = PLAUSIBLE_DATE.problem(value)
+    if problem:
+        raise ValidationError(problem, code="out_of_range")
+
+
+def date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        label=label,
+        validators=[plausible_date],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+# Each report's parameters, named as the API's (`/api/v1/reports/...`); empty means the
+# selector's default.
+REPORT_PARAMETERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "census": (("on", "Day counted"),),
+    "admissions-discharges": (("from", "First day"), ("to", "Last day")),
+    "plan-reviews": (),
+    "pharmacotherapy-continuity": (
+        ("cohort_from", "First admission day"),
+        ("cohort_to", "Last admission day"),
+    ),
+}
+
+
+class ReportForm(forms.Form):
+    """A report's parameters: dates only; the selector checks and fills in the window."""
+
+    def __init__(self, report: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.report = report
+        for name, label in REPORT_PARAMETERS[report]:
+            self.fields[name] = date_field(label)
+
+    def as_run(self, body: dict) -> ReportForm:
+        """The same form showing the values the report ran with (the selector's defaults
+        where a field was left empty)."""
+        return ReportForm(self.report, {name: body[name] for name in self.fields})
+
+
+class StaffFilterForm(forms.Form):
+    """The API's staff filters (`role`, `is_active`)."""
+
+    role = forms.ChoiceField(choices=[("", "any"), *Role.choices], required=False)
+    is_active = forms.ChoiceField(
+        label="Account",
+        choices=[("", "any"), ("true", "active"), ("false", "deactivated")],
+        required=False,
+    )
+
+
+class CareTeamForm(forms.Form):
+    """An enrollment's counselor and prescriber, from the program's staff; whether a person
+    may hold the role is `enrollment_update`'s question (`wrong_role`, `does_not_exist`)."""
+
+    counselor = forms.ModelChoiceField(queryset=Staff.objects.none())
+    prescriber = forms.ModelChoiceField(queryset=Staff.objects.none(), required=False)
+
+    def __init__(self, *args, staff_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("counselor", "prescriber"):
+            self.fields[name].queryset = staff_choices
+            self.fields[name].label_from_instance = staff_name
+        self.fields["counselor"].empty_label = "Choose the counselor"
+        self.fields["prescriber"].empty_label = "No prescriber"
+
+
+class ReminderWordingForm(forms.Form):
+    """The program's reminder wording; the service checks it (`names_program`, length)."""
+
+    reminder_text = forms.CharField(
+        label="Reminder wording",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        strip=False,
+    )

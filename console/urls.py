@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import caseload, patients, signin, supervisor, today
+from .views import caseload, patients, program, signin, supervisor, today
 
 app_name = "console"
 
@@ -35,4 +35,10 @@ urlpatterns = [
     ),
     path("signin-locks/", supervisor.signin_lock_list, name="locks"),
     path("signin-locks/<str:pk>/unlock/", supervisor.signin_unlock_view, name="unlock"),
+    # The program's own pages (supervisors).
+    path("reports/", program.program_reports, name="reports"),
+    path("staff/", program.staff_list, name="staff"),
+    path("care-team/", program.care_team, name="care-team"),
+    path("care-team/<str:pk>/", program.care_team_edit, name="care-team-edit"),
+    path("reminder-wording/", program.reminder_wording, name="reminder-wording"),
 ]

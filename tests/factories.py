@@ -182,3 +182,30 @@ class ReferralFactory(factory.django.DjangoModelFactory):
         from caseload.services.referrals import referral_create
 
         return referral_create(actor=actor, patient=patient, fields=kwargs)
+
+
+def signed_plan(*, counselor: Staff, enrollment: Enrollment, review_due_on: date):
+    """A treatment plan signed by counselor and patient whose review falls due on a given day
+    (the review date is set directly: signing computes it from today)."""
+    from caseload.services.treatment_plans import treatment_plan_create, treatment_plan_sign
+
+    target = timezone.localdate() + timedelta(days=60)
+    plan = treatment_plan_create(
+        actor=counselor,
+        enrollment=enrollment,
+        fields={
+            "problems": [{"description": "Opioid use."}],
+            "goals": [
+                {
+                    "description": "Keep my job.",
+                    "objectives": [{"description": "Attend visits.", "target_date": target}],
+                }
+            ],
+            "interventions": [
+                {"kind": "Counseling", "frequency": "weekly", "responsible": str(counselor.pk)}
+            ],
+        },
+    )
+    plan = treatment_plan_sign(plan=plan, actor=counselor, signed_by_patient_at=timezone.now())
+    type(plan).objects.filter(pk=plan.pk).update(review_due_on=review_due_on)
+    return plan

@@ -7,19 +7,21 @@ selector, writes the audit event and shapes the answer.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.audit import AuditedViewMixin
+from caseload.errors import InvalidInput
 from caseload.models import AuditAction, DischargeReason
 from caseload.permissions import may_read_program_reports
 from caseload.selectors import reports
@@ -28,9 +30,6 @@ from caseload.services.audit import audit_event
 from .fields import validate_plausible_date
 from .query import StrictQueryMixin
 from .renderers import CsvRenderer
-
-# The longest window a report reads: ten years of months.
-LONGEST_WINDOW = timedelta(days=3660)
 
 
 class IsReportReader(permissions.IsAuthenticated):
@@ -160,17 +159,19 @@ class WindowParams(serializers.Serializer):
         }
 
     def validate(self, attrs):
-        to = attrs.get("to") or timezone.localdate()
-        start = attrs.get("from") or (to - timedelta(days=364)).replace(day=1)
-        _check_window(start, to, "from")
-        return {"from": start, "to": to}
+        with _field_errors():
+            start, end = reports.report_window(date_from=attrs.get("from"), date_to=attrs.get("to"))
+        return {"from": start, "to": end}
 
 
-def _check_window(start: date, end: date, field: str) -> None:
-    if start > end:
-        raise serializers.ValidationError({field: ["Must not be after the end of the window."]})
-    if end - start > LONGEST_WINDOW:
-        raise serializers.ValidationError({field: ["A report covers at most ten years."]})
+@contextmanager
+def _field_errors():
+    """The selector's window check, as the serializer's error on the field it names."""
+    try:
+        yield
+    except InvalidInput as exc:
+        detail = ErrorDetail(exc.message, code=exc.code)
+        raise serializers.ValidationError({exc.field: [detail]}) from exc
 
 
 class AdmissionsDischargesView(ReportView):
@@ -232,11 +233,12 @@ class CohortParams(serializers.Serializer):
     cohort_to = _date("Last admission day of the cohort.")
 
     def validate(self, attrs):
-        as_of = timezone.localdate()
-        end = attrs.get("cohort_to") or as_of - timedelta(days=reports.CONTINUOUS_DAYS)
-        start = attrs.get("cohort_from") or end - timedelta(days=364)
-        _check_window(start, end, "cohort_from")
-        return {"cohort_from": start, "cohort_to": end, "as_of": as_of}
+        with _field_errors():
+            return reports.cohort_window(
+                cohort_from=attrs.get("cohort_from"),
+                cohort_to=attrs.get("cohort_to"),
+                as_of=timezone.localdate(),
+            )
 
 
 class PharmacotherapyContinuityView(ReportView):

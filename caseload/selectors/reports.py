@@ -16,6 +16,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from caseload.errors import InvalidInput
 from caseload.models import (
     COARSE_LEVEL,
     DischargeReason,
@@ -41,6 +42,37 @@ MOUD = (Medication.METHADONE, Medication.BUPRENORPHINE)
 CONTINUOUS_DAYS = 180
 LONGEST_GAP_DAYS = 7
 ADULT_AGE = 18
+# The longest window a report reads: ten years of months.
+LONGEST_WINDOW = timedelta(days=3660)
+
+
+def report_window(*, date_from: date | None, date_to: date | None) -> tuple[date, date]:
+    """The admissions-and-discharges window: `date_to` today and `date_from` the first of the
+    month a year before it, unless given; 400 naming `from` for a reversed or too long one."""
+    end = date_to or timezone.localdate()
+    start = date_from or (end - timedelta(days=364)).replace(day=1)
+    _check_window(start, end, "from")
+    return start, end
+
+
+def cohort_window(*, cohort_from: date | None, cohort_to: date | None, as_of: date) -> dict:
+    """The continuity measure's admission cohort: it ends CONTINUOUS_DAYS before `as_of` and
+    spans a year unless given; 400 naming `cohort_from` for a reversed or too long one."""
+    end = cohort_to or as_of - timedelta(days=CONTINUOUS_DAYS)
+    start = cohort_from or end - timedelta(days=364)
+    _check_window(start, end, "cohort_from")
+    return {"cohort_from": start, "cohort_to": end, "as_of": as_of}
+
+
+def _check_window(start: date, end: date, field: str) -> None:
+    if start > end:
+        raise InvalidInput(
+            "Must not be after the end of the window.", field=field, code="window_reversed"
+        )
+    if end - start > LONGEST_WINDOW:
+        raise InvalidInput(
+            "A report covers at most ten years.", field=field, code="window_too_long"
+        )
 
 
 def _program_enrollments(user: Staff) -> QuerySet[Enrollment]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -9,9 +11,12 @@ from django.db import transaction
 
 from caseload.errors import Conflict, InvalidInput
 from caseload.models import AuditAction, Program, Role, Staff
-from caseload.permissions import role_group_name, roles_sync
+from caseload.permissions import require_manage_program, role_group_name, roles_sync
 
 from .audit import audit_record
+from .records import ExpectedVersion, version_claim
+
+REMINDER_TEXT_MAX = Program._meta.get_field("reminder_text").max_length
 
 
 def program_create(*, code: str, name: str, reminder_text: str | None = None) -> Program:
@@ -28,6 +33,43 @@ def program_create(*, code: str, name: str, reminder_text: str | None = None) ->
         program.save()
         audit_record(actor=None, action=AuditAction.CREATE, obj=program)
     return program
+
+
+def program_reminder_text_update(
+    *, program: Program, actor: Staff, text: str, expected_version: ExpectedVersion
+) -> Program:
+    """Change the neutral wording the program's appointment reminders start with (its
+    supervisors). A reminder reaches a phone or a mailbox others may see, so the wording may
+    not name the program: being its patient is itself protected (docs/background-work.md)."""
+    require_manage_program(actor, program.pk, model=Program)
+    text = " ".join((text or "").split())
+    with transaction.atomic():
+        fresh = version_claim(Program, program.pk, expected_version)
+        _check_reminder_text(fresh, text)  # on the locked row: its name as it stands
+        fresh.reminder_text = text
+        fresh.updated_by = actor
+        fresh.save(update_fields=["reminder_text", "updated_by", "updated_at"])
+        audit_record(
+            actor=actor, action=AuditAction.UPDATE, obj=fresh, detail={"fields": ["reminder_text"]}
+        )
+    return fresh
+
+
+def _check_reminder_text(program: Program, text: str) -> None:
+    if not text:
+        raise InvalidInput("Reminders need a wording.", field="reminder_text", code="required")
+    if len(text) > REMINDER_TEXT_MAX:
+        raise InvalidInput(
+            f"At most {REMINDER_TEXT_MAX} characters.", field="reminder_text", code="max_length"
+        )
+    for name in (program.name, program.code):
+        if name and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, flags=re.IGNORECASE):
+            raise InvalidInput(
+                "The wording may not name the program: a reminder must not reveal that the "
+                "person is its patient.",
+                field="reminder_text",
+                code="names_program",
+            )
 
 
 def staff_create(

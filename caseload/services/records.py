@@ -83,7 +83,7 @@ def record_update(
         _refuse_correction_by_write(changes)
     try:
         with transaction.atomic():
-            fresh = _claim(model, instance.pk, expected_version)
+            fresh = version_claim(model, instance.pk, expected_version)
             if isinstance(fresh, CorrectableRecord) and fresh.is_entered_in_error:
                 raise Conflict(
                     "A record entered in error cannot be changed.",
@@ -133,7 +133,7 @@ def _stamp(instance: models.Model) -> None:
         instance.change_seq = feed_stamp()
 
 
-def _claim(model: type[M], pk, expected_version: ExpectedVersion) -> M:
+def version_claim(model: type[M], pk, expected_version: ExpectedVersion) -> M:
     """Bump the row's version if it matches; return the locked, current row or raise 412."""
     claim = model._default_manager.filter(pk=pk)
     if expected_version is not None:

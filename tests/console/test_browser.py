@@ -7,16 +7,18 @@ critical WCAG violations, and each main screen is saved to shots/ to look at.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
-from caseload.models import Assessment, CaseNote
+from caseload.models import Assessment, CaseNote, Enrollment
 from caseload.services.break_glass import break_glass_open
 from caseload.services.medications import medication_record
-from tests.factories import PERSONA_PASSWORD, AssessmentFactory
+from tests.factories import PERSONA_PASSWORD, AssessmentFactory, signed_plan
 
 from .browser import (
     Pages,
@@ -64,6 +66,10 @@ def driver():
 def pages(driver, live_server, transactional_db):
     driver.delete_all_cookies()
     return Pages(driver, live_server.url)
+
+
+def enrollment_of(patient) -> Enrollment:
+    return Enrollment.objects.get(patient=patient)
 
 
 def sign_in(pages: Pages, staff) -> str:
@@ -217,3 +223,44 @@ def test_front_desk_sees_the_board_and_contact_details(
     assert "Assessments" not in pages.driver.find_element(By.TAG_NAME, "main").text
     pages.open(f"/console/patients/{patient.pk}/appointments/new/")
     accessible(pages, "42-booking")
+
+
+def test_a_supervisor_runs_the_programs_reports_staff_and_reminders(
+    pages, supervisor, counselor, other_counselor, patient
+):
+    due = timezone.localdate() - timedelta(days=2)
+    signed_plan(counselor=counselor, enrollment=enrollment_of(patient), review_due_on=due)
+    sign_in(pages, supervisor)
+    pages.driver.find_element(By.LINK_TEXT, "Reports").click()
+    assert heading(pages.driver) == "Program reports"
+    accessible(pages, "34-reports")
+    pages.driver.find_element(By.LINK_TEXT, "Admissions and discharges").click()
+    wait_for_text(pages.driver, (By.TAG_NAME, "caption"), "per month")
+    accessible(pages, "34b-reports-admissions")
+    pages.open("/console/reports/?report=plan-reviews")
+    assert patient.mrn in pages.driver.find_element(By.TAG_NAME, "table").text
+    accessible(pages, "34c-reports-plan-reviews")
+
+    pages.driver.find_element(By.LINK_TEXT, "Staff").click()
+    assert heading(pages.driver) == "Staff of the program"
+    accessible(pages, "35-staff")
+
+    pages.driver.find_element(By.LINK_TEXT, "Care teams").click()
+    accessible(pages, "36a-care-teams")
+    pages.driver.find_element(By.PARTIAL_LINK_TEXT, "Change").click()
+    assert patient.mrn in heading(pages.driver)
+    Select(pages.driver.find_element(By.ID, "id_prescriber")).select_by_visible_text(
+        f"{other_counselor.username} (Counselor)"
+    )
+    pages.driver.find_element(By.ID, "id_prescriber").submit()
+    wait_for(pages.driver, (By.ID, "id_prescriber-errors"))
+    accessible(pages, "36-care-team")  # the service's refusal, on its field
+
+    pages.open("/console/reminder-wording/")
+    wording = pages.driver.find_element(By.ID, "id_reminder_text")
+    wording.clear()
+    wording.send_keys("Your appointment:")
+    wording.submit()
+    assert "Reminder wording saved." in wait_for(pages.driver, (By.CSS_SELECTOR, ".message")).text
+    assert "Your appointment: " in pages.driver.find_element(By.CSS_SELECTOR, "p.example").text
+    accessible(pages, "37-reminder-wording")

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from caseload.models import Alert
+from caseload.models import Alert, Enrollment, Program
 from caseload.services.break_glass import break_glass_open
 from console.urls import urlpatterns
 from tests.factories import AppointmentFactory
@@ -55,6 +55,14 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("break-glass-review", "POST"): (404, 404, 302, 404, L),
     ("locks", "GET"): (403, 403, 200, 403, L),
     ("unlock", "POST"): (403, 403, 302, 403, L),
+    # The program's own pages.
+    ("reports", "GET"): (403, 403, 200, 403, L),
+    ("staff", "GET"): (403, 403, 200, 403, L),
+    ("care-team", "GET"): (403, 403, 200, 403, L),
+    ("care-team-edit", "GET"): (403, 403, 200, 403, L),
+    ("care-team-edit", "POST"): (403, 403, 302, 403, L),
+    ("reminder-wording", "GET"): (403, 403, 200, 403, L),
+    ("reminder-wording", "POST"): (403, 403, 302, 403, L),
 }
 
 
@@ -104,7 +112,23 @@ def target(route: str, world: World) -> tuple[str, dict]:
         return reverse(f"console:{route}", args=[opening.pk]), {"note": "Justified."}
     if route == "unlock":
         return reverse(f"console:{route}", args=[world.counselor.pk]), {}
+    if route in PROGRAM_ROUTES:
+        return program_target(route, world)
     return reverse(f"console:{route}"), {}
+
+
+PROGRAM_ROUTES = ("care-team-edit", "reminder-wording")
+
+
+def program_target(route: str, world: World) -> tuple[str, dict]:
+    """The program's forms, with the current version of what they change."""
+    if route == "care-team-edit":
+        enrollment = Enrollment.objects.get(patient=world.patient)
+        body = {"counselor": world.counselor.pk, "version": enrollment.version}
+        return reverse(f"console:{route}", args=[enrollment.pk]), body
+    program = Program.objects.get(pk=world.supervisor.program_id)
+    body = {"reminder_text": "You have a visit.", "version": program.version}
+    return reverse(f"console:{route}"), body
 
 
 def client_for(persona: str, world: World) -> Client:

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from caseload.models import Enrollment
 from tests.factories import (
     AppointmentFactory,
     AssessmentFactory,
@@ -16,6 +17,8 @@ from tests.factories import (
     DrugScreenFactory,
     EnrollmentFactory,
     PatientFactory,
+    StaffFactory,
+    signed_plan,
 )
 
 from .conftest import booked_today, console_for
@@ -82,3 +85,34 @@ def test_today_costs_the_same_for_few_and_many_appointments(supervisor, counselo
 
     queries(client, "/console/")
     assert queries(client, "/console/") == few
+
+
+def plans_due(n: int, *, supervisor, counselor) -> None:
+    due = timezone.localdate() + timedelta(days=5)
+    for patient in add_patients(n, supervisor=supervisor, counselor=counselor):
+        enrollment = Enrollment.objects.get(patient=patient)
+        signed_plan(counselor=counselor, enrollment=enrollment, review_due_on=due)
+
+
+def test_the_program_pages_cost_the_same_for_few_and_many_rows(supervisor, counselor):
+    client = console_for(supervisor)
+    urls = [
+        "/console/reports/?report=census",
+        "/console/reports/?report=admissions-discharges",
+        "/console/reports/?report=plan-reviews",
+        "/console/reports/?report=pharmacotherapy-continuity",
+        "/console/staff/",
+        "/console/care-team/",
+    ]
+    plans_due(2, supervisor=supervisor, counselor=counselor)
+    StaffFactory(program=supervisor.program, role="prescriber")
+    for url in urls:
+        queries(client, url)  # the audit stores each new set of patients once
+    few = [queries(client, url) for url in urls]
+    plans_due(8, supervisor=supervisor, counselor=counselor)
+    for _ in range(8):
+        StaffFactory(program=supervisor.program, role="prescriber")
+    for url in urls:
+        queries(client, url)
+
+    assert [queries(client, url) for url in urls] == few

@@ -13,9 +13,13 @@ from django.utils import timezone
 from caseload.models import AuditEvent
 from caseload.services.enrollments import enrollment_discharge
 from caseload.services.placements import placement_record
-from caseload.services.treatment_plans import treatment_plan_create, treatment_plan_sign
 from tests.conftest import integration_for
-from tests.factories import EnrollmentFactory, MedicationRecordFactory, PatientFactory
+from tests.factories import (
+    EnrollmentFactory,
+    MedicationRecordFactory,
+    PatientFactory,
+    signed_plan,
+)
 
 BASE = "/api/v1/reports/"
 
@@ -131,21 +135,10 @@ def test_plan_reviews_lists_overdue_and_due_and_names_the_patients_in_the_audit(
     plans = []
     for days_due in (-3, 10, 200):
         patient, enrollment = admit(supervisor, counselor, days_ago=5)
-        plan = treatment_plan_create(
-            actor=counselor,
+        plan = signed_plan(
+            counselor=counselor,
             enrollment=enrollment,
-            fields={
-                "problems": [{"description": "Opioid use."}],
-                "goals": [{"description": "Keep my job.", "objectives": [
-                    {"description": "Attend visits.", "target_date": today() + timedelta(days=60)}
-                ]}],
-                "interventions": [{"kind": "Counseling", "frequency": "weekly",
-                                   "responsible": str(counselor.pk)}],
-            },
-        )  # fmt: skip
-        plan = treatment_plan_sign(plan=plan, actor=counselor, signed_by_patient_at=timezone.now())
-        type(plan).objects.filter(pk=plan.pk).update(
-            review_due_on=today() + timedelta(days=days_due)
+            review_due_on=today() + timedelta(days=days_due),
         )
         plans.append((plan, patient))
     body = as_user(supervisor).get(f"{BASE}plan-reviews/").json()
