@@ -18,19 +18,8 @@ from django.db.models import F, Value
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
-from caseload.models import (
-    Appointment,
-    Assessment,
-    CaseNote,
-    DrugScreen,
-    Enrollment,
-    MedicationRecord,
-    Patient,
-    Placement,
-    Referral,
-    Staff,
-    TreatmentPlan,
-)
+from caseload import models as clinical
+from caseload.models import Patient, Staff
 from caseload.permissions import patient_records_visible_to
 
 
@@ -43,15 +32,15 @@ class HistoryKind:
 
 
 KINDS: tuple[HistoryKind, ...] = (
-    HistoryKind("enrollment", Enrollment, "admitted_on"),
-    HistoryKind("assessment", Assessment, "administered_at"),
-    HistoryKind("medication", MedicationRecord, "start_date"),
-    HistoryKind("drug_screen", DrugScreen, "collected_at", related=("results",)),
-    HistoryKind("referral", Referral, "referred_on"),
-    HistoryKind("appointment", Appointment, "start"),
-    HistoryKind("note", CaseNote, "written_at"),
-    HistoryKind("placement", Placement, "assessed_at"),
-    HistoryKind("treatment_plan", TreatmentPlan, "starts_on"),
+    HistoryKind("enrollment", clinical.Enrollment, "admitted_on"),
+    HistoryKind("assessment", clinical.Assessment, "administered_at"),
+    HistoryKind("medication", clinical.MedicationRecord, "start_date"),
+    HistoryKind("drug_screen", clinical.DrugScreen, "collected_at", related=("results",)),
+    HistoryKind("referral", clinical.Referral, "referred_on"),
+    HistoryKind("appointment", clinical.Appointment, "start"),
+    HistoryKind("note", clinical.CaseNote, "written_at"),
+    HistoryKind("placement", clinical.Placement, "assessed_at"),
+    HistoryKind("treatment_plan", clinical.TreatmentPlan, "starts_on"),
 )
 
 
