@@ -57,6 +57,7 @@ def bulk_appointments(program, supervisor, staff, total: int) -> list[str]:
             rows = Appointment.objects.bulk_create(
                 Appointment(
                     patient=patients[i % PATIENTS],
+                    program_id=patients[i % PATIENTS].program_id,
                     staff=staff,
                     kind="counseling",
                     start=start + timedelta(minutes=i),
