@@ -8,8 +8,8 @@ A bare WSGI function, one psycopg connection per worker, orjson. It serves only 
 - `GET /api/v1/appointments/?updated_since=…&page_size=N` and its `?cursor=…` links, for an
   integration client's OAuth2 token: the same fields and envelope (`next`, `previous`,
   `next_sync`, `results`) as Caseload's sync feed, one keyset range scan of the
-  `(change_seq, id)` index below the horizon, no COUNT, no OFFSET. The cursor is signed (HMAC)
-  like Caseload's links, but carries nothing else.
+  `(program, change_seq, id)` index below the horizon, no COUNT, no OFFSET. The cursor is
+  signed (HMAC) like Caseload's links, but carries nothing else.
 - `GET /api/v1/patients/{id}/history/` for a staff member's personal token: the same rows the
   patient history reads (each record type's rows of the patient and their history rows), in two
   UNION ALL queries, without the diffing and access rules.
@@ -148,10 +148,9 @@ def feed(environ, start_response, client, lawful: bool) -> list[bytes]:
     params = [seq, last_id] if last_id else [seq]
     rows = conn.execute(
         f"SELECT {FIELDS}, a.change_seq FROM caseload_appointment a"  # noqa: S608 - constants
-        " JOIN caseload_patient p ON p.id = a.patient_id"
-        f" WHERE {after} AND a.change_seq < %s AND a.updated_at >= %s AND p.program_id = %s"
+        f" WHERE a.program_id = %s AND {after} AND a.change_seq < %s AND a.updated_at >= %s"
         " ORDER BY a.change_seq, a.id LIMIT %s",
-        [*params, horizon, since, client[0], size + 1],
+        [client[0], *params, horizon, since, size + 1],
     ).fetchall()
     base = f"http://{environ.get('HTTP_HOST', 'localhost')}{environ['PATH_INFO']}?"
     next_link = None
