@@ -33,6 +33,17 @@ PATIENT_PROGRAM_FK = (
 )
 
 
+def appointment_program(**extra) -> models.ForeignKey:
+    """The column as the model declares it (added nullable, NOT NULL once filled)."""
+    return models.ForeignKey(
+        db_index=False,
+        on_delete=django.db.models.deletion.PROTECT,
+        related_name="+",
+        to="caseload.program",
+        **extra,
+    )
+
+
 def fill_program(apps, schema_editor) -> None:
     connection = schema_editor.connection
     statement = FILL.get(connection.vendor, FILL["other"])
@@ -60,15 +71,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
-            model_name="appointment",
-            name="program",
-            field=models.ForeignKey(
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="caseload.program",
-            ),
+            model_name="appointment", name="program", field=appointment_program(null=True)
         ),
         migrations.AddField(
             model_name="historicalappointment",
@@ -84,14 +87,7 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(fill_program, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name="appointment",
-            name="program",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="caseload.program",
-            ),
+            model_name="appointment", name="program", field=appointment_program()
         ),
         migrations.AddIndex(
             model_name="appointment",

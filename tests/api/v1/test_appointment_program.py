@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from caseload.models import Appointment
+from tests.api.v1.test_appointments import booking as book
 from tests.api.v1.test_sync_feed import EPOCH, FEED, walk
 from tests.conftest import integration_for
 from tests.factories import AppointmentFactory, PatientFactory, StaffFactory
@@ -21,15 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def booking(patient, staff, hours: int, **extra) -> dict:
-    start = timezone.now() + timedelta(days=1, hours=hours)
-    return {
-        "patient": str(patient.pk),
-        "staff": str(staff.pk),
-        "kind": "counseling",
-        "start": start.isoformat(),
-        "end": (start + timedelta(minutes=50)).isoformat(),
-        **extra,
-    }
+    return book(patient, staff, start=timezone.now() + timedelta(days=1, hours=hours), **extra)
 
 
 def test_a_booking_through_the_api_stores_its_patients_program(
