@@ -82,6 +82,7 @@ def seed_program(*, code: str, patients: int, appointments: int, counselors: int
                 Appointment(
                     id=uuid.uuid4(),
                     patient_id=rng.choice(ids),
+                    program=program,
                     staff=rng.choice(clinicians),
                     kind="counseling",
                     start=start,

@@ -3,9 +3,12 @@
     DATABASE_URL=postgres://root@127.0.0.1:5432/bench_standard .venv/bin/python bench/run.py \
         --profile standard [--duration 10] [--repeats 3]
 
-Seed the database first with `bench/seed.py --profile <same>`. The runner starts three servers
-with gunicorn (2 sync workers each, the same database): the floor (`bench/floor.py`), stock DRF
-(`bench/baseline/`) and Caseload (`config.settings.production`, DEBUG off). It issues its own
+Seed the database first with `bench/seed.py --profile <same>`. The runner starts four servers
+with gunicorn (2 sync workers each, the same database): the bare floor (`bench/floor.py`, reads
+only), the lawful floor (`bench.floor:lawful_app`: the same reads plus the audit event and, for
+an integration's feed page, the disclosure ledger rows the law requires, in one transaction),
+stock DRF (`bench/baseline/`) and Caseload (`config.settings.production`, DEBUG off). Every
+ratio to a floor is to the lawful one; the bare floor is printed beside it. It issues its own
 credentials in-process (personal tokens with `token_issue`, an integration client with
 `integration_create` and its OAuth2 token from `POST /o/token/`). Load comes from `wrk` when it
 is on PATH, otherwise from a built-in keep-alive generator (threads + http.client); the output
@@ -45,7 +48,9 @@ FEED_FIELDS = {"id", "patient", "staff", "kind", "status", "start", "end", "loca
 FEED_FIELDS |= {"updated_at"}
 EPOCH = "1970-01-01T00:00:00Z"
 CONNECTIONS = 4  # two sync workers per server: four connections keep both busy
+AUDIT_KEY = "bench-audit-key-not-secret-" + "0" * 24  # Caseload's and the lawful floor's
 PEAK_SHARE = 0.7
+FLOORS = ("floor", "lawful")  # the bare floor (reads only) and the lawful floor (and its writes)
 
 
 class HarnessError(RuntimeError):
@@ -335,10 +340,11 @@ def credentials() -> Credentials:
         actor=staff["bench.supervisor"],
     )
     with connection.cursor() as cursor:
-        # The patient with the longest history: the most records and changes to read.
+        # The program's patient with the longest history: the most records and changes to read.
         cursor.execute(
-            "SELECT patient_id FROM caseload_historicalappointment GROUP BY patient_id"
-            " ORDER BY count(*) DESC, patient_id LIMIT 1"
+            "SELECT patient_id FROM caseload_historicalappointment WHERE program_id = %s"
+            " GROUP BY patient_id ORDER BY count(*) DESC, patient_id LIMIT 1",
+            [program.pk],
         )
         history_patient = str(cursor.fetchone()[0])
         cursor.execute(
@@ -448,6 +454,7 @@ def audit_growth(server: Server, paths: list[str], token: str) -> tuple[float, f
 class Row:
     name: str
     floor: str
+    lawful: str
     drf: str
     caseload: str
     ratio: str
@@ -460,7 +467,9 @@ def verdict(ok: bool | None) -> str:
 
 
 def print_table(rows: list[Row], header: str) -> None:
-    titles = Row("measurement", "floor", "stock DRF", "Caseload", "ratio", "target", "")
+    titles = Row(
+        "measurement", "floor", "lawful floor", "stock DRF", "Caseload", "ratio", "target", ""
+    )
     widths = [max(len(getattr(r, f)) for r in [titles, *rows]) for f in Row.__dataclass_fields__]
     print(header)
     for row in [titles, None, *rows]:
@@ -492,6 +501,106 @@ def ms(value: float, requests: int) -> str:
     return f"{value:.1f}" if requests else "no answer in run"
 
 
+@dataclass
+class Measured:
+    """What one run measured, for the table."""
+
+    m: dict[str, Load]  # "<measurement>:<server>" -> medians
+    walks: dict[str, Walk]
+    expected: set[str]
+    n: int
+    deep_row: int
+    peak: Load
+    paced: Load
+    counts: list
+    audit: dict[str, dict[str, tuple[float, float]]]  # row -> server -> (per request, per id)
+
+    def of(self, key: str) -> dict[str, Load]:
+        return {s: self.m[f"{key}:{s}"] for s in SERVERS if f"{key}:{s}" in self.m}
+
+
+SERVERS = ("floor", "lawful", "drf", "caseload")  # the table's columns, in order
+
+
+def table_rows(r: Measured) -> list[Row]:
+    """The table. Every ratio to a floor is to the lawful floor (the bare one stands beside)."""
+    return [*feed_rows(r), *walk_rows(r), *request_rows(r), *audit_rows(r)]
+
+
+def feed_rows(r: Measured) -> list[Row]:
+    feed, deep = r.of("feed"), r.of("deep")
+    share = div(feed["caseload"].rps, feed["lawful"].rps)
+    times = div(feed["caseload"].rps, feed["drf"].rps)
+    slow = div(deep["caseload"].p50, feed["caseload"].p50)
+    rps = (f"{feed[s].rps:,.1f}" for s in SERVERS)
+    return [
+        Row("feed page 500 (integration), req/s", *rps, f"{share:.0%} of lawful floor",
+            ">= 40 % of lawful floor", verdict(share >= 0.4)),
+        Row("  same, vs stock DRF", "", "", "", "", f"{times:.1f}x DRF", ">= 4x stock DRF",
+            verdict(times >= 4)),
+        Row("  same, p50 / p99 ms", *(f"{feed[s].p50:.1f} / {feed[s].p99:.1f}" for s in SERVERS),
+            "", "", verdict(None)),
+        Row(f"deep page (row {r.deep_row:,}) p50 ms",
+            *(ms(deep[s].p50, deep[s].requests) for s in SERVERS), f"{slow:.2f}x first page",
+            "<= 1.2x first page", verdict(slow <= 1.2)),
+    ]  # fmt: skip
+
+
+def walk_rows(r: Measured) -> list[Row]:
+    w = r.walks
+    walk_ratio = div(w["caseload"].seconds, w["lawful"].seconds)
+    errors = {s: walk_errors(w[s].ids, r.expected) for s in w}
+    return [
+        Row(f"whole walk ({r.n:,} rows), s", f"{w['floor'].seconds:.1f}",
+            f"{w['lawful'].seconds:.1f}", "n/a (OFFSET)", f"{w['caseload'].seconds:.1f}",
+            f"{walk_ratio:.1f}x lawful floor", "<= 3x lawful floor", verdict(walk_ratio <= 3)),
+        Row("walk duplicates / gaps", *(f"{errors[s][0]} / {errors[s][1]}" for s in FLOORS), "",
+            f"{errors['caseload'][0]} / {errors['caseload'][1]}", "", "0 / 0",
+            verdict(errors["caseload"] == (0, 0))),
+    ]  # fmt: skip
+
+
+def request_rows(r: Measured) -> list[Row]:
+    m, history = r.m, r.of("history")
+    hist = div(history["caseload"].p50, history["lawful"].p50)
+    cond = div(m["record304:caseload"].rps, m["record200:caseload"].rps)
+    me = div(m["trivial:caseload"].rps, m["trivial:drf"].rps)
+    flat = [c for c in r.counts if len(set(c[2])) == 1 and isinstance(c[2][0], int)]
+    paced = r.paced
+    return [
+        Row("patient history p50 ms", f"{history['floor'].p50:.1f}",
+            f"{history['lawful'].p50:.1f}", "", f"{history['caseload'].p50:.1f}",
+            f"{hist:.1f}x lawful floor", "<= 3x lawful floor", verdict(hist <= 3)),
+        Row("record: 304 If-None-Match vs 200, req/s", "", "", "",
+            f"{m['record304:caseload'].rps:,.0f} vs {m['record200:caseload'].rps:,.0f}",
+            f"{cond:.1f}x", ">= 5x", verdict(cond >= 5)),
+        Row("/api/v1/me/ vs bare Django view, req/s", "", "",
+            f"{m['trivial:drf'].rps:,.0f} (bare)", f"{m['trivial:caseload'].rps:,.0f}",
+            f"{me:.0%}", ">= 50 %", verdict(me >= 0.5)),
+        Row("SQL queries at page size 10/100/1000", "", "", "",
+            f"{len(flat)} of {len(r.counts)} routes equal", "", "same count",
+            verdict(len(flat) == len(r.counts))),
+        Row(f"mixed load at 70 % of peak ({r.peak.rps:,.0f} r/s)", "", "", "",
+            f"{paced.rps:,.0f} r/s p99 {paced.p99:.0f} ms, {paced.errors} errors", "",
+            "p99 <= 300 ms, 0 errors", verdict(paced.p99 <= 300 and not paced.errors)),
+    ]  # fmt: skip
+
+
+def audit_rows(r: Measured) -> list[Row]:
+    """Audit (and ledger) bytes written per request; the bare floor and DRF write none, the
+    lawful floor serves no staff list."""
+    rows = []
+    for what, by_server in r.audit.items():
+        cells = {"floor": "0", "lawful": "", "drf": "0"}
+        for server, (per_request, per_id) in by_server.items():
+            cells[server] = f"{per_request:,.0f} / {per_id:,.1f}"
+        rows.append(
+            Row(f"audit bytes per request / per id, {what}", *(cells[s] for s in SERVERS), "", "",
+                verdict(None))
+        )  # fmt: skip
+    return rows
+
+
 # Main ------------------------------------------------------------------------------------------
 def measure(args) -> int:
     setup_django()
@@ -506,6 +615,9 @@ def measure(args) -> int:
     common = {"DATABASE_URL": os.environ["DATABASE_URL"], "DJANGO_SECRET_KEY": "bench-not-secret"}
     servers = {
         "floor": Server("floor", "bench.floor:app", common),
+        "lawful": Server(
+            "lawful", "bench.floor:lawful_app", {**common, "CASELOAD_AUDIT_KEY": AUDIT_KEY}
+        ),
         "drf": Server(
             "drf",
             "bench.baseline.wsgi:application",
@@ -518,7 +630,7 @@ def measure(args) -> int:
                 **common,
                 "DJANGO_SETTINGS_MODULE": "config.settings.production",
                 "CASELOAD_SECRET_KEYS": "x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
-                "CASELOAD_AUDIT_KEY": "bench-audit-key-not-secret-" + "0" * 24,
+                "CASELOAD_AUDIT_KEY": AUDIT_KEY,
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "DJANGO_SECURE_SSL_REDIRECT": "0",
                 "LOG_LEVEL": "WARNING",
@@ -528,7 +640,6 @@ def measure(args) -> int:
     }
     workdir = Path(tempfile.mkdtemp(prefix="caseload-bench-"))
     failures: list[str] = []
-    rows: list[Row] = []
     try:
         collect_static(servers["caseload"].env)
         for server in servers.values():
@@ -548,22 +659,22 @@ def measure(args) -> int:
             flush=True,
         )
 
-        # Same JSON: the first page of the floor and of Caseload lists the same ids, same fields.
+        # Same JSON: the first page of both floors and of Caseload lists the same ids and fields.
         pages = {
             s: get_json(servers[s], first, creds.supervisor if s == "drf" else creds.oauth)
             for s in servers
         }
         for name, page in pages.items():
             check_feed_page(name, page)
-        if [r["id"] for r in pages["floor"]["results"]] != [
-            r["id"] for r in pages["caseload"]["results"]
-        ]:
-            raise HarnessError("The floor's first feed page differs from Caseload's.")
+        served = {s: [r["id"] for r in pages[s]["results"]] for s in ("floor", "lawful")}
+        for name, ids in served.items():
+            if ids != [r["id"] for r in pages["caseload"]["results"]]:
+                raise HarnessError(f"The {name} floor's first feed page differs from Caseload's.")
 
         # The whole walk, once per server, in pages of 500; it finds the deep page's link.
         deep_row = int(n * 0.9) // 500 * 500
         walks = {}
-        for name in ("floor", "caseload"):
+        for name in (*FLOORS, "caseload"):
             walks[name] = walk(servers[name], creds.oauth, first, deep_row)
             dups, gaps = walk_errors(walks[name].ids, creds.expected_ids)
             print(
@@ -586,12 +697,15 @@ def measure(args) -> int:
             raise HarnessError(f"{appointment_path} answered without an ETag")
         plan = [
             ("feed", "floor", first, bearer["client"], (200,)),
+            ("feed", "lawful", first, bearer["client"], (200,)),
             ("feed", "drf", first, bearer["supervisor"], (200,)),
             ("feed", "caseload", first, bearer["client"], (200,)),
             ("deep", "floor", deep["floor"], bearer["client"], (200,)),
+            ("deep", "lawful", deep["lawful"], bearer["client"], (200,)),
             ("deep", "drf", deep["drf"], bearer["supervisor"], (200,)),
             ("deep", "caseload", deep["caseload"], bearer["client"], (200,)),
             ("history", "floor", history_path, bearer["supervisor"], (200,)),
+            ("history", "lawful", history_path, bearer["supervisor"], (200,)),
             ("history", "caseload", history_path, bearer["supervisor"], (200,)),
             ("record200", "caseload", appointment_path, bearer["supervisor"], (200,)),
             (
@@ -635,156 +749,16 @@ def measure(args) -> int:
         # Query counts and audit growth, in-process against the same database.
         counts = query_counts(creds)
         reads = int(max(5, min(40, args.duration * 4)))
+        staff_list = [f"/api/v1/patients/?page_size={400 + i}" for i in range(reads)]
         audit = {
-            "staff list": audit_growth(
-                caseload,
-                [f"/api/v1/patients/?page_size={400 + i}" for i in range(reads)],
-                creds.supervisor,
-            ),
-            "feed": audit_growth(caseload, walks["caseload"].links[:reads], creds.oauth),
+            "staff list": {"caseload": audit_growth(caseload, staff_list, creds.supervisor)},
+            "feed": {
+                s: audit_growth(servers[s], walks[s].links[:reads], creds.oauth)
+                for s in ("lawful", "caseload")
+            },
         }
-
-        # The table.
-        feed = {s: m[f"feed:{s}"] for s in servers}
-        share = div(feed["caseload"].rps, feed["floor"].rps)
-        times = div(feed["caseload"].rps, feed["drf"].rps)
-        rows.append(
-            Row(
-                "feed page 500 (integration), req/s",
-                f"{feed['floor'].rps:,.1f}",
-                f"{feed['drf'].rps:,.1f}",
-                f"{feed['caseload'].rps:,.1f}",
-                f"{share:.0%} of floor",
-                ">= 40 % of floor",
-                verdict(share >= 0.4),
-            )
-        )
-        rows.append(
-            Row(
-                "  same, vs stock DRF",
-                "",
-                "",
-                "",
-                f"{times:.1f}x DRF",
-                ">= 4x stock DRF",
-                verdict(times >= 4),
-            )
-        )
-        rows.append(
-            Row(
-                "  same, p50 / p99 ms",
-                *(f"{feed[s].p50:.1f} / {feed[s].p99:.1f}" for s in servers),
-                "",
-                "",
-                verdict(None),
-            )
-        )
-        deep_m = {s: m[f"deep:{s}"] for s in servers}
-        slow = div(deep_m["caseload"].p50, feed["caseload"].p50)
-        rows.append(
-            Row(
-                f"deep page (row {deep_row:,}) p50 ms",
-                *(ms(deep_m[s].p50, deep_m[s].requests) for s in servers),
-                f"{slow:.2f}x first page",
-                "<= 1.2x first page",
-                verdict(slow <= 1.2),
-            )
-        )
-        w = walks
-        rows.append(
-            Row(
-                f"whole walk ({n:,} rows), s",
-                f"{w['floor'].seconds:.1f}",
-                "n/a (OFFSET)",
-                f"{w['caseload'].seconds:.1f}",
-                f"{w['caseload'].seconds / w['floor'].seconds:.1f}x floor",
-                "<= 3x floor",
-                verdict(w["caseload"].seconds <= 3 * w["floor"].seconds),
-            )
-        )
-        wf = {s: walk_errors(w[s].ids, creds.expected_ids) for s in w}
-        rows.append(
-            Row(
-                "walk duplicates / gaps",
-                f"{wf['floor'][0]} / {wf['floor'][1]}",
-                "",
-                f"{wf['caseload'][0]} / {wf['caseload'][1]}",
-                "",
-                "0 / 0",
-                verdict(wf["caseload"] == (0, 0)),
-            )
-        )
-        hist = div(m["history:caseload"].p50, m["history:floor"].p50)
-        rows.append(
-            Row(
-                "patient history p50 ms",
-                f"{m['history:floor'].p50:.1f}",
-                "",
-                f"{m['history:caseload'].p50:.1f}",
-                f"{hist:.1f}x floor",
-                "<= 3x floor",
-                verdict(hist <= 3),
-            )
-        )
-        cond = div(m["record304:caseload"].rps, m["record200:caseload"].rps)
-        rows.append(
-            Row(
-                "record: 304 If-None-Match vs 200, req/s",
-                "",
-                "",
-                f"{m['record304:caseload'].rps:,.0f} vs {m['record200:caseload'].rps:,.0f}",
-                f"{cond:.1f}x",
-                ">= 5x",
-                verdict(cond >= 5),
-            )
-        )
-        me = div(m["trivial:caseload"].rps, m["trivial:drf"].rps)
-        rows.append(
-            Row(
-                "/api/v1/me/ vs bare Django view, req/s",
-                "",
-                f"{m['trivial:drf'].rps:,.0f} (bare)",
-                f"{m['trivial:caseload'].rps:,.0f}",
-                f"{me:.0%}",
-                ">= 50 %",
-                verdict(me >= 0.5),
-            )
-        )
-        flat = [c for c in counts if len(set(c[2])) == 1 and isinstance(c[2][0], int)]
-        rows.append(
-            Row(
-                "SQL queries at page size 10/100/1000",
-                "",
-                "",
-                f"{len(flat)} of {len(counts)} routes equal",
-                "",
-                "same count",
-                verdict(len(flat) == len(counts)),
-            )
-        )
-        rows.append(
-            Row(
-                f"mixed load at 70 % of peak ({peak.rps:,.0f} r/s)",
-                "",
-                "",
-                f"{paced.rps:,.0f} r/s p99 {paced.p99:.0f} ms, {paced.errors} errors",
-                "",
-                "p99 <= 300 ms, 0 errors",
-                verdict(paced.p99 <= 300 and not paced.errors),
-            )
-        )
-        for what, (per_request, per_id) in audit.items():
-            rows.append(
-                Row(
-                    f"audit bytes per request / per id, {what}",
-                    "0",
-                    "0",
-                    f"{per_request:,.0f} / {per_id:,.1f}",
-                    "",
-                    "",
-                    verdict(None),
-                )
-            )
+        measured = Measured(m, walks, creds.expected_ids, n, deep_row, peak, paced, counts, audit)
+        rows = table_rows(measured)
 
         print()
         print("SQL queries per list request (page size 10 / 100 / 1000):")
@@ -813,7 +787,7 @@ def measure(args) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", choices=("tiny", "standard"), default="tiny")
+    parser.add_argument("--profile", choices=("tiny", "standard", "large"), default="tiny")
     parser.add_argument("--duration", type=float, default=10, help="seconds per timed run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--python-load", action="store_true", help="ignore wrk even if present")

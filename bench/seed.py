@@ -1,12 +1,21 @@
 """Load a synthetic program of benchmark size into its own PostgreSQL database.
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/bench_tiny .venv/bin/python bench/seed.py \
-        --profile tiny [--fresh]
+        --profile tiny [--fresh] [--scale 0.01] [--dry-run]
 
-Profiles (one program; `bench/run.py` reads the same database):
+Profiles (`bench/run.py` reads the same database, and measures the first program, `bench`):
 
-    tiny       200 patients,    2,000 appointments,   1,000 assessments,     2,000 history rows
-    standard   100,000 patients, 1,000,000 appointments, 500,000 assessments, 1,000,000 history rows
+    profile    programs  patients   appointments  assessments  history rows
+    tiny              1       200          2,000        1,000         2,000
+    standard          1   100,000      1,000,000      500,000     1,000,000
+    large            50 1,000,000     10,000,000    5,000,000    10,000,000
+
+Each of the large profile's programs holds a fiftieth of it, with its own staff.
+
+`--scale F` multiplies every count but the number of programs by F (at least one of each), so
+the large profile's code paths run on a small machine (`--profile large --scale 0.0005`: 50
+programs of 10 patients and 100 appointments). `--dry-run` prints, without touching a database,
+the rows each table would receive.
 
 The database is created when missing and migrated (`manage.py migrate`). A database that already
 holds patients is refused unless `--fresh` (drop and create it again) is given.
@@ -59,17 +68,36 @@ RNG_SEED = 20261126
 
 @dataclass(frozen=True)
 class Profile:
+    """Counts for the whole database; each of `programs` programs gets an equal share."""
+
     patients: int
     appointments: int
     assessments: int
     history: int
     counselors: int
     prescribers: int
+    programs: int = 1
+
+    def scaled(self, factor: float) -> Profile:
+        def times(n: int) -> int:
+            return max(1, round(n * factor))
+
+        return Profile(*(times(getattr(self, name)) for name in COUNTED), programs=self.programs)
+
+    def per_program(self) -> Profile:
+        """One program's share (what `seed_program` writes for each)."""
+        return Profile(
+            *(max(1, getattr(self, name) // self.programs) for name in COUNTED), programs=1
+        )
 
 
+COUNTED = ("patients", "appointments", "assessments", "history", "counselors", "prescribers")
 PROFILES = {
     "tiny": Profile(200, 2_000, 1_000, 2_000, counselors=4, prescribers=2),
     "standard": Profile(100_000, 1_000_000, 500_000, 1_000_000, counselors=400, prescribers=50),
+    "large": Profile(
+        1_000_000, 10_000_000, 5_000_000, 10_000_000, counselors=4_000, prescribers=500, programs=50
+    ),
 }
 
 GIVEN = ("Avery", "Jordan", "Casey", "Morgan", "Riley", "Quinn", "Rowan", "Sage", "Emerson")
@@ -184,7 +212,12 @@ class World:
     now: datetime
 
 
-def make_staff(profile: Profile) -> World:
+def program_code(number: int) -> str:
+    """The first program is `bench` (what `bench/run.py` measures); the others `bench02`, …"""
+    return PROGRAM_CODE if number == 0 else f"{PROGRAM_CODE}{number + 1:02d}"
+
+
+def make_staff(profile: Profile, code: str = PROGRAM_CODE) -> World:
     """Program and staff through the services, exactly as `create_program` / `create_staff`."""
     from django.contrib.auth.models import Permission
     from django.db import transaction
@@ -194,17 +227,17 @@ def make_staff(profile: Profile) -> World:
     from caseload.services.programs import program_create, staff_create
 
     with transaction.atomic():
-        program = program_create(code=PROGRAM_CODE, name="Benchmark Recovery (synthetic)")
+        program = program_create(code=code, name=f"Benchmark Recovery {code} (synthetic)")
         supervisor = staff_create(
-            username="bench.supervisor", program=program, role=Role.SUPERVISOR
+            username=f"{code}.supervisor", program=program, role=Role.SUPERVISOR
         )
-        staff_create(username="bench.frontdesk", program=program, role=Role.FRONT_DESK)
+        staff_create(username=f"{code}.frontdesk", program=program, role=Role.FRONT_DESK)
         counselors = [
-            staff_create(username=f"bench.counselor{i}", program=program, role=Role.COUNSELOR).pk
+            staff_create(username=f"{code}.counselor{i}", program=program, role=Role.COUNSELOR).pk
             for i in range(profile.counselors)
         ]
         prescribers = [
-            staff_create(username=f"bench.prescriber{i}", program=program, role=Role.PRESCRIBER).pk
+            staff_create(username=f"{code}.prescriber{i}", program=program, role=Role.PRESCRIBER).pk
             for i in range(profile.prescribers)
         ]
     permission = Permission.objects.get(
@@ -297,7 +330,7 @@ def grant_rows(world: World) -> Iterator[tuple]:
 APPOINTMENT_COLUMNS = (
     "id", "created_at", "updated_at", "version", "kind", "status", "start", "end", "location",
     "reminder_due_at", "created_by_id", "staff_id", "updated_by_id", "patient_id",
-    "cancellation_reason", "overlap_allowed", "change_seq",
+    "cancellation_reason", "overlap_allowed", "change_seq", "program_id",
 )  # fmt: skip
 APPOINTMENT_HISTORY_COLUMNS = (
     *APPOINTMENT_COLUMNS, "history_date", "history_change_reason", "history_type",
@@ -337,7 +370,7 @@ def appointment_rows(
                 uuid.UUID(int=rng.getrandbits(128), version=4), at, at, version,
                 "medication" if medical else KINDS[i % len(KINDS)], status, start,
                 start + timedelta(minutes=50), "Room 1", None, world.supervisor_id, staff,
-                world.supervisor_id, patients[p], reason, False, Stamp.value,
+                world.supervisor_id, patients[p], reason, False, Stamp.value, world.program_id,
             )  # fmt: skip
             if version == 2 and len(history) < with_history:
                 booked = (*row[:3], 1, row[4], "booked", *row[6:14], "", *row[15:])
@@ -411,8 +444,29 @@ def history_of(table_rows: list, extra: Callable[[tuple], tuple]) -> Iterator[tu
 
 
 # Main ----------------------------------------------------------------------------------------
-def seed(profile_name: str, *, fresh: bool) -> dict:
-    profile = PROFILES[profile_name]
+def plan(profile: Profile) -> dict[str, int]:
+    """The rows each table receives (what `--dry-run` prints): every program's share."""
+    one = profile.per_program()
+    creation_rows = min(one.history, 2 * one.patients + one.assessments)
+    appointment_history = min(2 * one.appointments, max(0, one.history - creation_rows))
+    assessment_history = min(one.assessments, max(0, creation_rows - 2 * one.patients))
+    per_program = {
+        "caseload_program": 1,
+        "caseload_staff": one.counselors + one.prescribers + 2,
+        "caseload_patient": one.patients,
+        "caseload_enrollment": one.patients,
+        "caseload_patientuserobjectpermission": 2 * one.patients,
+        "caseload_appointment": one.appointments,
+        "caseload_assessment": one.assessments,
+        "caseload_historicalpatient": one.patients,
+        "caseload_historicalenrollment": one.patients,
+        "caseload_historicalassessment": assessment_history,
+        "caseload_historicalappointment": appointment_history,
+    }
+    return {table: rows * profile.programs for table, rows in per_program.items()}
+
+
+def seed(profile: Profile, name: str, *, fresh: bool) -> dict:
     url = database_url()
     prepare_database(url, fresh=fresh)
     setup_django()
@@ -425,72 +479,58 @@ def seed(profile_name: str, *, fresh: bool) -> dict:
     if Patient.objects.exists():
         sys.exit("This database already holds patients; run again with --fresh to replace it.")
     rng = random.Random(RNG_SEED)
-    world = make_staff(profile)
-    # History budget: a creation row for every patient, enrollment and assessment, then two
-    # rows (created booked, then its status change) per appointment while the budget lasts.
-    creation_rows = min(profile.history, 2 * profile.patients + profile.assessments)
-    appointment_history = max(0, profile.history - creation_rows)
-    assessment_history = max(0, creation_rows - 2 * profile.patients)
-    history_appt: list = []
-    history_assess: list = []
-    with psycopg.connect(url) as conn:
-        copy_in(
-            conn,
-            "caseload_patient",
-            PATIENT_COLUMNS,
-            patient_rows(world, profile.patients, rng),
-            profile.patients,
-            "patients",
-        )
-        enroll_rows: list = []
-        copy_in(
-            conn,
-            "caseload_enrollment",
-            ENROLLMENT_COLUMNS,
-            _kept(enrollment_rows(world, rng), enroll_rows),
-            profile.patients,
-            "enrollments",
-        )
-        copy_in(
-            conn,
-            "caseload_patientuserobjectpermission",
-            ("user_id", "permission_id", "content_object_id"),
-            grant_rows(world),
-            2 * profile.patients,
-            "care-team grants",
-        )
-        copy_in(
-            conn,
-            "caseload_appointment",
-            APPOINTMENT_COLUMNS,
-            appointment_rows(world, profile.appointments, appointment_history, history_appt, rng),
-            profile.appointments,
-            "appointments",
-        )
-        copy_in(
-            conn,
-            "caseload_assessment",
-            ASSESSMENT_COLUMNS,
-            assessment_rows(world, profile.assessments, history_assess, assessment_history, rng),
-            profile.assessments,
-            "assessments",
-        )
-        write_history(conn, world, enroll_rows, history_appt, history_assess)
-        conn.commit()
+    one = profile.per_program()
+    for number in range(profile.programs):
+        world = make_staff(one, program_code(number))
+        with psycopg.connect(url) as conn:
+            seed_program(conn, world, one, rng)
+            conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-        counts = {
-            table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]  # noqa: E501
-            for table in (
-                "caseload_patient", "caseload_appointment", "caseload_assessment",
-                "caseload_patientuserobjectpermission",
-            )
-        }  # fmt: skip
-        counts["history"] = sum(
-            conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
-            for t in HISTORY_TABLES
-        )
-    return {"profile": profile_name, "seconds": round(time.monotonic() - started, 1), **counts}
+        counts = {table: count_rows(conn, table) for table in COUNTED_TABLES}
+        counts["history"] = sum(count_rows(conn, table) for table in HISTORY_TABLES)
+    return {"profile": name, "seconds": round(time.monotonic() - started, 1), **counts}
+
+
+COUNTED_TABLES = (
+    "caseload_program", "caseload_patient", "caseload_appointment", "caseload_assessment",
+    "caseload_patientuserobjectpermission",
+)  # fmt: skip
+
+
+def count_rows(conn: psycopg.Connection, table: str) -> int:
+    query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+    return conn.execute(query).fetchone()[0]
+
+
+def seed_program(conn: psycopg.Connection, world: World, one: Profile, rng: random.Random) -> None:
+    """One program's patients, enrollments, grants, appointments, assessments and history.
+
+    History budget: a creation row for every patient, enrollment and assessment, then two
+    rows (created booked, then its status change) per appointment while the budget lasts."""
+    creation_rows = min(one.history, 2 * one.patients + one.assessments)
+    appointment_history = max(0, one.history - creation_rows)
+    assessment_history = max(0, creation_rows - 2 * one.patients)
+    history_appt: list = []
+    history_assess: list = []
+    enroll_rows: list = []
+    steps = (
+        ("caseload_patient", PATIENT_COLUMNS, patient_rows(world, one.patients, rng),
+         one.patients, "patients"),
+        ("caseload_enrollment", ENROLLMENT_COLUMNS,
+         _kept(enrollment_rows(world, rng), enroll_rows), one.patients, "enrollments"),
+        ("caseload_patientuserobjectpermission", ("user_id", "permission_id", "content_object_id"),
+         grant_rows(world), 2 * one.patients, "care-team grants"),
+        ("caseload_appointment", APPOINTMENT_COLUMNS,
+         appointment_rows(world, one.appointments, appointment_history, history_appt, rng),
+         one.appointments, "appointments"),
+        ("caseload_assessment", ASSESSMENT_COLUMNS,
+         assessment_rows(world, one.assessments, history_assess, assessment_history, rng),
+         one.assessments, "assessments"),
+    )  # fmt: skip
+    for table, columns, rows, total, label in steps:
+        copy_in(conn, table, columns, rows, total, label)
+    write_history(conn, world, enroll_rows, history_appt, history_assess)
 
 
 HISTORY_TABLES = (
@@ -506,9 +546,10 @@ def write_history(conn, world: World, enrollments: list, appts: list, assess: li
     the appointments' two rows each."""
     patient_cols = tuple(c for c in PATIENT_COLUMNS)
     patients = conn.execute(
-        sql.SQL("SELECT {} FROM caseload_patient ORDER BY created_at").format(
+        sql.SQL("SELECT {} FROM caseload_patient WHERE program_id = %s ORDER BY created_at").format(
             sql.SQL(", ").join(map(sql.Identifier, patient_cols))
-        )
+        ),
+        [world.program_id],
     ).fetchall()
     tail = ("history_date", "history_change_reason", "history_type", "history_user_id")
     copy_in(
@@ -555,8 +596,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="tiny")
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every count but the programs by this"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the rows per table; touch no database"
+    )
     args = parser.parse_args()
-    print(orjson.dumps(seed(args.profile, fresh=args.fresh)).decode())
+    if not 0 < args.scale <= 1:
+        parser.error("--scale must be above 0 and at most 1")
+    profile = PROFILES[args.profile].scaled(args.scale)
+    name = args.profile if args.scale == 1 else f"{args.profile} x{args.scale:g}"
+    if args.dry_run:
+        rows = plan(profile)
+        print(orjson.dumps({"profile": name, "programs": profile.programs, **rows}).decode())
+        return
+    print(orjson.dumps(seed(profile, name, fresh=args.fresh)).decode())
 
 
 if __name__ == "__main__":

@@ -579,6 +579,10 @@ def records_visible_to(user: Staff, model: type[models.Model]) -> models.QuerySe
             return model._default_manager.filter(
                 patient_id__in=consented_patient_ids(user, category)
             )
+        if model is not Patient and has_program_column(model):
+            # QSOA: the whole program, read by the record's own program column (its patient's,
+            # kept so by the database), so the feed walks `(program, change_seq, id)`.
+            return model._default_manager.filter(program_id=user.program_id)
         return model._default_manager.filter(patient__in=patients_disclosable_to(user, category))
     if not has_role_permission(user, VIEW, model):
         return model._default_manager.none()
@@ -601,6 +605,11 @@ def patient_records_visible_to(
         else m._default_manager.none()
         for m in model_types
     }
+
+
+def has_program_column(model: type[models.Model]) -> bool:
+    """Does the record carry its patient's program itself (migration 0021)?"""
+    return any(field.name == "program" for field in model._meta.concrete_fields)
 
 
 def patient_fields_barred(user: Staff, fields: set[str]) -> set[str]:

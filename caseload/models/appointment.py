@@ -29,6 +29,14 @@ class Appointment(FeedRecord, BaseModel):
     patient = models.ForeignKey(
         "caseload.Patient", on_delete=models.PROTECT, related_name="appointments"
     )
+    # The patient's program, copied when the appointment is booked (a patient never changes
+    # program): an integration's feed walks its own program's rows in change order by one
+    # index, and a distributed database can place the row with its program's
+    # (docs/performance.md). On PostgreSQL a foreign key on (patient, program) to the patient's
+    # (id, program) keeps it the patient's program (migration 0021).
+    program = models.ForeignKey(
+        "caseload.Program", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
     )
@@ -73,6 +81,7 @@ class Appointment(FeedRecord, BaseModel):
             models.Index(fields=["updated_at", "id"]),
             # The sync feed walks this index: (change_seq, id) > cursor, below the horizon.
             models.Index(fields=["change_seq", "id"], name="appointment_feed"),
+            models.Index(fields=["program", "change_seq", "id"], name="appointment_program_feed"),
         ]
 
     def __str__(self) -> str:

@@ -39,6 +39,9 @@ class Patient(FeedRecord, BaseModel):
             models.UniqueConstraint(
                 fields=["program", "mrn"], name="patient_mrn_unique_in_program"
             ),
+            # What a record's (patient, program) foreign key names: the pair must be a key
+            # (migration 0021).
+            models.UniqueConstraint(fields=["id", "program"], name="patient_id_program"),
         ]
         indexes = [
             # The list's order within a program, so a page reads rows in index order.

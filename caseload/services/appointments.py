@@ -86,6 +86,9 @@ def appointment_create(
             exclude=None,
         )
         fields["reminder_due_at"] = reminder_first_due(fields["start"], now)
+        # The patient's program, for good: a patient never changes program (migration 0021
+        # makes the database refuse any other).
+        fields["program_id"] = patient.program_id
         appointment = record_create(model=Appointment, actor=actor, patient=patient, **fields)
         reminders_plan(appointment=appointment, now=now)
         outbox_record_appointment(appointment=appointment, event=WebhookEvent.APPOINTMENT_CREATED)

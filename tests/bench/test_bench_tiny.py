@@ -2,7 +2,8 @@
 
 Seeds the suite's own (already migrated, empty) test database with `bench/seed.py --profile
 tiny`, runs `bench/run.py` for one second per measurement and checks that the table comes out
-whole and that both walks served every appointment exactly once. It never judges a time: CI
+whole, with the lawful floor's column beside the bare floor's, and that every walk served every
+appointment exactly once. It never judges a time: CI
 machines differ. The test is transactional: the seeded rows are committed (the servers are other
 processes) and the database is emptied after it, as after every transactional test.
 """
@@ -19,6 +20,8 @@ import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+# The table's first columns: the bare floor, the lawful floor beside it, stock DRF, Caseload.
+COLUMNS = ["measurement", "floor", "lawful floor", "stock DRF", "Caseload"]
 ROWS = (
     "feed page 500 (integration), req/s",
     "same, vs stock DRF",
@@ -70,8 +73,36 @@ def test_tiny_profile_prints_every_row_and_walks_without_duplicates_or_gaps(tran
     table = result.stdout[result.stdout.index("Caseload benchmark, profile tiny") :]
     for label in ROWS:
         assert re.search(rf"^\s*{re.escape(label)}", table, re.MULTILINE), label
-    walk = next(line for line in table.splitlines() if line.startswith("walk duplicates"))
-    cells = [cell.strip() for cell in walk.split("|")]
-    assert cells[1] == "0 / 0" and cells[3] == "0 / 0", walk  # floor, Caseload
-    assert re.search(r"walk caseload: 2,000 rows in [\d.]+ s, 0 duplicates, 0 gaps", result.stdout)
-    assert re.search(r"walk floor: 2,000 rows in [\d.]+ s, 0 duplicates, 0 gaps", result.stdout)
+    rows = table_cells(table)
+    assert list(rows["measurement"].values())[:5] == COLUMNS, rows["measurement"]
+    walk = rows["walk duplicates / gaps"]
+    assert walk["floor"] == walk["lawful floor"] == walk["Caseload"] == "0 / 0", walk
+    for server in ("caseload", "floor", "lawful"):
+        served = rf"walk {server}: 2,000 rows in [\d.]+ s, 0 duplicates, 0 gaps"
+        assert re.search(served, result.stdout), server
+
+    # Every server answered the feed page; ratios to a floor are to the lawful one.
+    feed = rows["feed page 500 (integration), req/s"]
+    assert all(float(feed[c].replace(",", "")) > 0 for c in COLUMNS[1:]), feed
+    assert feed["ratio"].endswith("% of lawful floor"), feed
+    assert rows["whole walk (2,000 rows), s"]["ratio"].endswith("x lawful floor")
+    assert rows["patient history p50 ms"]["ratio"].endswith("x lawful floor")
+    assert float(rows["patient history p50 ms"]["lawful floor"]) > 0
+    # The lawful floor writes the feed's audit event and ledger rows; the bare floor none.
+    audit = rows["audit bytes per request / per id, feed"]
+    assert audit["floor"] == "0", audit
+    per_request, per_id = (float(x.replace(",", "")) for x in audit["lawful floor"].split(" / "))
+    assert per_request > 0 and per_id > 0, audit
+
+
+def table_cells(table: str) -> dict[str, dict[str, str]]:
+    """The printed table as {measurement: {column title: cell}} (titles from its header)."""
+    lines = [line for line in table.splitlines()[1:] if "|" in line and "-+-" not in line]
+    titles = [cell.strip() for cell in lines[0].split("|")]
+    titles[-1] = titles[-1] or "verdict"
+    rows = {}
+    for line in lines:
+        cells = [cell.strip() for cell in line.split("|")]
+        cells += [""] * (len(titles) - len(cells))
+        rows[cells[0]] = dict(zip(titles, cells, strict=True))
+    return rows

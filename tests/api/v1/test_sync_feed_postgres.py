@@ -57,6 +57,7 @@ def bulk_appointments(program, supervisor, staff, total: int) -> list[str]:
             rows = Appointment.objects.bulk_create(
                 Appointment(
                     patient=patients[i % PATIENTS],
+                    program_id=patients[i % PATIENTS].program_id,
                     staff=staff,
                     kind="counseling",
                     start=start + timedelta(minutes=i),
@@ -216,8 +217,11 @@ def test_the_feed_page_query_is_an_index_range_scan(program, two_thousand):
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + page_sql[0])
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Index Scan using appointment_feed" in plan, plan
-    assert "Index Cond: ((ROW(change_seq, id) > ROW(" in plan.replace('"', ""), plan
+    # A QSOA client's page: its program's range of `(program, change_seq, id)` (migration 0021).
+    assert "Index Scan using appointment_program_feed" in plan, plan
+    condition = plan.replace('"', "")
+    assert "Index Cond: ((program_id = " in condition, plan
+    assert "(ROW(change_seq, id) > ROW(" in condition, plan
     assert "Sort" not in plan and "Offset" not in plan, plan
 
 
