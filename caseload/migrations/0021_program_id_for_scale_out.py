@@ -44,6 +44,13 @@ def appointment_program(**extra) -> models.ForeignKey:
     )
 
 
+def lift_statement_timeout(apps, schema_editor) -> None:
+    """Filling, checking and indexing every appointment outlasts the statement timeout a
+    request has (`CASELOAD_STATEMENT_TIMEOUT_MS`): this migration's own transaction has none."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET LOCAL statement_timeout = 0")
+
+
 def fill_program(apps, schema_editor) -> None:
     connection = schema_editor.connection
     statement = FILL.get(connection.vendor, FILL["other"])
@@ -70,6 +77,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(lift_statement_timeout, lift_statement_timeout),
         migrations.AddField(
             model_name="appointment", name="program", field=appointment_program(null=True)
         ),
