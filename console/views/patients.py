@@ -31,7 +31,9 @@ from caseload.models import (
     BreakGlass,
     CaseNote,
     Patient,
+    Placement,
     Staff,
+    TreatmentPlan,
 )
 from caseload.permissions import (
     ADD,
@@ -64,6 +66,7 @@ from ..forms import (
 )
 from ..labels import INSTRUMENT_NAMES, PHASE_NAMES, SEVERITY_NAMES, SHORT_NAMES
 from ..summaries import KIND_NAMES, summary
+from ..treatment_sections import treatment_sections
 from .common import version_of
 
 # The chart's own <style> element, allowed by its hash: the page still runs no inline script
@@ -104,6 +107,12 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
             "assessment": may(user, ADD, Assessment, patient=patient),
             "note": may(user, ADD, CaseNote, patient=patient),
             "appointment": may(user, ADD, Appointment, patient=patient),
+            "treatment_plan": may(user, ADD, TreatmentPlan, patient=patient),
+            "placement": may(user, ADD, Placement, patient=patient),
+        },
+        "may_change": {
+            "treatment_plan": may(user, CHANGE, TreatmentPlan, patient=patient),
+            "placement": may(user, CHANGE, Placement, patient=patient),
         },
         "sections": by_kind,
         "history": _history_rows(entries, names),
@@ -112,6 +121,7 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
     }
     if clinical:
         context |= _clinical_context(request, patient)
+        context |= treatment_sections(entries, names)
     audit_page(request, model=Patient, objects=[patient], action=AuditAction.READ)
     return render(request, "console/patients/page.html", context)
 
