@@ -107,12 +107,11 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
             "assessment": may(user, ADD, Assessment, patient=patient),
             "note": may(user, ADD, CaseNote, patient=patient),
             "appointment": may(user, ADD, Appointment, patient=patient),
+            # One question per section: its edit and correction links follow the same answer
+            # (the policy gives treatment records' add and change together; each form asks
+            # again and answers 403 otherwise).
             "treatment_plan": may(user, ADD, TreatmentPlan, patient=patient),
             "placement": may(user, ADD, Placement, patient=patient),
-        },
-        "may_change": {
-            "treatment_plan": may(user, CHANGE, TreatmentPlan, patient=patient),
-            "placement": may(user, CHANGE, Placement, patient=patient),
         },
         "sections": by_kind,
         "history": _history_rows(entries, names),
