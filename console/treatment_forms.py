@@ -61,7 +61,7 @@ class PlanContentForm(forms.Form):
 
     def _add_content_fields(self) -> None:
         for p in range(self.rows["problems"]):
-            self.fields[f"problems.{p}.description"] = text("Problem")
+            self.fields[f"problems.{p}.description"] = text("Description")
             self.fields[f"problems.{p}.asam_dimension"] = forms.TypedChoiceField(
                 label="ASAM dimension",
                 required=False,
@@ -73,13 +73,13 @@ class PlanContentForm(forms.Form):
             self.fields[f"goals.{g}.description"] = text("Goal, in the patient's words")
             for o in range(self.objective_rows):
                 row = f"goals.{g}.objectives.{o}"
-                self.fields[f"{row}.description"] = text("Objective")
+                self.fields[f"{row}.description"] = text("Description, measurable")
                 self.fields[f"{row}.target_date"] = date_field(label="Target date", required=False)
                 self.fields[f"{row}.status"] = forms.ChoiceField(
                     label="Status", choices=OBJECTIVE_STATUSES, required=False
                 )
         for i in range(self.rows["interventions"]):
-            self.fields[f"interventions.{i}.kind"] = text("Intervention (what)", 200)
+            self.fields[f"interventions.{i}.kind"] = text("What", 200)
             self.fields[f"interventions.{i}.frequency"] = text("How often", 200)
             self.fields[f"interventions.{i}.responsible"] = AnswerField(
                 label="Responsible", choices=self.staff_choices, required=False

@@ -4,9 +4,15 @@ they cost no query of their own."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.utils import timezone
 
 from caseload.models import CURRENT_PLAN_STATUSES, PlacementStatus, PlanStatus
+
+from .treatment_forms import OBJECTIVE_STATUSES
+
+OBJECTIVE_STATUS_NAMES = dict(OBJECTIVE_STATUSES)
 
 
 def treatment_sections(entries, names: dict) -> dict:
@@ -19,6 +25,7 @@ def treatment_sections(entries, names: dict) -> dict:
     by_name = {str(pk): name for pk, name in names.items()}
     return {
         "plan": current.record if current else None,
+        "plan_goals": _goals(current.record) if current else [],
         "plan_interventions": _interventions(current.record, by_name) if current else [],
         "plan_reviews": _reviews(current, names) if current else [],
         "plan_overdue": bool(
@@ -30,6 +37,31 @@ def treatment_sections(entries, names: dict) -> dict:
         "placement_now": standing,
         "placements_before": [p for p in placements if p is not standing],
     }
+
+
+def _goals(plan) -> list[dict]:
+    """The goals with each objective's target date as a date and its status in words."""
+    return [
+        {
+            "description": goal.get("description", ""),
+            "objectives": [
+                {
+                    **objective,
+                    "target": _as_date(objective.get("target_date")),
+                    "status_name": OBJECTIVE_STATUS_NAMES.get(objective.get("status", "open")),
+                }
+                for objective in goal.get("objectives") or []
+            ],
+        }
+        for goal in plan.goals or []
+    ]
+
+
+def _as_date(value) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _interventions(plan, by_name: dict) -> list[dict]:

@@ -375,7 +375,7 @@ def test_break_the_glass_access_reads_the_plan_but_every_form_answers_403(
     page = client.get(url(other_patient)).content.decode()
     assert "Daily opioid use; withdrawal when stopping." in page
     assert "Start a treatment plan" not in page and "Edit the draft" not in page
-    assert "Record a placement" not in page and "Entered in error…" not in page
+    assert "Record a placement" not in page and "Mark entered in error" not in page
     for path in (
         url(other_patient, "treatment-plans", "new"),
         url(other_patient, "treatment-plans", plan.pk),
