@@ -229,6 +229,9 @@ class PlanDraftForm(PlanContentForm):
             values["signed_by_patient_at"] = data["signed_by_patient_at"]
         return values
 
+    def service_arguments(self, plan) -> dict[str, Any]:
+        return {"changes": changed(plan, self.values())}
+
 
 class PlanReviewForm(PlanContentForm):
     """A review of a signed plan: what it found, and the content as it stands after it."""
@@ -238,6 +241,12 @@ class PlanReviewForm(PlanContentForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=5000,
     )
+
+    def service_arguments(self, plan) -> dict[str, Any]:
+        return {
+            "note": self.cleaned_data["note"],
+            "changes": changed(plan, self.cleaned_data["content"]),
+        }
 
 
 class PlanSignForm(forms.Form):

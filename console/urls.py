@@ -4,6 +4,9 @@ from .views import caseload, patients, signin, supervisor, today, treatment
 
 app_name = "console"
 
+PLANS = "patients/<str:pk>/treatment-plans/"
+PLACEMENTS = "patients/<str:pk>/placements/"
+
 urlpatterns = [
     path("", today.today, name="today"),
     path("login/", signin.signin, name="login"),
@@ -25,21 +28,13 @@ urlpatterns = [
     path("patients/<str:pk>/appointments/new/", patients.appointment_new, name="appointment-new"),
     path("patients/<str:pk>/break-glass/", patients.break_glass, name="break-glass-open"),
     # Treatment plans and level-of-care placements (docs/treatment-records.md).
-    path("patients/<str:pk>/treatment-plans/new/", treatment.plan_new, name="plan-new"),
-    path("patients/<str:pk>/treatment-plans/<str:plan_pk>/", treatment.plan_edit, name="plan-edit"),
+    path(f"{PLANS}new/", treatment.plan_new, name="plan-new"),
+    path(f"{PLANS}<str:plan_pk>/", treatment.plan_edit, name="plan-edit"),
+    path(f"{PLANS}<str:plan_pk>/sign/", treatment.plan_sign, name="plan-sign"),
+    path(f"{PLANS}<str:plan_pk>/review/", treatment.plan_review, name="plan-review"),
+    path(f"{PLACEMENTS}new/", treatment.placement_new, name="placement-new"),
     path(
-        "patients/<str:pk>/treatment-plans/<str:plan_pk>/sign/",
-        treatment.plan_sign,
-        name="plan-sign",
-    ),
-    path(
-        "patients/<str:pk>/treatment-plans/<str:plan_pk>/review/",
-        treatment.plan_review,
-        name="plan-review",
-    ),
-    path("patients/<str:pk>/placements/new/", treatment.placement_new, name="placement-new"),
-    path(
-        "patients/<str:pk>/placements/<str:placement_pk>/entered-in-error/",
+        f"{PLACEMENTS}<str:placement_pk>/entered-in-error/",
         treatment.placement_error,
         name="placement-error",
     ),

@@ -8,6 +8,7 @@ rule on the locked row; a form that changes a record carries its version (412 `s
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -43,7 +44,6 @@ from ..treatment_forms import (
     PlanDraftForm,
     PlanReviewForm,
     PlanSignForm,
-    changed,
 )
 from .common import version_of
 from .patients import _patient_url, _writable_patient
@@ -61,6 +61,14 @@ def _submit(request: HttpRequest, form, write: Callable[[], object], *, action, 
         show_domain_error(form, exc)
         return exc.status
     return 0
+
+
+def _versioned(request: HttpRequest, service, form, **record) -> Callable[[], object]:
+    """A write of `record` through `service` with the form's fields (named as the service's
+    arguments) and the version the form was rendered with."""
+    return lambda: service(
+        actor=request.user, expected_version=version_of(request), **record, **form.cleaned_data
+    )
 
 
 def _enrollment(request: HttpRequest, patient: Patient):
@@ -108,9 +116,32 @@ def _staff(request: HttpRequest):
     )
 
 
-def _plan_page(request, patient, form, *, mode: str, plan=None, status: int = 200):
-    context = {"patient": patient, "form": form, "mode": mode, "plan": plan}
-    return render(request, "console/patients/plan_form.html", context, status=status)
+@dataclass
+class Page:
+    """What a form page shows and where a saved form goes."""
+
+    template: str
+    section: str
+    saved: str
+    context: dict
+
+
+def _form_page(request: HttpRequest, form, write, *, action, record, page: Page) -> HttpResponse:
+    """GET shows the form; POST writes it through its service and goes back to the patient
+    page's section, or shows the form again with each error on its field."""
+    status = 200
+    if request.method == "POST":
+        status = _submit(request, form, write, action=action, record=record)
+        if not status:
+            messages.success(request, page.saved)
+            return redirect(_patient_url(page.context["patient"], page.section))
+    context = {**page.context, "form": form}
+    return render(request, f"console/patients/{page.template}", context, status=status)
+
+
+def _plan_form(patient, mode: str, saved: str, plan=None) -> Page:
+    context = {"patient": patient, "mode": mode, "plan": plan}
+    return Page("plan_form.html", "treatment-plan", saved, context)
 
 
 @staff_page
@@ -119,74 +150,49 @@ def plan_new(request: HttpRequest, pk) -> HttpResponse:
     patient = _writable_patient(request, pk, TreatmentPlan)
     enrollment = _enrollment(request, patient)
     form = PlanDraftForm(request.POST or None, staff_choices=_staff(request))
-    if request.method != "POST":
-        return _plan_page(request, patient, form, mode="new")
-    status = _submit(
-        request,
-        form,
-        lambda: treatment_plan_create(
-            actor=request.user, enrollment=enrollment, fields=form.values()
-        ),
-        action=AuditAction.CREATE,
-        record=patient,
-    )
-    if not status:
-        messages.success(request, "Draft treatment plan saved.")
-        return redirect(_patient_url(patient, "treatment-plan"))
-    return _plan_page(request, patient, form, mode="new", status=status)
+
+    def write():
+        treatment_plan_create(actor=request.user, enrollment=enrollment, fields=form.values())
+
+    page = _plan_form(patient, "new", "Draft treatment plan saved.")
+    return _form_page(request, form, write, action=AuditAction.CREATE, record=patient, page=page)
 
 
 @staff_page
 @require_http_methods(["GET", "POST"])
 def plan_edit(request: HttpRequest, pk, plan_pk) -> HttpResponse:
-    patient = patient_or_404(request, pk, action=AuditAction.UPDATE)
-    plan = _changeable(request, patient, treatment_plan_list, plan_pk)
-    form = PlanDraftForm(request.POST or None, plan=plan, staff_choices=_staff(request))
-    if request.method != "POST":
-        return _plan_page(request, patient, form, mode="edit", plan=plan)
-    status = _submit(
-        request,
-        form,
-        lambda: treatment_plan_update(
-            plan=plan,
-            actor=request.user,
-            changes=changed(plan, form.values()),
-            expected_version=version_of(request),
-        ),
-        action=AuditAction.UPDATE,
-        record=plan,
-    )
-    if not status:
-        messages.success(request, "Draft treatment plan saved.")
-        return redirect(_patient_url(patient, "treatment-plan"))
-    return _plan_page(request, patient, form, mode="edit", plan=plan, status=status)
+    """Edit a draft (`treatment_plan_update`; a signed plan answers 409 `plan_signed`)."""
+    saved = "Draft treatment plan saved."
+    return _plan_change(request, pk, plan_pk, PlanDraftForm, treatment_plan_update, "edit", saved)
 
 
 @staff_page
 @require_http_methods(["GET", "POST"])
 def plan_review(request: HttpRequest, pk, plan_pk) -> HttpResponse:
+    """Review a signed plan (`treatment_plan_review`; a draft answers 409)."""
+    saved = "Plan review recorded; the next review date is set."
+    return _plan_change(
+        request, pk, plan_pk, PlanReviewForm, treatment_plan_review, "review", saved
+    )
+
+
+def _plan_change(request, pk, plan_pk, form_class, service, mode: str, saved: str):
+    """A change to a plan through `service`, with only what differs from the stored plan and
+    the version the form was rendered with."""
     patient = patient_or_404(request, pk, action=AuditAction.UPDATE)
     plan = _changeable(request, patient, treatment_plan_list, plan_pk)
-    form = PlanReviewForm(request.POST or None, plan=plan, staff_choices=_staff(request))
-    if request.method != "POST":
-        return _plan_page(request, patient, form, mode="review", plan=plan)
-    status = _submit(
-        request,
-        form,
-        lambda: treatment_plan_review(
+    form = form_class(request.POST or None, plan=plan, staff_choices=_staff(request))
+
+    def write():
+        service(
             plan=plan,
             actor=request.user,
-            note=form.cleaned_data["note"],
-            changes=changed(plan, form.cleaned_data["content"]),
             expected_version=version_of(request),
-        ),
-        action=AuditAction.UPDATE,
-        record=plan,
-    )
-    if not status:
-        messages.success(request, "Plan review recorded; the next review date is set.")
-        return redirect(_patient_url(patient, "treatment-plan"))
-    return _plan_page(request, patient, form, mode="review", plan=plan, status=status)
+            **form.service_arguments(plan),
+        )
+
+    page = _plan_form(patient, mode, saved, plan)
+    return _form_page(request, form, write, action=AuditAction.UPDATE, record=plan, page=page)
 
 
 @staff_page
@@ -196,25 +202,11 @@ def plan_sign(request: HttpRequest, pk, plan_pk) -> HttpResponse:
     plan = _changeable(request, patient, treatment_plan_list, plan_pk)
     initial = {"signed_by_patient_at": plan.signed_by_patient_at}
     form = PlanSignForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        status = _submit(
-            request,
-            form,
-            lambda: treatment_plan_sign(
-                plan=plan,
-                actor=request.user,
-                signed_by_patient_at=form.cleaned_data["signed_by_patient_at"],
-                expected_version=version_of(request),
-            ),
-            action=AuditAction.TRANSITION,
-            record=plan,
-        )
-        if not status:
-            messages.success(request, "Treatment plan signed; its first review date is set.")
-            return redirect(_patient_url(patient, "treatment-plan"))
-    context = {"patient": patient, "form": form, "plan": plan}
-    return render(request, "console/patients/plan_sign.html", context, status=status)
+
+    write = _versioned(request, treatment_plan_sign, form, plan=plan)
+    saved = "Treatment plan signed; its first review date is set."
+    page = Page("plan_sign.html", "treatment-plan", saved, {"patient": patient, "plan": plan})
+    return _form_page(request, form, write, action=AuditAction.TRANSITION, record=plan, page=page)
 
 
 @staff_page
@@ -223,22 +215,12 @@ def placement_new(request: HttpRequest, pk) -> HttpResponse:
     patient = _writable_patient(request, pk, Placement)
     enrollment = _enrollment(request, patient)
     form = PlacementForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = _submit(
-            request,
-            form,
-            lambda: placement_record(
-                actor=request.user, enrollment=enrollment, fields=dict(form.cleaned_data)
-            ),
-            action=AuditAction.CREATE,
-            record=patient,
-        )
-        if not status:
-            messages.success(request, "Placement recorded.")
-            return redirect(_patient_url(patient, "level-of-care"))
-    context = {"patient": patient, "form": form, "enrollment": enrollment}
-    return render(request, "console/patients/placement_form.html", context, status=status)
+
+    def write():
+        placement_record(actor=request.user, enrollment=enrollment, fields=dict(form.cleaned_data))
+
+    page = Page("placement_form.html", "level-of-care", "Placement recorded.", {"patient": patient})
+    return _form_page(request, form, write, action=AuditAction.CREATE, record=patient, page=page)
 
 
 @staff_page
@@ -249,22 +231,12 @@ def placement_error(request: HttpRequest, pk, placement_pk) -> HttpResponse:
     patient = patient_or_404(request, pk, action=AuditAction.ENTERED_IN_ERROR)
     placement = _changeable(request, patient, placement_list, placement_pk)
     form = EnteredInErrorForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = _submit(
-            request,
-            form,
-            lambda: placement_mark_entered_in_error(
-                instance=placement,
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                expected_version=version_of(request),
-            ),
-            action=AuditAction.ENTERED_IN_ERROR,
-            record=placement,
-        )
-        if not status:
-            messages.success(request, "Placement marked entered in error.")
-            return redirect(_patient_url(patient, "level-of-care"))
-    context = {"patient": patient, "form": form, "placement": placement}
-    return render(request, "console/patients/placement_error.html", context, status=status)
+
+    write = _versioned(request, placement_mark_entered_in_error, form, instance=placement)
+    context = {"patient": patient, "placement": placement}
+    page = Page(
+        "placement_error.html", "level-of-care", "Placement marked entered in error.", context
+    )
+    return _form_page(
+        request, form, write, action=AuditAction.ENTERED_IN_ERROR, record=placement, page=page
+    )
