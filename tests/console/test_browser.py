@@ -250,6 +250,9 @@ def test_a_counselor_drafts_a_treatment_plan_and_records_a_placement(pages, coun
     pages.driver.find_element(By.XPATH, "//button[. = 'Save the draft']").click()
     wait_for(pages.driver, (By.CSS_SELECTOR, ".message.success"))
     assert TreatmentPlan.objects.get(patient=patient).interventions[0]["frequency"] == "weekly"
+    sign_and_open_the_review(pages)
+    assert TreatmentPlan.objects.get(patient=patient).status == "signed"
+    pages.open(f"/console/patients/{patient.pk}/")
 
     pages.driver.find_element(By.LINK_TEXT, "Record a placement").click()
     assert heading(pages.driver) == "Record a level-of-care placement"
@@ -271,6 +274,23 @@ def test_a_counselor_drafts_a_treatment_plan_and_records_a_placement(pages, coun
         in pages.driver.find_element(By.ID, "treatment-plan").text
     )
     accessible(pages, "17-patient-treatment")
+
+
+def sign_and_open_the_review(pages: Pages) -> None:
+    """The counselor signs the draft with the patient's signature time, then opens a review."""
+    pages.driver.find_element(By.LINK_TEXT, "Sign the plan").click()
+    assert heading(pages.driver) == "Sign the treatment plan"
+    signed_at = timezone.localtime() - timedelta(hours=1)
+    pages.driver.execute_script(
+        "arguments[0].value = arguments[1]",
+        pages.driver.find_element(By.ID, "id_signed_by_patient_at"),
+        signed_at.strftime("%Y-%m-%dT%H:%M"),
+    )
+    pages.driver.find_element(By.XPATH, "//button[. = 'Sign the plan']").click()
+    wait_for(pages.driver, (By.CSS_SELECTOR, ".message.success"))
+    pages.driver.find_element(By.LINK_TEXT, "Record a review").click()
+    assert heading(pages.driver) == "Review the treatment plan"
+    accessible(pages, "18-plan-review")
 
 
 def fill(driver):
