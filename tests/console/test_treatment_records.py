@@ -325,6 +325,10 @@ def test_a_placement_entered_in_error_puts_the_earlier_level_back(counselor, pat
     latest.refresh_from_db()
     enrollment.refresh_from_db()
     assert latest.status == "entered_in_error" and enrollment.asam_level == "2.1"
+    page = client.get(url(patient)).content.decode()
+    assert "Level given</dt><dd><strong>2.1</strong>" in page
+    assert "Entered in error (Wrong patient.)" in page
+    assert "Intensive outpatient (ASAM 2.1)" in page
     again = client.post(correct, {"version": latest.version, "reason": "Twice."})
     assert again.status_code == 409 and b"[entered_in_error]" in again.content
 
