@@ -46,11 +46,13 @@ def now_minute():
 
 
 def show_domain_error(form: forms.Form, exc: DomainError, *, prefix: str = "") -> None:
-    """Put each problem the service named on its field (a `prefix`ed name is the form's own),
-    the rest above the form; always with the code."""
+    """Put each problem the service named on its field (a `prefix`ed name is the form's own,
+    a form with `field_for` finds it itself), the rest above the form; always with the code."""
     problems = exc.field_errors() or [(None, exc.code, exc.message)]
     for field, code, message in problems:
         name = field[len(prefix) :] if field and prefix and field.startswith(prefix) else field
+        if hasattr(form, "field_for"):
+            name = form.field_for(name)
         target = name if name in form.fields else None
         form.add_error(target, ValidationError(message, code=code))
 

@@ -12,6 +12,8 @@ KIND_NAMES = {
     "referral": "Referral",
     "appointment": "Appointment",
     "note": "Case note",
+    "placement": "Placement",
+    "treatment_plan": "Treatment plan",
 }
 
 
@@ -59,4 +61,12 @@ _SUMMARIES = {
     ),
     "appointment": lambda a: f"{a.get_kind_display()} ({a.get_status_display().lower()})",
     "note": _note,
+    "placement": lambda p: (
+        f"Level {p.actual_level} given, {p.recommended_level} recommended"
+        + (f" ({p.reason_for_difference})" if p.reason_for_difference else "")
+    ),
+    "treatment_plan": lambda t: (
+        f"{t.get_status_display()} plan from {t.starts_on:%d %b %Y}"
+        + (f", review due {t.review_due_on:%d %b %Y}" if t.review_due_on else "")
+    ),
 }

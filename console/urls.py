@@ -1,8 +1,11 @@
 from django.urls import path
 
-from .views import caseload, patients, program, signin, supervisor, today
+from .views import caseload, patients, program, signin, supervisor, today, treatment
 
 app_name = "console"
+
+PLANS = "patients/<str:pk>/treatment-plans/"
+PLACEMENTS = "patients/<str:pk>/placements/"
 
 urlpatterns = [
     path("", today.today, name="today"),
@@ -24,6 +27,17 @@ urlpatterns = [
     path("patients/<str:pk>/contact/", patients.contact_edit, name="contact-edit"),
     path("patients/<str:pk>/appointments/new/", patients.appointment_new, name="appointment-new"),
     path("patients/<str:pk>/break-glass/", patients.break_glass, name="break-glass-open"),
+    # Treatment plans and level-of-care placements (docs/treatment-records.md).
+    path(f"{PLANS}new/", treatment.plan_new, name="plan-new"),
+    path(f"{PLANS}<str:plan_pk>/", treatment.plan_edit, name="plan-edit"),
+    path(f"{PLANS}<str:plan_pk>/sign/", treatment.plan_sign, name="plan-sign"),
+    path(f"{PLANS}<str:plan_pk>/review/", treatment.plan_review, name="plan-review"),
+    path(f"{PLACEMENTS}new/", treatment.placement_new, name="placement-new"),
+    path(
+        f"{PLACEMENTS}<str:placement_pk>/entered-in-error/",
+        treatment.placement_error,
+        name="placement-error",
+    ),
     path("alerts/", supervisor.alerts, name="alerts"),
     path("alerts/<str:pk>/acknowledge/", supervisor.alert_acknowledge_view, name="alert-ack"),
     path("audit/", supervisor.audit_log, name="audit"),

@@ -31,7 +31,9 @@ from caseload.models import (
     BreakGlass,
     CaseNote,
     Patient,
+    Placement,
     Staff,
+    TreatmentPlan,
 )
 from caseload.permissions import (
     ADD,
@@ -64,6 +66,7 @@ from ..forms import (
 )
 from ..labels import INSTRUMENT_NAMES, PHASE_NAMES, SEVERITY_NAMES, SHORT_NAMES
 from ..summaries import KIND_NAMES, summary
+from ..treatment_sections import treatment_sections
 from .common import version_of
 
 # The chart's own <style> element, allowed by its hash: the page still runs no inline script
@@ -79,6 +82,10 @@ PAGE_FORMS = {
     "note": (ADD, CaseNote),
     "appointment": (ADD, Appointment),
     "contact": (CHANGE, Patient),
+    # A treatment section's edit and correction links follow its add answer (the policy gives
+    # treatment records' add and change together; each form asks again, 403 otherwise).
+    "treatment_plan": (ADD, TreatmentPlan),
+    "placement": (ADD, Placement),
 }
 
 
@@ -118,6 +125,7 @@ def patient_page(request: HttpRequest, pk) -> HttpResponse:
     }
     if clinical:
         context |= _clinical_context(request, patient, by_kind["assessment"])
+        context |= treatment_sections(entries, names)
     audit_page(request, model=Patient, objects=[patient], action=AuditAction.READ)
     return render(request, "console/patients/page.html", context)
 

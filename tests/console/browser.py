@@ -51,7 +51,9 @@ def shoot(driver: webdriver.Chrome, name: str) -> None:
     if os.environ.get("CASELOAD_CONSOLE_SHOTS", "1") == "0":
         return
     SHOTS.mkdir(exist_ok=True)
-    height = driver.execute_script("return document.documentElement.scrollHeight")
+    # From the top, and tall enough for the window's own frame not to clip the page's end.
+    driver.execute_script("window.scrollTo(0, 0)")
+    height = driver.execute_script("return document.documentElement.scrollHeight") + 140
     driver.set_window_size(1280, min(max(height, 800), 6000))
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
     driver.set_window_size(1280, 1000)

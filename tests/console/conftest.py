@@ -55,3 +55,39 @@ def booked_today(*, actor, patient, staff, hour: int = 12, minute: int = 0, **fi
         booked_at=start - timedelta(days=1),
         **fields,
     )
+
+
+def plan_fields(responsible, **changes) -> dict:
+    """A complete plan's content, as the services take it (docs/treatment-records.md)."""
+    target = (timezone.localdate() + timedelta(days=30)).isoformat()
+    return {
+        "problems": [{"description": "Daily opioid use; withdrawal when stopping."}],
+        "goals": [
+            {
+                "description": "I want to stop using and keep my job.",
+                "objectives": [
+                    {"description": "Attend every dosing visit for 30 days.",
+                     "target_date": target, "status": "open"}
+                ],
+            }
+        ],
+        "interventions": [
+            {"kind": "Individual counseling", "frequency": "weekly",
+             "responsible": str(responsible.pk)}
+        ],
+        "signed_by_patient_at": timezone.now() - timedelta(hours=1),
+        **changes,
+    }  # fmt: skip
+
+
+def placement_fields(**changes) -> dict:
+    """A placement's ratings and levels, as `placement_record` takes them."""
+    ratings = {f"dimension_{n}": rating for n, rating in enumerate((2, 0, 1, 2, 3, 2), start=1)}
+    return {
+        "assessed_at": timezone.now() - timedelta(hours=2),
+        **ratings,
+        "recommended_level": "2.1",
+        "actual_level": "1",
+        "reason_for_difference": "Patient preference: works full days.",
+        **changes,
+    }

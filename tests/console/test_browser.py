@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from caseload.models import Assessment, CaseNote, Enrollment
+from caseload.models import Assessment, CaseNote, Enrollment, TreatmentPlan
 from caseload.services.break_glass import break_glass_open
 from caseload.services.medications import medication_record
 from tests.factories import PERSONA_PASSWORD, AssessmentFactory, signed_plan
@@ -264,3 +264,84 @@ def test_a_supervisor_runs_the_programs_reports_staff_and_reminders(
     assert "Reminder wording saved." in wait_for(pages.driver, (By.CSS_SELECTOR, ".message")).text
     assert "Your appointment: " in pages.driver.find_element(By.CSS_SELECTOR, "p.example").text
     accessible(pages, "37-reminder-wording")
+
+
+def test_a_counselor_drafts_a_treatment_plan_and_records_a_placement(pages, counselor, patient):
+    sign_in(pages, counselor)
+    pages.open(f"/console/patients/{patient.pk}/")
+    pages.driver.find_element(By.LINK_TEXT, "Start a treatment plan").click()
+    assert heading(pages.driver) == "New treatment plan"
+    type_into = fill(pages.driver)
+    type_into("problems.0.description", "Daily opioid use; withdrawal when stopping.")
+    Select(pages.driver.find_element(By.ID, "id_problems.0.asam_dimension")).select_by_value("1")
+    type_into("goals.0.description", "I want to stop using and keep my job.")
+    type_into("goals.0.objectives.0.description", "Attend every dosing visit for 30 days.")
+    pages.driver.execute_script(
+        "arguments[0].value = arguments[1]",
+        pages.driver.find_element(By.ID, "id_goals.0.objectives.0.target_date"),
+        (timezone.localdate() + timedelta(days=30)).isoformat(),
+    )
+    type_into("interventions.0.kind", "Individual counseling")
+    Select(pages.driver.find_element(By.ID, "id_interventions.0.responsible")).select_by_value(
+        str(counselor.pk)
+    )
+    pages.driver.find_element(By.XPATH, "//button[. = 'Save the draft']").click()
+
+    # How often was left out: said on its field, nothing saved.
+    error = wait_for(pages.driver, (By.ID, "id_interventions.0.frequency-errors"))
+    assert "[required]" in error.text and not TreatmentPlan.objects.exists()
+    accessible(pages, "15-treatment-plan")
+    fill(pages.driver)("interventions.0.frequency", "weekly")
+    pages.driver.find_element(By.XPATH, "//button[. = 'Save the draft']").click()
+    wait_for(pages.driver, (By.CSS_SELECTOR, ".message.success"))
+    assert TreatmentPlan.objects.get(patient=patient).interventions[0]["frequency"] == "weekly"
+    sign_and_open_the_review(pages)
+    assert TreatmentPlan.objects.get(patient=patient).status == "signed"
+    pages.open(f"/console/patients/{patient.pk}/")
+
+    pages.driver.find_element(By.LINK_TEXT, "Record a placement").click()
+    assert heading(pages.driver) == "Record a level-of-care placement"
+    for dimension, rating in enumerate((2, 0, 1, 2, 3, 2), start=1):
+        pages.driver.find_element(
+            By.CSS_SELECTOR, f"label[for='id_dimension_{dimension}_{rating}']"
+        ).click()
+    Select(pages.driver.find_element(By.ID, "id_recommended_level")).select_by_value("2.1")
+    Select(pages.driver.find_element(By.ID, "id_actual_level")).select_by_value("1")
+    fill(pages.driver)("reason_for_difference", "Patient preference: works full days.")
+    accessible(pages, "16-placement")
+    pages.driver.find_element(By.XPATH, "//button[. = 'Record the placement']").click()
+
+    wait_for(pages.driver, (By.CSS_SELECTOR, ".message.success"))
+    section = pages.driver.find_element(By.ID, "level-of-care").text
+    assert "1 (recommended 2.1)" in section and "Patient preference" in section
+    assert (
+        "I want to stop using and keep my job."
+        in pages.driver.find_element(By.ID, "treatment-plan").text
+    )
+    accessible(pages, "17-patient-treatment")
+
+
+def sign_and_open_the_review(pages: Pages) -> None:
+    """The counselor signs the draft with the patient's signature time, then opens a review."""
+    pages.driver.find_element(By.LINK_TEXT, "Sign the plan").click()
+    assert heading(pages.driver) == "Sign the treatment plan"
+    signed_at = timezone.localtime() - timedelta(hours=1)
+    pages.driver.execute_script(
+        "arguments[0].value = arguments[1]",
+        pages.driver.find_element(By.ID, "id_signed_by_patient_at"),
+        signed_at.strftime("%Y-%m-%dT%H:%M"),
+    )
+    pages.driver.find_element(By.XPATH, "//button[. = 'Sign the plan']").click()
+    wait_for(pages.driver, (By.CSS_SELECTOR, ".message.success"))
+    pages.driver.find_element(By.LINK_TEXT, "Record a review").click()
+    assert heading(pages.driver) == "Review the treatment plan"
+    accessible(pages, "18-plan-review")
+
+
+def fill(driver):
+    def type_into(name: str, text: str) -> None:
+        field = driver.find_element(By.ID, f"id_{name}")
+        field.clear()
+        field.send_keys(text)
+
+    return type_into

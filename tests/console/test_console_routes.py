@@ -15,12 +15,14 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from caseload.models import Alert, Enrollment, Program
+from caseload.models import Alert, Enrollment, Program, TreatmentPlan
 from caseload.services.break_glass import break_glass_open
+from caseload.services.placements import placement_record
+from caseload.services.treatment_plans import treatment_plan_create, treatment_plan_sign
 from console.urls import urlpatterns
 from tests.factories import AppointmentFactory
 
-from .conftest import console_for
+from .conftest import console_for, placement_fields, plan_fields
 
 PERSONAS = ("counselor", "prescriber", "supervisor", "front_desk", "anonymous")
 REASON = "Covering a crisis call for a colleague tonight."
@@ -63,6 +65,20 @@ TABLE: dict[tuple[str, str], tuple[int, ...]] = {
     ("care-team-edit", "POST"): (403, 403, 302, 403, L),
     ("reminder-wording", "GET"): (403, 403, 200, 403, L),
     ("reminder-wording", "POST"): (403, 403, 302, 403, L),
+    # Treatment plans and placements: counselors of the patient and supervisors write,
+    # prescribers read (403), front desk sees neither form (403) nor the records (404).
+    ("plan-new", "GET"): (200, 403, 200, 403, L),
+    ("plan-new", "POST"): (400, 403, 400, 403, L),
+    ("plan-edit", "GET"): (200, 403, 200, 404, L),
+    ("plan-edit", "POST"): (400, 403, 400, 404, L),
+    ("plan-sign", "GET"): (200, 403, 200, 404, L),
+    ("plan-sign", "POST"): (400, 403, 400, 404, L),
+    ("plan-review", "GET"): (200, 403, 200, 404, L),
+    ("plan-review", "POST"): (400, 403, 400, 404, L),
+    ("placement-new", "GET"): (200, 403, 200, 403, L),
+    ("placement-new", "POST"): (400, 403, 400, 403, L),
+    ("placement-error", "GET"): (200, 403, 200, 404, L),
+    ("placement-error", "POST"): (400, 403, 400, 404, L),
 }
 
 
@@ -129,6 +145,32 @@ def program_target(route: str, world: World) -> tuple[str, dict]:
     program = Program.objects.get(pk=world.supervisor.program_id)
     body = {"reminder_text": "You have a visit.", "version": program.version}
     return reverse(f"console:{route}"), body
+    if route in TREATMENT_ROUTES:
+        return treatment_target(route, world), {}
+    return reverse(f"console:{route}"), {}
+
+
+TREATMENT_ROUTES = {"plan-new", "plan-edit", "plan-sign", "plan-review", "placement-new"}
+TREATMENT_ROUTES |= {"placement-error"}
+
+
+def treatment_target(route: str, world: World) -> str:
+    """A plan (draft, or signed for a review) or a placement of the patient to try a route on."""
+    p = world.patient.pk
+    if route in ("plan-new", "placement-new"):
+        return reverse(f"console:{route}", args=[p])
+    enrollment = world.patient.enrollments.get()
+    if route == "placement-error":
+        placement = placement_record(
+            actor=world.counselor, enrollment=enrollment, fields=placement_fields()
+        )
+        return reverse(f"console:{route}", args=[p, placement.pk])
+    plan = TreatmentPlan.objects.filter(enrollment=enrollment).first() or treatment_plan_create(
+        actor=world.counselor, enrollment=enrollment, fields=plan_fields(world.counselor)
+    )
+    if route == "plan-review" and plan.status == "draft":
+        plan = treatment_plan_sign(plan=plan, actor=world.counselor)
+    return reverse(f"console:{route}", args=[p, plan.pk])
 
 
 def client_for(persona: str, world: World) -> Client:

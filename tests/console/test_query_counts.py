@@ -10,6 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from caseload.models import Enrollment
+from caseload.services.placements import placement_record
+from caseload.services.treatment_plans import (
+    treatment_plan_create,
+    treatment_plan_review,
+    treatment_plan_sign,
+)
 from tests.factories import (
     AppointmentFactory,
     AssessmentFactory,
@@ -21,7 +27,7 @@ from tests.factories import (
     signed_plan,
 )
 
-from .conftest import booked_today, console_for
+from .conftest import booked_today, console_for, placement_fields, plan_fields
 
 
 def queries(client, url: str) -> int:
@@ -116,3 +122,27 @@ def test_the_program_pages_cost_the_same_for_few_and_many_rows(supervisor, couns
         queries(client, url)
 
     assert [queries(client, url) for url in urls] == few
+
+
+def test_the_plan_and_level_of_care_sections_cost_the_same_for_few_and_many_records(
+    counselor, patient
+):
+    """Both sections are read from the history the page loads anyway: more placements and
+    more reviews of the plan cost no query."""
+    client = console_for(counselor)
+    url = f"/console/patients/{patient.pk}/"
+    enrollment = patient.enrollments.get()
+    plan = treatment_plan_create(
+        actor=counselor, enrollment=enrollment, fields=plan_fields(counselor)
+    )
+    plan = treatment_plan_sign(plan=plan, actor=counselor)
+    placement_record(actor=counselor, enrollment=enrollment, fields=placement_fields())
+    few = queries(client, url)
+    for hours in range(3, 9):
+        assessed_at = timezone.now() - timedelta(hours=hours)
+        placement_record(
+            actor=counselor, enrollment=enrollment, fields=placement_fields(assessed_at=assessed_at)
+        )
+        plan = treatment_plan_review(plan=plan, actor=counselor, note="Reviewed.", changes={})
+
+    assert queries(client, url) == few
