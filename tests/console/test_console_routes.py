@@ -130,6 +130,8 @@ def target(route: str, world: World) -> tuple[str, dict]:
         return reverse(f"console:{route}", args=[world.counselor.pk]), {}
     if route in PROGRAM_ROUTES:
         return program_target(route, world)
+    if route in TREATMENT_ROUTES:
+        return treatment_target(route, world), {}
     return reverse(f"console:{route}"), {}
 
 
@@ -145,9 +147,6 @@ def program_target(route: str, world: World) -> tuple[str, dict]:
     program = Program.objects.get(pk=world.supervisor.program_id)
     body = {"reminder_text": "You have a visit.", "version": program.version}
     return reverse(f"console:{route}"), body
-    if route in TREATMENT_ROUTES:
-        return treatment_target(route, world), {}
-    return reverse(f"console:{route}"), {}
 
 
 TREATMENT_ROUTES = {"plan-new", "plan-edit", "plan-sign", "plan-review", "placement-new"}
