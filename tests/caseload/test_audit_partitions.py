@@ -20,8 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from caseload import tasks
 from caseload.models import AuditEvent, Disclosure
 from caseload.partitions import TABLES, is_partitioned, partition_name, partitions_of
-from caseload.services.disclosures import ledger_disclosure
-from tests.caseload.test_audit_chain import as_superuser, verify
+from tests.caseload.test_audit_chain import as_superuser, lab_disclosure, verify
 
 pytestmark = pytest.mark.postgres
 BEFORE = [("caseload", "0019_patient_rights")]
@@ -48,15 +47,14 @@ def read_patient_at(api, patient, moment: datetime) -> None:
 
 def disclose_at(patient, actor, moment: datetime) -> Disclosure:
     with clock(moment):
-        return ledger_disclosure(
-            patients=[patient],
-            recipient_name="Regional laboratory",
-            purpose="Confirmatory testing",
-            information=["drug_screens"],
-            basis="qsoa",
-            actor=actor,
-            disclosed_at=moment,
-        )[0]
+        return lab_disclosure(patient, actor, disclosed_at=moment)
+
+
+def activity_in(api, patient, staff, year: int, months: tuple[int, ...]) -> None:
+    """A read of the patient and a disclosure of their records in each of `months`."""
+    for month in months:
+        read_patient_at(api, patient, at(year, month))
+        disclose_at(patient, staff, at(year, month))
 
 
 def create_partitions(months: int = 0) -> dict:
@@ -81,9 +79,7 @@ def test_the_migration_keeps_every_row_there_and_back(
     transactional_db, as_user, supervisor, patient
 ):
     api = as_user(supervisor)
-    for month in (6, 7, 8):
-        read_patient_at(api, patient, at(2026, month))
-        disclose_at(patient, supervisor, at(2026, month))
+    activity_in(api, patient, supervisor, 2026, (6, 7, 8))
     events = set(AuditEvent.objects.values_list("pk", "occurred_at", "mac"))
     ledger = set(Disclosure.objects.values_list("pk", "disclosed_at", "mac"))
     assert partitioned(AUDIT) and partitioned(LEDGER)
@@ -171,9 +167,7 @@ def test_the_chain_verifies_across_months_and_names_a_row_removed_from_one(
     transactional_db, as_user, supervisor, patient
 ):
     api = as_user(supervisor)
-    for month in (9, 10, 11):
-        read_patient_at(api, patient, at(2026, month))
-        disclose_at(patient, supervisor, at(2026, month))
+    activity_in(api, patient, supervisor, 2026, (9, 10, 11))
     create_partitions()
     read_patient_at(api, patient, datetime.now(UTC))
     holding = {name for name in rows_by_partition(AUDIT) if not name.endswith("_default")}
@@ -209,9 +203,7 @@ def pruned_plan(queries, table: str, column: str) -> str:
 
 def test_month_bounded_reads_touch_only_their_month(transactional_db, as_user, supervisor, patient):
     api = as_user(supervisor)
-    for month in (4, 5, 6):
-        read_patient_at(api, patient, at(2025, month))
-        disclose_at(patient, supervisor, at(2025, month))
+    activity_in(api, patient, supervisor, 2025, (4, 5, 6))
     create_partitions()
     bounds = {"after": "2025-05-01T00:00:00Z", "before": "2025-06-01T00:00:00Z"}
 
