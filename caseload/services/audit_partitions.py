@@ -12,11 +12,11 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from caseload.partitions import create_partitions, default_rows
+from caseload.partitions import AHEAD, create_partitions, default_rows
 
 logger = logging.getLogger(__name__)
 # Months made ahead of the current one by the monthly task: a missed run or two changes nothing.
-MONTHS_AHEAD = 3
+MONTHS_AHEAD = AHEAD
 
 
 def partitions_ahead(*, months: int = MONTHS_AHEAD) -> dict[str, Any]:

@@ -152,8 +152,12 @@ def test_a_row_of_a_month_without_a_partition_lands_in_default_and_still_verifie
     assert rows_by_partition(LEDGER) == {f"{LEDGER}_default": 1}
     count = AuditEvent.objects.count()
     assert verify() == (0, {"ok": True, "events": count})
-    listed = as_user(supervisor).get(f"/api/v1/disclosures/{disclosure.pk}/")
+    api = as_user(supervisor)
+    listed = api.get(f"/api/v1/disclosures/{disclosure.pk}/")
     assert listed.status_code == 200 and listed.json()["id"] == str(disclosure.pk)
+    event = AuditEvent.objects.filter(occurred_at=moment, action="read").get()
+    read = api.get(f"/api/v1/audit-events/{event.pk}/")
+    assert read.status_code == 200 and read.json()["occurred_at"].startswith("2025-02-15")
 
     # The next run gives February 2025 its partition and moves the rows there, sealed as before.
     made = create_partitions()
