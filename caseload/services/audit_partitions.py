@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from caseload.partitions import AHEAD, create_partitions, default_rows
+from caseload.partitions import AHEAD, TABLES, create_partitions, default_rows, is_partitioned
 
 logger = logging.getLogger(__name__)
 # Months made ahead of the current one by the monthly task: a missed run or two changes nothing.
@@ -26,6 +26,8 @@ def partitions_ahead(*, months: int = MONTHS_AHEAD) -> dict[str, Any]:
     if connection.vendor != "postgresql":
         return {"partitioned": False}
     with transaction.atomic(), connection.cursor() as cursor:
+        if not all(is_partitioned(cursor, table) for table in TABLES):
+            return {"partitioned": False}  # migration 0020 not applied (or reversed)
         result: dict[str, Any] = create_partitions(cursor, months=months)
         result["default_rows"] = default_rows(cursor)
     for moved in result["moved_from_default"]:

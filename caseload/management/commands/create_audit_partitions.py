@@ -11,8 +11,8 @@ class Command(JsonCommand):
         "for the current month and the next N, and for every month the default partition holds "
         "rows of (those rows move into their month). Safe to run again: a partition that exists "
         'is left alone. Prints {"created": [...], "moved_from_default": [...], '
-        '"default_rows": {...}}; on SQLite, where the tables are not partitioned, '
-        '{"partitioned": false}.'
+        '"default_rows": {...}}; where the tables are not partitioned (SQLite, or before '
+        'migration 0020), {"partitioned": false}.'
     )
 
     def add_arguments(self, parser):
