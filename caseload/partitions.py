@@ -225,8 +225,10 @@ def create_partitions(cursor, *, months: int, today: date | None = None) -> dict
     made: list[str] = []
     adopted: list[dict] = []
     for table, column in TABLES.items():
-        # Two runs at once take turns (the mode conflicts with itself, not with writers).
-        cursor.execute(f"LOCK TABLE {table} IN SHARE UPDATE EXCLUSIVE MODE")
+        # Two runs at once take turns, and no row can land in the default partition between
+        # looking there and making a month's partition: writes wait for the run (milliseconds
+        # unless rows move; making a partition locks the table anyway).
+        cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
         wanted = {month_after(start, offset) for offset in range(months + 1)}
         for month in sorted(wanted | _months_in_default(cursor, table, column)):
             name = partition_name(table, month)
