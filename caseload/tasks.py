@@ -8,7 +8,14 @@ times stored on rows, which beat re-scans.
 
 from celery import shared_task
 
-from caseload.services import appointments, audit_chain, reminders, treatment_plans, webhooks
+from caseload.services import (
+    appointments,
+    audit_chain,
+    audit_partitions,
+    reminders,
+    treatment_plans,
+    webhooks,
+)
 
 
 @shared_task(name="caseload.tasks.reminders_send_due")
@@ -53,3 +60,10 @@ def audit_seal() -> int:
     """Append the audit events, ledger rows, consent and opening states committed since the
     last run to the keyed seal chain."""
     return audit_chain.audit_seal()
+
+
+@shared_task(name="caseload.tasks.audit_partitions_ahead")
+def audit_partitions_ahead() -> int:
+    """Make the audit log's and the ledger's monthly partitions three months ahead (PostgreSQL);
+    returns how many were made."""
+    return len(audit_partitions.partitions_ahead().get("created", []))

@@ -73,7 +73,7 @@ def drop_patient_program_key(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("caseload", "0019_patient_rights"),
+        ("caseload", "0020_partition_audit_and_ledger"),
     ]
 
     operations = [

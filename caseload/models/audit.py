@@ -60,6 +60,9 @@ class AuditEvent(models.Model):
 
     An event names at most one patient directly (`patient`: a read or write of one record) or a
     set of them (`patient_set`: a list page); `patients` gives the ids either way.
+
+    On PostgreSQL the table is partitioned by month of `occurred_at` and its database key is
+    `(id, occurred_at)`; `id` stays the model's primary key (caseload/partitions.py).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -29,7 +29,9 @@ class Disclosure(TamperEvident, models.Model):
     """One disclosure of one patient's records to someone outside the program: the ledger the
     patient's accounting of disclosures is read from (42 CFR 2.24/2.25, HIPAA 164.528).
 
-    Append-only: on PostgreSQL UPDATE, DELETE and TRUNCATE are refused by trigger.
+    Append-only: on PostgreSQL UPDATE, DELETE and TRUNCATE are refused by trigger. There the
+    table is partitioned by month of `disclosed_at`, its database key `(id, disclosed_at)`
+    (caseload/partitions.py).
 
     A disclosure made outside the system (a fax, a call in an emergency) is recorded by a
     supervisor afterwards: `recorded_at` says when, and the basis's own fields say what the law

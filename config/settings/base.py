@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -398,6 +399,12 @@ CELERY_BEAT_SCHEDULE = {
     "seal-audit-events": {
         "task": "caseload.tasks.audit_seal",
         "schedule": timedelta(minutes=1),
+    },
+    # Monthly partitions of the audit log and the ledger, made three months ahead: a run on
+    # the first of each month keeps three future months ready (docs/operations.md).
+    "make-audit-partitions": {
+        "task": "caseload.tasks.audit_partitions_ahead",
+        "schedule": crontab(minute=30, hour=2, day_of_month=1),
     },
 }
 

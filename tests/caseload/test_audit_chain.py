@@ -45,15 +45,21 @@ def activity(as_user, supervisor, counselor, patient, other_patient):
     assert api.get(f"/api/v1/patients/{patient.pk}/").status_code == 200
     assert api.patch(f"/api/v1/patients/{patient.pk}/", {"phone": "555-0100"}).status_code == 200
     assert as_user(counselor).get(f"/api/v1/patients/{other_patient.pk}/").status_code == 404
-    ledger_disclosure(
+    lab_disclosure(patient, supervisor)
+    return AuditEvent.objects.count()
+
+
+def lab_disclosure(patient, actor, disclosed_at=None) -> Disclosure:
+    """One ledger row: the patient's drug screens sent to a laboratory under a QSOA."""
+    return ledger_disclosure(
         patients=[patient],
         recipient_name="Regional laboratory",
         purpose="Confirmatory testing",
         information=["drug_screens"],
         basis="qsoa",
-        actor=supervisor,
-    )
-    return AuditEvent.objects.count()
+        actor=actor,
+        disclosed_at=disclosed_at,
+    )[0]
 
 
 def as_superuser(sql: str, params: list) -> None:

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -409,3 +410,15 @@ def test_sync_roles_restores_a_tampered_group():
     assert (
         set(group.permissions.values_list("codename", flat=True)) == ROLE_PERMISSIONS["front_desk"]
     )
+
+
+def test_create_audit_partitions_leaves_plain_tables_alone(db):
+    """SQLite keeps plain tables: nothing to make. (PostgreSQL: tests/caseload/
+    test_audit_partitions.py.)"""
+    if connection.vendor == "postgresql":
+        _, result = run("create_audit_partitions", "--months", "1")
+        assert result["default_rows"] == {"caseload_auditevent": 0, "caseload_disclosure": 0}
+    else:
+        assert run("create_audit_partitions", "--months", "1")[1] == {"partitioned": False}
+    with pytest.raises(CommandError, match="months"):
+        run("create_audit_partitions", "--months", "-1")
