@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -19,6 +20,7 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 SHOTS = Path(__file__).resolve().parents[2] / "shots"
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img" / "console"
 WAIT_SECONDS = 15
 
 
@@ -47,8 +49,11 @@ def start_browser() -> webdriver.Chrome:
 
 
 def shoot(driver: webdriver.Chrome, name: str) -> None:
-    """A full-page screenshot into shots/ (not committed), to look at."""
-    if os.environ.get("CASELOAD_CONSOLE_SHOTS", "1") == "0":
+    """A full-page screenshot into shots/ (not committed), to look at. With
+    `CASELOAD_CONSOLE_SHOTS=docs` a copy in 64 colours also goes to docs/img/console/, where
+    docs/console.md shows it."""
+    mode = os.environ.get("CASELOAD_CONSOLE_SHOTS", "1")
+    if mode == "0":
         return
     SHOTS.mkdir(exist_ok=True)
     # From the top, and tall enough for the window's own frame not to clip the page's end.
@@ -57,6 +62,11 @@ def shoot(driver: webdriver.Chrome, name: str) -> None:
     driver.set_window_size(1280, min(max(height, 800), 6000))
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
     driver.set_window_size(1280, 1000)
+    if mode == "docs":
+        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+        with Image.open(SHOTS / f"{name}.png") as shot:
+            small = shot.convert("RGB").quantize(colors=64)
+            small.save(DOC_SHOTS / f"{name}.png", optimize=True)
 
 
 # While a form's answer replaces the page, Chromium may report the old page's node as gone
