@@ -744,6 +744,34 @@ def rss_thirds(sampler: RssSampler) -> tuple[RssThird, RssThird] | None:
 
 
 # Main ------------------------------------------------------------------------------------------
+APPS = {  # the table's columns, in order
+    "floor": "bench.floor:app",
+    "lawful": "bench.floor:lawful_app",
+    "drf": "bench.baseline.wsgi:application",
+    "caseload": "config.wsgi:application",
+}
+
+
+def server_envs() -> dict[str, dict]:
+    """Each server's environment: the same database, Caseload in production settings."""
+    common = {"DATABASE_URL": os.environ["DATABASE_URL"], "DJANGO_SECRET_KEY": "bench-not-secret"}
+    return {
+        "floor": common,
+        "lawful": {**common, "CASELOAD_AUDIT_KEY": AUDIT_KEY},
+        "drf": {**common, "DJANGO_SETTINGS_MODULE": "bench.baseline.settings"},
+        "caseload": {
+            **common,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "CASELOAD_SECRET_KEYS": "x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
+            "CASELOAD_AUDIT_KEY": AUDIT_KEY,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_STATIC_ROOT": str(STATIC_ROOT),
+        },
+    }
+
+
 def measure(args) -> int:
     setup_django()
     from django.conf import settings
@@ -754,32 +782,8 @@ def measure(args) -> int:
     tool = "wrk" if shutil.which("wrk") and not args.python_load else "python"
     creds = credentials()
     n = len(creds.expected_ids)
-    common = {"DATABASE_URL": os.environ["DATABASE_URL"], "DJANGO_SECRET_KEY": "bench-not-secret"}
-    servers = {
-        "floor": Server("floor", "bench.floor:app", common),
-        "lawful": Server(
-            "lawful", "bench.floor:lawful_app", {**common, "CASELOAD_AUDIT_KEY": AUDIT_KEY}
-        ),
-        "drf": Server(
-            "drf",
-            "bench.baseline.wsgi:application",
-            {**common, "DJANGO_SETTINGS_MODULE": "bench.baseline.settings"},
-        ),
-        "caseload": Server(
-            "caseload",
-            "config.wsgi:application",
-            {
-                **common,
-                "DJANGO_SETTINGS_MODULE": "config.settings.production",
-                "CASELOAD_SECRET_KEYS": "x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
-                "CASELOAD_AUDIT_KEY": AUDIT_KEY,
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "DJANGO_SECURE_SSL_REDIRECT": "0",
-                "LOG_LEVEL": "WARNING",
-                "DJANGO_STATIC_ROOT": str(STATIC_ROOT),
-            },
-        ),
-    }
+    env = server_envs()
+    servers = {name: Server(name, app, env[name]) for name, app in APPS.items()}
     workdir = Path(tempfile.mkdtemp(prefix="caseload-bench-"))
     failures: list[str] = []
     try:
