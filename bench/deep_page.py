@@ -6,7 +6,8 @@ Starts Caseload and stock DRF as `bench/run.py` does, walks the whole feed once 
 by a row per row walked, as in the harness) to find the deep page's link, vacuums what the walk
 wrote, then times with the built-in generator (4 connections, `--seconds` each):
 
-1. quiet: the first page alone, the deep page alone, and both in turn in one run;
+1. quiet: the first page alone, the deep page alone, the two again in the other order, and
+   both in turn in one run;
 2. after an abandoned load on stock DRF's deep page (what `wrk` leaves when it stops at its
    deadline: the requests in flight and those in the listen backlog are still served), the deep
    page alone, as the harness's old order (DRF's deep run, then Caseload's) measured it; and the
@@ -19,6 +20,7 @@ import argparse
 import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,15 +31,32 @@ from bench.processes import settle
 
 
 def abandon(port: int, path: str, headers: dict, connections: int, seconds: float) -> None:
-    """Send one request on each of `connections` sockets, wait, and close them unanswered."""
+    """Load `path` as wrk does: `connections` closed loops for `seconds`, then every socket
+    closed at once, whatever it is waiting for (the server still serves those requests)."""
     lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     raw = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{lines}\r\n".encode()
-    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(connections)]
-    for sock in sockets:
-        sock.sendall(raw)
+    deadline, open_sockets = time.monotonic() + seconds, set()
+
+    def loop() -> None:
+        while time.monotonic() < deadline:
+            sock = socket.create_connection(("127.0.0.1", port))
+            open_sockets.add(sock)
+            try:
+                sock.sendall(raw)
+                while sock.recv(65536):  # gunicorn's sync workers close after each answer
+                    pass
+            except OSError:
+                return
+            finally:
+                open_sockets.discard(sock)
+                sock.close()
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
     time.sleep(seconds)
-    for sock in sockets:
-        sock.close()
+    for sock in list(open_sockets):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def timed(server, paths: list[str], headers: dict, seconds: float) -> list[run.Load]:
@@ -84,12 +103,10 @@ def measure(servers: dict, creds, seconds: float) -> None:
     print(f"vacuum of the walk's writes: {run.vacuum_walk_writes():.1f} s", flush=True)
     deep, masters = walked.deep_link, [s.process.pid for s in servers.values()]
     quiet = lambda: settle(masters, run.active_queries)  # noqa: E731
-    quiet()
-    report("quiet: first page alone", timed(caseload, [first], client, seconds))
-    quiet()
-    report("quiet: deep page alone", timed(caseload, [deep], client, seconds))
-    quiet()
-    report("quiet: first and deep in turn", timed(caseload, [first, deep], client, seconds))
+    alone = (("first page alone", [first]), ("deep page alone", [deep]))
+    for label, paths in (*alone, *reversed(alone), ("first and deep in turn", [first, deep])):
+        quiet()
+        report(f"quiet: {label}", timed(caseload, paths, client, seconds))
     drf_deep = f"{first}&page={deep_row // 500 + 1}"
     for label, path in (("deep page", deep), ("first page", first)):
         quiet()
