@@ -12,8 +12,13 @@ ratio to a floor is to the lawful one; the bare floor is printed beside it. It i
 credentials in-process (personal tokens with `token_issue`, an integration client with
 `integration_create` and its OAuth2 token from `POST /o/token/`). Load comes from `wrk` when it
 is on PATH, otherwise from a built-in keep-alive generator (threads + http.client); the output
-says which. Timed runs take turns (floor, DRF, Caseload, floor, …) `--repeats` times and the
-table shows medians. The whole walk runs once per server (it is long on `standard`).
+says which. Timed runs take turns (floor, lawful floor, DRF, Caseload, floor, …) `--repeats`
+times and the table shows medians; each starts only when the previous run's work is over (no
+server process busy, no other statement running: `bench/processes.py`), since `wrk` leaves its
+last requests to be served after it exits. The whole walk runs once per server (it is long on
+`standard`), and what it wrote is vacuumed before the timed runs. The deep page is timed in one
+run with the first page, the two in turn. Caseload's workers' RSS is sampled from /proc once a
+second through the timed part, and its first third compared with its last.
 
 Targets are printed PASS/MISS and never fail the run; the exit status is non-zero only when the
 harness itself breaks: a server does not start, an answer is an error or not the expected
