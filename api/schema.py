@@ -219,7 +219,8 @@ class AutoSchema(openapi.AutoSchema):
         for code, response in responses.items():
             if code in ("200", "201") and not response.get("description"):
                 response["description"] = self._success_description()
-            if code in ("200", "201") and (self._returns_record() or self._is_record_list()):
+            tagged = self._returns_record() or self._is_record_list()
+            if code in ("200", "201") and (tagged or self._takes_if_none_match()):
                 response.setdefault("headers", {})["ETag"] = copy.deepcopy(HEADERS["ETag"])
         if self._takes_if_none_match():
             responses.setdefault(
@@ -352,10 +353,10 @@ class AutoSchema(openapi.AutoSchema):
         return isinstance(self.view, RecordViewSet) and getattr(self.view, "action", None) == "list"
 
     def _takes_if_none_match(self) -> bool:
-        return isinstance(self.view, RecordViewSet) and getattr(self.view, "action", None) in (
-            "retrieve",
-            "list",
-        )
+        action = getattr(self.view, "action", None)
+        if action in getattr(self.view, "if_none_match_actions", ()):
+            return True  # another action answering 304 to its ETag (a patient's history)
+        return isinstance(self.view, RecordViewSet) and action in ("retrieve", "list")
 
     # Components ------------------------------------------------------------------------
     def _map_serializer_field(self, field, direction, bypass_extensions=False):

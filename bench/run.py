@@ -12,8 +12,13 @@ ratio to a floor is to the lawful one; the bare floor is printed beside it. It i
 credentials in-process (personal tokens with `token_issue`, an integration client with
 `integration_create` and its OAuth2 token from `POST /o/token/`). Load comes from `wrk` when it
 is on PATH, otherwise from a built-in keep-alive generator (threads + http.client); the output
-says which. Timed runs take turns (floor, DRF, Caseload, floor, …) `--repeats` times and the
-table shows medians. The whole walk runs once per server (it is long on `standard`).
+says which. Timed runs take turns (floor, lawful floor, DRF, Caseload, floor, …) `--repeats`
+times and the table shows medians; each starts only when the previous run's work is over (no
+server process busy, no other statement running: `bench/processes.py`), since `wrk` leaves its
+last requests to be served after it exits. The whole walk runs once per server (it is long on
+`standard`), and what it wrote is vacuumed before the timed runs. The deep page is timed in one
+run with the first page, the two in turn. Caseload's workers' RSS is sampled from /proc once a
+second through the timed part, and its first third compared with its last.
 
 Targets are printed PASS/MISS and never fail the run; the exit status is non-zero only when the
 harness itself breaks: a server does not start, an answer is an error or not the expected
@@ -43,6 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402 - after the path, like the other bench scripts
+
+from bench.processes import RssSampler, RssThird, settle  # noqa: E402
 
 FEED_FIELDS = {"id", "patient", "staff", "kind", "status", "start", "end", "location", "version"}
 FEED_FIELDS |= {"updated_at"}
@@ -192,11 +199,15 @@ def python_load(
     ok=(200,),
     rate: float | None = None,
     threads: int = CONNECTIONS,
+    per_target: list[Load] | None = None,
 ) -> Load:
     """Keep-alive client threads taking `targets` in turn; closed loop, or paced at `rate`
     requests per second (latency then counts from each request's planned start, so a server
-    falling behind shows as latency instead of a slower sender)."""
+    falling behind shows as latency instead of a slower sender). Each thread waits for its
+    last answer, so no request is left running on the server when it returns. `per_target`,
+    when given, receives one Load per target (its share of the requests)."""
     latencies: list[float] = []
+    by_target: list[list[float]] = [[] for _ in targets]
     errors = [0]
     lock = threading.Lock()
     started = time.perf_counter()
@@ -228,6 +239,7 @@ def python_load(
             elapsed = (time.perf_counter() - planned) * 1000
             with lock:
                 latencies.append(elapsed)
+                by_target[n % len(targets)].append(elapsed)
                 errors[0] += not good
         conn.close()
 
@@ -236,13 +248,19 @@ def python_load(
         thread.start()
     for thread in pool:
         thread.join()
-    latencies.sort()
     total = time.perf_counter() - started
+    if per_target is not None:
+        per_target.extend(summary(each, total, 0) for each in by_target)
+    return summary(latencies, total, errors[0])
+
+
+def summary(latencies: list[float], seconds: float, errors: int) -> Load:
     if not latencies:
-        return Load(0.0, 0.0, 0.0, errors[0], 0)
+        return Load(0.0, 0.0, 0.0, errors, 0)
+    latencies = sorted(latencies)
     pick = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     return Load(
-        len(latencies) / total, statistics.median(latencies), pick, errors[0], len(latencies)
+        len(latencies) / seconds, statistics.median(latencies), pick, errors, len(latencies)
     )
 
 
@@ -449,6 +467,70 @@ def audit_growth(server: Server, paths: list[str], token: str) -> tuple[float, f
     return grown / len(paths), grown / max(named, 1)
 
 
+# Between runs ----------------------------------------------------------------------------------
+def active_queries() -> int:
+    """Other sessions of this database running a statement (a server's leftover work)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state = 'active' AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        return cursor.fetchone()[0]
+
+
+WALK_WRITES = ("caseload_disclosure", "caseload_auditevent", "caseload_auditpatientset")
+
+
+def vacuum_walk_writes() -> float:
+    """VACUUM (ANALYZE) the tables the walks grew (a ledger row per row walked, for the lawful
+    floor and for Caseload), so that autovacuum does not start on them during a timed run."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for table in WALK_WRITES:
+            cursor.execute(f"VACUUM (ANALYZE) {table}")  # constant names
+    return time.perf_counter() - started
+
+
+def run_once(server: Server, entry: tuple, seconds: float, tool: str) -> dict[str, Load]:
+    """One timed run of a plan entry: {measurement: Load}. An entry whose path is a pair (first
+    page, deep page) is one run of the built-in generator taking the two in turn, so both are
+    timed under the same conditions; it gives `<key>first` and `<key>`."""
+    key, _, path, headers, ok = entry
+    if not isinstance(path, tuple):
+        return {key: load(server, path, headers, seconds, ok, tool)}
+    parts: list[Load] = []
+    both = python_load(server.port, [(p, headers) for p in path], seconds, ok, per_target=parts)
+    parts[-1].errors = both.errors
+    return {f"{key}first": parts[0], key: parts[1]}
+
+
+def timed_runs(plan: list, servers: dict, args, tool: str, failures: list) -> dict[str, Load]:
+    """Every entry of `plan`, `--repeats` times in turn, each once the servers are quiet."""
+    masters = [server.process.pid for server in servers.values()]
+    runs: dict[str, list[Load]] = {}
+    for repeat in range(args.repeats):
+        waited = 0.0
+        for entry in plan:
+            waited += settle(masters, active_queries)
+            for key, result in run_once(servers[entry[1]], entry, args.duration, tool).items():
+                runs.setdefault(f"{key}:{entry[1]}", []).append(result)
+                if result.errors:
+                    failures.append(
+                        f"{key} on {entry[1]}: {result.errors} errors of {result.requests}"
+                    )
+        print(
+            f"repeat {repeat + 1}/{args.repeats} done; {waited:.1f} s waiting for the servers"
+            " to finish the previous run's work",
+            flush=True,
+        )
+    return {key: med(value) for key, value in runs.items()}
+
+
 # Table -----------------------------------------------------------------------------------------
 @dataclass
 class Row:
@@ -514,6 +596,7 @@ class Measured:
     paced: Load
     counts: list
     audit: dict[str, dict[str, tuple[float, float]]]  # row -> server -> (per request, per id)
+    rss: tuple[RssThird, RssThird] | None = None  # Caseload's workers, first and last third
 
     def of(self, key: str) -> dict[str, Load]:
         return {s: self.m[f"{key}:{s}"] for s in SERVERS if f"{key}:{s}" in self.m}
@@ -524,14 +607,16 @@ SERVERS = ("floor", "lawful", "drf", "caseload")  # the table's columns, in orde
 
 def table_rows(r: Measured) -> list[Row]:
     """The table. Every ratio to a floor is to the lawful floor (the bare one stands beside)."""
-    return [*feed_rows(r), *walk_rows(r), *request_rows(r), *audit_rows(r)]
+    rows = [*feed_rows(r), *walk_rows(r), *request_rows(r), *conditional_rows(r)]
+    return [*rows, *audit_rows(r), *rss_rows(r)]
 
 
 def feed_rows(r: Measured) -> list[Row]:
-    feed, deep = r.of("feed"), r.of("deep")
+    feed, deep, beside = r.of("feed"), r.of("deep"), r.of("deepfirst")
     share = div(feed["caseload"].rps, feed["lawful"].rps)
     times = div(feed["caseload"].rps, feed["drf"].rps)
-    slow = div(deep["caseload"].p50, feed["caseload"].p50)
+    # Against the first page timed in the same run, in turn with the deep one.
+    slow = div(deep["caseload"].p50, beside["caseload"].p50)
     rps = (f"{feed[s].rps:,.1f}" for s in SERVERS)
     return [
         Row("feed page 500 (integration), req/s", *rps, f"{share:.0%} of lawful floor",
@@ -543,6 +628,8 @@ def feed_rows(r: Measured) -> list[Row]:
         Row(f"deep page (row {r.deep_row:,}) p50 ms",
             *(ms(deep[s].p50, deep[s].requests) for s in SERVERS), f"{slow:.2f}x first page",
             "<= 1.2x first page", verdict(slow <= 1.2)),
+        Row("  first page in the same run, p50 ms",
+            *(ms(beside[s].p50, beside[s].requests) for s in SERVERS), "", "", verdict(None)),
     ]  # fmt: skip
 
 
@@ -563,7 +650,6 @@ def walk_rows(r: Measured) -> list[Row]:
 def request_rows(r: Measured) -> list[Row]:
     m, history = r.m, r.of("history")
     hist = div(history["caseload"].p50, history["lawful"].p50)
-    cond = div(m["record304:caseload"].rps, m["record200:caseload"].rps)
     me = div(m["trivial:caseload"].rps, m["trivial:drf"].rps)
     flat = [c for c in r.counts if len(set(c[2])) == 1 and isinstance(c[2][0], int)]
     paced = r.paced
@@ -571,9 +657,6 @@ def request_rows(r: Measured) -> list[Row]:
         Row("patient history p50 ms", f"{history['floor'].p50:.1f}",
             f"{history['lawful'].p50:.1f}", "", f"{history['caseload'].p50:.1f}",
             f"{hist:.1f}x lawful floor", "<= 3x lawful floor", verdict(hist <= 3)),
-        Row("record: 304 If-None-Match vs 200, req/s", "", "", "",
-            f"{m['record304:caseload'].rps:,.0f} vs {m['record200:caseload'].rps:,.0f}",
-            f"{cond:.1f}x", ">= 3x", verdict(cond >= 3)),
         Row("/api/v1/me/ vs bare Django view, req/s", "", "",
             f"{m['trivial:drf'].rps:,.0f} (bare)", f"{m['trivial:caseload'].rps:,.0f}",
             f"{me:.0%}", ">= 50 %", verdict(me >= 0.5)),
@@ -583,6 +666,44 @@ def request_rows(r: Measured) -> list[Row]:
         Row(f"mixed load at 70 % of peak ({r.peak.rps:,.0f} r/s)", "", "", "",
             f"{paced.rps:,.0f} r/s p99 {paced.p99:.0f} ms, {paced.errors} errors", "",
             "p99 <= 250 ms, 0 errors", verdict(paced.p99 <= 250 and not paced.errors)),
+    ]  # fmt: skip
+
+
+CONDITIONAL = (
+    ("record", "record", "record200"),
+    ("history", "patient history", "history"),
+    ("feed", "feed page 500 (integration)", "feed"),
+)
+
+
+def conditional_rows(r: Measured) -> list[Row]:
+    """A GET whose If-None-Match names the current ETag (304) against the same GET (200)."""
+    rows = []
+    for key, what, full in CONDITIONAL:
+        hit, whole = r.m.get(f"{key}304:caseload"), r.m[f"{full}:caseload"]
+        label = f"{what}: 304 If-None-Match vs 200, req/s"
+        if hit is None:
+            cell, ratio, ok = f"no ETag vs {whole.rps:,.0f}", "no 304", False
+        else:
+            times = div(hit.rps, whole.rps)
+            cell, ratio, ok = f"{hit.rps:,.0f} vs {whole.rps:,.0f}", f"{times:.2f}x", times >= 3
+        rows.append(Row(label, "", "", "", cell, ratio, ">= 3x", verdict(ok)))
+    return rows
+
+
+RSS_TOLERANCE = 0.05
+
+
+def rss_rows(r: Measured) -> list[Row]:
+    """Caseload's workers' resident memory, the first third of the run against the last."""
+    if r.rss is None:
+        return []
+    first, last = r.rss
+    growth = div(last.total, first.total) - 1
+    return [
+        Row("Caseload worker RSS, first / last third, MiB", "", "", "",
+            f"{first.total:,.1f} / {last.total:,.1f}", f"{growth:+.1%}",
+            "no growth (<= +5 %)", verdict(growth <= RSS_TOLERANCE)),
     ]  # fmt: skip
 
 
@@ -601,7 +722,80 @@ def audit_rows(r: Measured) -> list[Row]:
     return rows
 
 
+def conditional_plan(caseload: Server, history_path: str, first: str, bearer: dict) -> list:
+    """304 runs of the patient history and the first feed page with the ETag their 200 gave;
+    none for a path that answered without one (its row then says so)."""
+    plan = []
+    for key, path, who in (("history", history_path, "supervisor"), ("feed", first, "client")):
+        _, head, _ = request(caseload.port, "GET", path, bearer[who])
+        if head.get("ETag"):
+            headers = {**bearer[who], "If-None-Match": head["ETag"]}
+            plan.append((f"{key}304", "caseload", path, headers, (304,)))
+    return plan
+
+
+def warm_then_sample(caseload: Server, plan: list, mix: list) -> RssSampler:
+    """Serve each of Caseload's paths (timed and mixed) a few times on both workers, then start
+    sampling their RSS: what a worker allocates the first time it serves a path is not growth."""
+    targets = list(mix)
+    for _, name, paths, headers, _ in plan:
+        if name == "caseload":
+            targets += [(p, headers) for p in (paths if isinstance(paths, tuple) else (paths,))]
+    for path, headers in targets:  # CONNECTIONS at once, so that each worker takes some
+        pool = [
+            threading.Thread(target=request, args=(caseload.port, "GET", path, headers))
+            for _ in range(CONNECTIONS)
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+    return RssSampler(caseload.process.pid).start()
+
+
+def rss_thirds(sampler: RssSampler) -> tuple[RssThird, RssThird] | None:
+    """Print Caseload's workers' RSS in the first and the last third of the run."""
+    try:
+        first, last = sampler.thirds()
+    except ValueError:
+        return None
+    print(f"Caseload worker RSS (VmRSS, median of {len(sampler.samples)} samples by third):")
+    print(f"  first third: {first.text()}")
+    print(f"  last third:  {last.text()}")
+    if set(first.workers) != set(last.workers):
+        print("  (a worker was replaced during the run: the sums are compared)")
+    return first, last
+
+
 # Main ------------------------------------------------------------------------------------------
+APPS = {  # the table's columns, in order
+    "floor": "bench.floor:app",
+    "lawful": "bench.floor:lawful_app",
+    "drf": "bench.baseline.wsgi:application",
+    "caseload": "config.wsgi:application",
+}
+
+
+def server_envs() -> dict[str, dict]:
+    """Each server's environment: the same database, Caseload in production settings."""
+    common = {"DATABASE_URL": os.environ["DATABASE_URL"], "DJANGO_SECRET_KEY": "bench-not-secret"}
+    return {
+        "floor": common,
+        "lawful": {**common, "CASELOAD_AUDIT_KEY": AUDIT_KEY},
+        "drf": {**common, "DJANGO_SETTINGS_MODULE": "bench.baseline.settings"},
+        "caseload": {
+            **common,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "CASELOAD_SECRET_KEYS": "x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
+            "CASELOAD_AUDIT_KEY": AUDIT_KEY,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_STATIC_ROOT": str(STATIC_ROOT),
+        },
+    }
+
+
 def measure(args) -> int:
     setup_django()
     from django.conf import settings
@@ -612,32 +806,8 @@ def measure(args) -> int:
     tool = "wrk" if shutil.which("wrk") and not args.python_load else "python"
     creds = credentials()
     n = len(creds.expected_ids)
-    common = {"DATABASE_URL": os.environ["DATABASE_URL"], "DJANGO_SECRET_KEY": "bench-not-secret"}
-    servers = {
-        "floor": Server("floor", "bench.floor:app", common),
-        "lawful": Server(
-            "lawful", "bench.floor:lawful_app", {**common, "CASELOAD_AUDIT_KEY": AUDIT_KEY}
-        ),
-        "drf": Server(
-            "drf",
-            "bench.baseline.wsgi:application",
-            {**common, "DJANGO_SETTINGS_MODULE": "bench.baseline.settings"},
-        ),
-        "caseload": Server(
-            "caseload",
-            "config.wsgi:application",
-            {
-                **common,
-                "DJANGO_SETTINGS_MODULE": "config.settings.production",
-                "CASELOAD_SECRET_KEYS": "x4k2cN1mQm0sVw9t3Yb7Jq8ZpLr5Ue6Hd0aGfTiWkOc=",
-                "CASELOAD_AUDIT_KEY": AUDIT_KEY,
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "DJANGO_SECURE_SSL_REDIRECT": "0",
-                "LOG_LEVEL": "WARNING",
-                "DJANGO_STATIC_ROOT": str(STATIC_ROOT),
-            },
-        ),
-    }
+    env = server_envs()
+    servers = {name: Server(name, app, env[name]) for name, app in APPS.items()}
     workdir = Path(tempfile.mkdtemp(prefix="caseload-bench-"))
     failures: list[str] = []
     try:
@@ -686,9 +856,9 @@ def measure(args) -> int:
                 failures.append(f"{name} walk: {dups} duplicates, {gaps} gaps")
         deep = {name: walks[name].deep_link for name in walks}
         deep["drf"] = f"{first}&page={deep_row // 500 + 1}"
+        print(f"vacuumed what the walks wrote in {vacuum_walk_writes():.1f} s", flush=True)
 
         # Timed runs, taking turns.
-        runs: dict[str, list[Load]] = {}
         history_path = f"/api/v1/patients/{creds.history_patient}/history/"
         appointment_path = f"/api/v1/appointments/{creds.appointment}/"
         _, head, _ = request(caseload.port, "GET", appointment_path, bearer["supervisor"])
@@ -700,10 +870,10 @@ def measure(args) -> int:
             ("feed", "lawful", first, bearer["client"], (200,)),
             ("feed", "drf", first, bearer["supervisor"], (200,)),
             ("feed", "caseload", first, bearer["client"], (200,)),
-            ("deep", "floor", deep["floor"], bearer["client"], (200,)),
-            ("deep", "lawful", deep["lawful"], bearer["client"], (200,)),
-            ("deep", "drf", deep["drf"], bearer["supervisor"], (200,)),
-            ("deep", "caseload", deep["caseload"], bearer["client"], (200,)),
+            ("deep", "floor", (first, deep["floor"]), bearer["client"], (200,)),
+            ("deep", "lawful", (first, deep["lawful"]), bearer["client"], (200,)),
+            ("deep", "drf", (first, deep["drf"]), bearer["supervisor"], (200,)),
+            ("deep", "caseload", (first, deep["caseload"]), bearer["client"], (200,)),
             ("history", "floor", history_path, bearer["supervisor"], (200,)),
             ("history", "lawful", history_path, bearer["supervisor"], (200,)),
             ("history", "caseload", history_path, bearer["supervisor"], (200,)),
@@ -718,20 +888,12 @@ def measure(args) -> int:
             ("trivial", "drf", "/bare/", {}, (200,)),
             ("trivial", "caseload", "/api/v1/me/", bearer["supervisor"], (200,)),
         ]
-        for key, name, path, headers, ok in plan:  # preflight: the exact status, once
-            status, _, body = request(servers[name].port, "GET", path, headers)
-            if status not in ok:
-                raise HarnessError(f"{key} on {name}: GET {path} {status} {body[:300]!r}")
-        for repeat in range(args.repeats):
-            for key, name, path, headers, ok in plan:
-                result = load(servers[name], path, headers, args.duration, ok, tool)
-                runs.setdefault(f"{key}:{name}", []).append(result)
-                if result.errors:
-                    failures.append(f"{key} on {name}: {result.errors} errors of {result.requests}")
-            print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
-        m = {key: med(value) for key, value in runs.items()}
-
-        # Mixed load: counselor, prescriber and integration paths, at 70 % of measured peak.
+        plan += conditional_plan(caseload, history_path, first, bearer)
+        for key, name, paths, headers, ok in plan:  # preflight: the exact status, once
+            for path in paths if isinstance(paths, tuple) else (paths,):
+                status, _, body = request(servers[name].port, "GET", path, headers)
+                if status not in ok:
+                    raise HarnessError(f"{key} on {name}: GET {path} {status} {body[:300]!r}")
         counselor = {"Authorization": f"Bearer {creds.counselor}"}
         prescriber = {"Authorization": f"Bearer {creds.prescriber}"}
         mix = [
@@ -741,6 +903,12 @@ def measure(args) -> int:
             (f"/api/v1/patients/{creds.prescriber_patient}/history/", prescriber),
             (f"/api/v1/appointments/?updated_since={EPOCH}&page_size=100", bearer["client"]),
         ]
+        # Caseload's workers' memory, once a second from here to the end of the measurements,
+        # after every path they will serve was served a few times (warm: not a leak).
+        rss = warm_then_sample(caseload, plan, mix)
+        m = timed_runs(plan, servers, args, tool, failures)
+
+        # Mixed load: counselor, prescriber and integration paths, at 70 % of measured peak.
         peak = python_load(caseload.port, mix, args.duration)
         paced = python_load(caseload.port, mix, args.duration * 2, rate=peak.rps * PEAK_SHARE)
         if peak.errors or paced.errors:
@@ -757,7 +925,9 @@ def measure(args) -> int:
                 for s in ("lawful", "caseload")
             },
         }
+        rss.stop()
         measured = Measured(m, walks, creds.expected_ids, n, deep_row, peak, paced, counts, audit)
+        measured.rss = rss_thirds(rss)
         rows = table_rows(measured)
 
         print()

@@ -9,7 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from api.conditional import etag_for
+from api.conditional import etag_for, if_none_match_matches, list_etag
 from api.pagination import PageNumberPagination
 from caseload.documents.accounting import accounting_csv, accounting_pdf
 from caseload.documents.record_copy import record_copy_pdf
@@ -26,6 +26,7 @@ from caseload.selectors.accounting import patient_accounting
 from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.consents import consent_list
 from caseload.selectors.disclosures import disclosure_accounting
+from caseload.selectors.history import patient_history_state
 from caseload.selectors.patients import patient_list
 from caseload.services.amendments import amendment_request_create
 from caseload.services.audit import audit_read
@@ -158,6 +159,8 @@ class PatientViewSet(RecordViewSet):
     pagination_class = FeedPagination
     # The service asks the policy who may give a copy (the patient's counselor or a supervisor).
     action_permissions = {"record_copies": VIEW, "request_amendment": VIEW}
+    # Actions besides retrieve and list that answer 304 to their ETag (the schema says so).
+    if_none_match_actions = ("history",)
 
     def etag_row(self, instance: Patient) -> tuple:
         # The expected withdrawal phase moves with the clock, not with the version.
@@ -179,17 +182,29 @@ class PatientViewSet(RecordViewSet):
         """Everything recorded about the patient, newest first, with change history."""
         patient = self.get_object()
         require_clinical_access(request.user)
-        payload = history_payload(
-            user=request.user, patient=patient, context=self.get_serializer_context()
-        )
+        # The tag is read before the body: a write committing in between can only make the
+        # tag older than the body, so a later If-None-Match answers 200, never a stale 304.
+        state = patient_history_state(user=request.user, patient=patient)
+        etag = list_etag({"history": str(patient.pk)}, state, audience=self.audience())
+        unchanged = if_none_match_matches(request, etag)
         audit_read(
             actor=request.user,
             model=Patient,
             objects=[patient],
             action=AuditAction.READ,
+            status_code=304 if unchanged else 200,
             detail={"view": "history"},
         )
-        return Response(payload)
+        if unchanged:
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)  # nothing read or built
+        else:
+            response = Response(
+                history_payload(
+                    user=request.user, patient=patient, context=self.get_serializer_context()
+                )
+            )
+        response["ETag"] = etag
+        return response
 
     @TREND_SCHEMA
     @action(

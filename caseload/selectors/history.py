@@ -71,6 +71,27 @@ def patient_history(*, user: Staff, patient: Patient) -> list[HistoryEntry]:
     return entries
 
 
+def patient_history_state(*, user: Staff, patient: Patient) -> list[tuple]:
+    """What decides the body of `patient_history` for this user, read narrowly: (kind, id,
+    version) of every record the user may read (one UNION ALL over the record types), and
+    each drug screen's results (one query). Every change to a record moves its version and
+    writes its history row; a record added or no longer visible changes the membership; the
+    results are the only related rows a record shows and carry no version of their own."""
+    scoped = patient_records_visible_to(user, patient, (kind.model for kind in KINDS))
+    first, *rest = [
+        scoped[kind.model]
+        .order_by()
+        .annotate(history_kind=Value(kind.name, output_field=models.CharField()))
+        .values_list("history_kind", "pk", "version")
+        for kind in KINDS
+    ]
+    records = sorted(first.union(*rest, all=True), key=repr)
+    screens = scoped[clinical.DrugScreen].order_by().values("pk")
+    results = clinical.DrugScreenResult.objects.filter(screen__in=screens).order_by()
+    rows = results.values_list("screen_id", "pk", "substance", "result")
+    return records + sorted(rows, key=repr)
+
+
 def _changes(found: list[tuple[HistoryKind, list]]) -> dict[tuple[str, Any], list[dict]]:
     """Every version of every record found, in one query over the record types' history
     tables (UNION ALL), described as changes: (kind, record id) -> changes, newest first."""

@@ -27,15 +27,24 @@ ROWS = (
     "same, vs stock DRF",
     "same, p50 / p99 ms",
     "deep page (row 1,500) p50 ms",
+    "first page in the same run, p50 ms",
     "whole walk (2,000 rows), s",
     "walk duplicates / gaps",
     "patient history p50 ms",
-    "record: 304 If-None-Match vs 200, req/s",
     "/api/v1/me/ vs bare Django view, req/s",
     "SQL queries at page size 10/100/1000",
     "mixed load at 70 % of peak",
+    "record: 304 If-None-Match vs 200, req/s",
+    "patient history: 304 If-None-Match vs 200, req/s",
+    "feed page 500 (integration): 304 If-None-Match vs 200, req/s",
     "audit bytes per request / per id, staff list",
     "audit bytes per request / per id, feed",
+    "Caseload worker RSS, first / last third, MiB",
+)
+CONDITIONAL = (
+    "record: 304 If-None-Match vs 200, req/s",
+    "patient history: 304 If-None-Match vs 200, req/s",
+    "feed page 500 (integration): 304 If-None-Match vs 200, req/s",
 )
 
 
@@ -88,6 +97,19 @@ def test_tiny_profile_prints_every_row_and_walks_without_duplicates_or_gaps(tran
     assert rows["whole walk (2,000 rows), s"]["ratio"].endswith("x lawful floor")
     assert rows["patient history p50 ms"]["ratio"].endswith("x lawful floor")
     assert float(rows["patient history p50 ms"]["lawful floor"]) > 0
+    # The deep page is compared with the first page timed in the same run.
+    assert rows["deep page (row 1,500) p50 ms"]["ratio"].endswith("x first page"), rows
+    assert float(rows["first page in the same run, p50 ms"]["Caseload"]) > 0
+    # Each conditional GET answered 304 to the ETag of its 200 (a rate for both).
+    for label in CONDITIONAL:
+        hit, whole = rows[label]["Caseload"].split(" vs ")
+        assert float(hit.replace(",", "")) > 0 and float(whole.replace(",", "")) > 0, rows[label]
+        assert re.fullmatch(r"[\d.]+x", rows[label]["ratio"]), rows[label]
+    # The workers' memory, first third against last, from /proc.
+    rss = rows["Caseload worker RSS, first / last third, MiB"]
+    assert re.fullmatch(r"[\d,.]+ / [\d,.]+", rss["Caseload"]), rss
+    assert re.search(r"^  first third: [\d.]+ MiB \(pid \d+", result.stdout, re.MULTILINE)
+    assert re.search(r"^  last third:  [\d.]+ MiB \(pid \d+", result.stdout, re.MULTILINE)
     # The lawful floor writes the feed's audit event and ledger rows; the bare floor none.
     audit = rows["audit bytes per request / per id, feed"]
     assert audit["floor"] == "0", audit

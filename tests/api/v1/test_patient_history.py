@@ -290,3 +290,65 @@ def test_query_count_does_not_grow_with_the_length_of_the_history(
         assert len(history_reads) == 1  # every record type's versions in one query
     print(f"history queries: 10 records -> {counts[10]}, 200 records -> {counts[200]}")
     assert counts[10] == counts[200]
+
+
+def test_an_unchanged_history_answers_304_to_its_etag_and_the_read_is_audited(
+    as_user, prescriber, patient, recorded
+):
+    doctor = as_user(prescriber)
+    first = doctor.get(url(patient))
+    etag = first["ETag"]
+    again = doctor.get(url(patient), headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again["ETag"] == etag
+    assert again.content == b""
+    statuses = AuditEvent.objects.filter(detail__view="history").values_list("status_code")
+    assert sorted(statuses) == [(200,), (304,)]
+    # Another tag, or none, reads the whole history.
+    assert doctor.get(url(patient), headers={"If-None-Match": '"v1"'}).status_code == 200
+
+
+def _patch_note(as_user, counselor, prescriber, recorded):
+    note = f"/api/v1/notes/{recorded['note']}/"
+    return as_user(counselor).patch(note, {"body": "Revised."})
+
+
+def _referral_transition(as_user, counselor, prescriber, recorded):
+    return as_user(counselor).post(f"/api/v1/referrals/{recorded['referral']}/attending/")
+
+
+def _entered_in_error(as_user, counselor, prescriber, recorded):
+    return as_user(counselor).post(
+        f"/api/v1/assessments/{recorded['assessment']}/entered-in-error/",
+        {"reason": "Recorded on the wrong patient."},
+    )
+
+
+def _new_record(as_user, counselor, prescriber, recorded):
+    patient = as_user(counselor).get(f"/api/v1/notes/{recorded['note']}/").json()["patient"]
+    body = {"patient": patient, "written_at": ago(hours=1), "body": "Second note."}
+    return as_user(counselor).post("/api/v1/notes/", body)
+
+
+@pytest.mark.parametrize(
+    "change", [_patch_note, _referral_transition, _entered_in_error, _new_record]
+)
+def test_any_change_to_the_history_makes_the_old_etag_answer_200(
+    as_user, counselor, prescriber, patient, recorded, change
+):
+    doctor = as_user(prescriber)
+    old = doctor.get(url(patient))["ETag"]
+    assert change(as_user, counselor, prescriber, recorded).status_code in (200, 201)
+    fresh = doctor.get(url(patient), headers={"If-None-Match": old})
+    assert fresh.status_code == 200
+    assert fresh["ETag"] != old
+    assert doctor.get(url(patient), headers={"If-None-Match": fresh["ETag"]}).status_code == 304
+
+
+def test_the_history_etag_differs_by_role(as_user, counselor, prescriber, patient, recorded):
+    nurse = as_user(counselor).get(url(patient))["ETag"]
+    doctor = as_user(prescriber).get(url(patient))["ETag"]
+    assert nurse != doctor
+    assert (
+        as_user(prescriber).get(url(patient), headers={"If-None-Match": nurse}).status_code == 200
+    )
