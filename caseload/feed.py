@@ -71,12 +71,46 @@ class Position:
     id: str | None = None
 
 
+class FeedRow:
+    """One record of a page read as column values (`feed_page(columns=…)`), no model instance:
+    `values` in the order asked, and what the walk, the ETag, the ledger and the audit read of
+    a record (its id, patient, version and change number)."""
+
+    __slots__ = ("change_seq", "patient_id", "pk", "values", "version")
+
+    def __init__(self, values: tuple, pk, patient_id, version: int, change_seq: int):
+        self.values, self.pk, self.patient_id = values, pk, patient_id
+        self.version, self.change_seq = version, change_seq
+
+
+_ROW_KEYS = ("id", "patient_id", "version", "change_seq")
+
+
+def _feed_rows(window: models.QuerySet, columns: tuple[str, ...], limit: int) -> list[FeedRow]:
+    """The window's first `limit` rows as `FeedRow`s of `columns` (model attnames)."""
+    extra = [key for key in _ROW_KEYS if key not in columns]
+    names = [*columns, *extra]
+    at = [names.index(key) for key in _ROW_KEYS]
+    width = len(columns)
+    return [
+        FeedRow(row[:width], row[at[0]], row[at[1]], row[at[2]], row[at[3]])
+        for row in window.values_list(*names)[:limit]
+    ]
+
+
 def feed_page(
-    queryset: models.QuerySet, *, after: Position, horizon: int, size: int
-) -> tuple[list[models.Model], Position | None]:
+    queryset: models.QuerySet,
+    *,
+    after: Position,
+    horizon: int,
+    size: int,
+    columns: tuple[str, ...] | None = None,
+) -> tuple[list, Position | None]:
     """One page of the walk (at most `size` rows) and the position after it (None: the end).
 
-    One query, a range scan of the (change_seq, id) index: never OFFSET.
+    One query, a range scan of the (change_seq, id) index: never OFFSET. The rows are model
+    instances, or with `columns` (attnames of a model with a patient and a version) `FeedRow`s
+    of those columns, read as tuples.
     """
     if after.id is None:
         window = queryset.filter(change_seq__gt=after.seq)
@@ -84,7 +118,8 @@ def feed_page(
         window = queryset.filter(
             TupleGreaterThan(Tuple(F("change_seq"), F("id")), (after.seq, after.id))
         )
-    rows = list(window.filter(change_seq__lt=horizon).order_by("change_seq", "id")[: size + 1])
+    window = window.filter(change_seq__lt=horizon).order_by("change_seq", "id")
+    rows = list(window[: size + 1]) if columns is None else _feed_rows(window, columns, size + 1)
     if len(rows) <= size:
         return rows, None
     rows = rows[:size]
