@@ -39,12 +39,22 @@ LOCATIONS = [
 PLUS_0530 = timezone(timedelta(hours=5, minutes=30))
 
 
+_ISSUED: dict[str, tuple[str, dict]] = {}
+
+
 def _fake_issue(data, *, scope: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([scope, data], sort_keys=True).encode()).decode()
+    """A readable token of the link's data but its horizon, and where a `sync` link starts
+    (on PostgreSQL the two walks take their horizons at different moments); the data itself is
+    kept for `_fake_read`."""
+    moving = ("h", "s") if scope.startswith("feed:sync:") else ("h",)
+    shown = {key: value for key, value in data.items() if key not in moving}
+    token = base64.urlsafe_b64encode(json.dumps([scope, shown], sort_keys=True).encode())
+    _ISSUED[token.decode()] = (scope, data)
+    return token.decode()
 
 
 def _fake_read(token, *, scope: str, parameter: str, max_age=None):
-    issued_scope, data = json.loads(base64.urlsafe_b64decode(token.encode()))
+    issued_scope, data = _ISSUED[token]
     assert issued_scope == scope
     return data
 
