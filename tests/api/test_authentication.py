@@ -180,3 +180,17 @@ def test_the_token_lookup_is_one_query_and_answers_each_request_afresh(
     assert client.get(ME).status_code == 200
     token_revoke(token=token, actor=supervisor)
     assert_unauthenticated(client.get(ME), "invalid_token")
+
+
+@pytest.mark.parametrize("role", ["supervisor", "counselor", "prescriber", "front_desk"])
+def test_me_answers_what_its_serializer_writes(role, program, request):
+    from rest_framework.renderers import JSONRenderer
+
+    from api.v1.me import MeSerializer
+
+    staff = request.getfixturevalue(role)
+    _, raw = token_issue(staff=staff)
+    response = bearer(raw).get(ME)
+    assert response.status_code == 200
+    assert response.content == JSONRenderer().render(MeSerializer(staff).data)
+    assert response.json()["program"] == program.code
