@@ -72,6 +72,8 @@ class FeedPagination(PageNumberPagination):
     def __init__(self):
         super().__init__()
         self.walk: Walk | None = None
+        # Set by the view to read a walk's rows as `FeedRow`s of these columns, not instances.
+        self.columns: tuple[str, ...] | None = None
         self.rows: list = []
         self.next_position: Position | None = None
 
@@ -180,6 +182,7 @@ class FeedPagination(PageNumberPagination):
             after=self.walk.after,
             horizon=self.walk.horizon,
             size=self.get_page_size(request),
+            columns=self.columns,
         )
         return self.rows
 

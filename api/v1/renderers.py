@@ -2,9 +2,32 @@ import csv
 import io
 import json
 
+import orjson
+from rest_framework import renderers
 from rest_framework.renderers import BaseRenderer
 
 from caseload.documents.accounting import spreadsheet_safe
+
+
+class RenderedJSON(bytes):
+    """A body a view already wrote as `JSONRenderer` would (api/v1/fast_output.py)."""
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON renderer, passing through a body the view wrote itself (`RenderedJSON`).
+
+    The view writes it compact and unescaped, as this renderer does with the project's
+    settings; a client asking for indentation (`Accept: application/json; indent=2`), or
+    settings that ask for ASCII or spaced output, get the body rewritten DRF's way.
+    """
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, RenderedJSON):
+            indent = self.get_indent(accepted_media_type, renderer_context or {})
+            if indent is None and not self.ensure_ascii and self.compact:
+                return bytes(data)
+            data = orjson.loads(bytes(data))
+        return super().render(data, accepted_media_type, renderer_context)
 
 
 class SvgRenderer(BaseRenderer):

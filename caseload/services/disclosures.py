@@ -37,7 +37,7 @@ from caseload.models import (
     Patient,
 )
 from caseload.permissions import staff_or_none
-from caseload.tamper import row_mac, sibling_macs
+from caseload.tamper import row_mac, sibling_macs, template_macs
 
 from .audit import audit_event
 
@@ -194,20 +194,26 @@ def ledger_client_disclosures(
         "basis": basis,
         "request_id": request.request_id if request is not None else "",
     }
-    rows = [Disclosure(patient_id=pk, consent_id=relied_on.get(pk), **shared) for pk in ids]
-    for row, mac in zip(rows, sibling_macs(rows, ("id", "patient_id", "consent_id")), strict=True):
-        row.mac = mac
-    if connection.vendor == "postgresql":
-        _ledger_insert_unnest(rows, shared)
-    else:
+    if connection.vendor != "postgresql":
+        rows = [Disclosure(patient_id=pk, consent_id=relied_on.get(pk), **shared) for pk in ids]
+        macs = sibling_macs(rows, ("id", "patient_id", "consent_id"))
+        for row, mac in zip(rows, macs, strict=True):
+            row.mac = mac
         Disclosure.objects.bulk_create(rows)
+        return len(ids)
+    # One row built for what the rows share; each row is that with its id, patient and consent.
+    template = Disclosure(patient_id=ids[0], **shared)
+    varying = [
+        {"id": uuid.uuid4(), "patient_id": pk, "consent_id": relied_on.get(pk)} for pk in ids
+    ]
+    _ledger_insert_unnest(varying, template_macs(template, varying), shared)
     return len(ids)
 
 
-def _ledger_insert_unnest(rows: list[Disclosure], shared: dict) -> None:
+def _ledger_insert_unnest(varying: list[dict], macs: list[str], shared: dict) -> None:
     """The page's rows in one INSERT … SELECT FROM unnest(): the columns every row shares are
-    sent once, the ids, patients, consents and MACs as four arrays, and no row is compiled by
-    the ORM (on a 500-row feed page compiling the instances cost more than the insert)."""
+    sent once, the ids, patients, consents and MACs as four arrays, and no row is built or
+    compiled by the ORM (on a 500-row feed page the instances cost more than the insert)."""
     columns = ", ".join(_SHARED_COLUMNS)
     placeholders = ", ".join(["%s"] * len(_SHARED_COLUMNS))
     table = connection.ops.quote_name(Disclosure._meta.db_table)
@@ -219,10 +225,10 @@ def _ledger_insert_unnest(rows: list[Disclosure], shared: dict) -> None:
             " AS p(id, patient, consent, mac)",
             [
                 *(_column_value(name, shared) for name in _SHARED_COLUMNS),
-                [row.pk for row in rows],
-                [row.patient_id for row in rows],
-                [row.consent_id for row in rows],
-                [row.mac for row in rows],
+                [row["id"] for row in varying],
+                [row["patient_id"] for row in varying],
+                [row["consent_id"] for row in varying],
+                macs,
             ],
         )
 

@@ -160,3 +160,37 @@ def test_argon2_is_the_first_password_hasher_outside_tests():
     from config.settings import base
 
     assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_the_token_lookup_is_one_query_and_answers_each_request_afresh(
+    counselor, supervisor, settings, django_assert_num_queries
+):
+    """The lookup is compiled once per process; what it answers never is kept: a token that
+    outlived the lifetime cap (lowered or aged) or was revoked fails on the next request."""
+    token, raw = token_issue(staff=counselor)
+    client = bearer(raw)
+    assert client.get(ME).status_code == 200  # stamps last_used_at (once a minute)
+    with django_assert_num_queries(1):  # token, staff member and program together
+        body = client.get(ME).json()
+    assert body["program"] == counselor.program.code
+    assert body["username"] == counselor.username
+    ApiToken.objects.filter(pk=token.pk).update(created_at=token.created_at - timedelta(days=400))
+    assert_unauthenticated(client.get(ME), "invalid_token")
+    ApiToken.objects.filter(pk=token.pk).update(created_at=token.created_at)
+    assert client.get(ME).status_code == 200
+    token_revoke(token=token, actor=supervisor)
+    assert_unauthenticated(client.get(ME), "invalid_token")
+
+
+@pytest.mark.parametrize("role", ["supervisor", "counselor", "prescriber", "front_desk"])
+def test_me_answers_what_its_serializer_writes(role, program, request):
+    from rest_framework.renderers import JSONRenderer
+
+    from api.v1.me import MeSerializer
+
+    staff = request.getfixturevalue(role)
+    _, raw = token_issue(staff=staff)
+    response = bearer(raw).get(ME)
+    assert response.status_code == 200
+    assert response.content == JSONRenderer().render(MeSerializer(staff).data)
+    assert response.json()["program"] == program.code

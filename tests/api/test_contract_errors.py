@@ -15,7 +15,6 @@ from django.db import InterfaceError, OperationalError
 from django.db.backends.utils import CursorWrapper
 from rest_framework.test import APIClient
 
-from api.v1.me import MeSerializer
 from caseload.models import CaseNote
 from tests.domain_reference import cows_items
 from tests.factories import CaseNoteFactory
@@ -85,10 +84,10 @@ def test_a_wrong_method_is_a_json_405(as_user, counselor, patient):
 
 @pytest.fixture
 def crashing_me(monkeypatch):
-    def crash(self, staff):
+    def crash(staff):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(MeSerializer, "get_permissions", crash)
+    monkeypatch.setattr("api.v1.me.me_body", crash)
 
 
 @pytest.mark.parametrize("debug", [False, True])
