@@ -1,5 +1,6 @@
 """Caseload: my patients (a supervisor's: the program's; front desk: their contact details),
-with the withdrawal phase, the last COWS band and open alerts; sortable and searchable.
+with the withdrawal phase, the last COWS band, open alerts and the next treatment plan review;
+sortable and searchable.
 
 Each column is a subquery of the one page query, so the page runs the same number of queries
 for 10 patients as for 1,000.
@@ -13,7 +14,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from caseload.models import Alert, AlertStatus, Assessment, Instrument, Patient, RecordStatus
+from caseload.models import (
+    Alert,
+    AlertStatus,
+    Assessment,
+    EnrollmentStatus,
+    Instrument,
+    Patient,
+    PlanStatus,
+    RecordStatus,
+    TreatmentPlan,
+)
 from caseload.permissions import (
     VIEW,
     break_glass_access,
@@ -40,6 +51,8 @@ SORTS = {
     "-cows": (F("last_cows_score").desc(nulls_last=True), "mrn"),
     "alerts": ("open_alerts", "mrn"),
     "-alerts": ("-open_alerts", "mrn"),
+    "review": (F("plan_review_due").asc(nulls_last=True), "mrn"),
+    "-review": (F("plan_review_due").desc(nulls_last=True), "mrn"),
 }
 
 
@@ -54,26 +67,35 @@ def my_patients(request: HttpRequest):
 
 
 def with_clinical_columns(rows, user):
-    """The last COWS and the open alerts of each row. The rows are patients the user may open
-    and whose assessments their role may read (asked below), so the correlated subqueries read
-    each patient's own rows by index instead of scoping every row again."""
-    if not has_role_permission(user, VIEW, Assessment):
-        return rows
-    last_cows = Assessment.objects.filter(
-        patient=OuterRef("pk"), instrument=Instrument.COWS, status=RecordStatus.FINAL
-    ).order_by("-administered_at", "-created_at")
-    alerts = (
-        Alert.objects.filter(patient=OuterRef("pk"), recipient=user, status=AlertStatus.OPEN)
-        .order_by()
-        .values("patient")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return rows.annotate(
-        last_cows_severity=Subquery(last_cows.values("severity")[:1]),
-        last_cows_score=Subquery(last_cows.values("total_score")[:1]),
-        open_alerts=Coalesce(Subquery(alerts, output_field=IntegerField()), Value(0)),
-    )
+    """The last COWS, the open alerts and the next plan review of each row. The rows are
+    patients the user may open and whose records their role may read (asked below), so the
+    correlated subqueries read each patient's own rows by index instead of scoping every row
+    again."""
+    if has_role_permission(user, VIEW, Assessment):
+        last_cows = Assessment.objects.filter(
+            patient=OuterRef("pk"), instrument=Instrument.COWS, status=RecordStatus.FINAL
+        ).order_by("-administered_at", "-created_at")
+        alerts = (
+            Alert.objects.filter(patient=OuterRef("pk"), recipient=user, status=AlertStatus.OPEN)
+            .order_by()
+            .values("patient")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        rows = rows.annotate(
+            last_cows_severity=Subquery(last_cows.values("severity")[:1]),
+            last_cows_score=Subquery(last_cows.values("total_score")[:1]),
+            open_alerts=Coalesce(Subquery(alerts, output_field=IntegerField()), Value(0)),
+        )
+    if has_role_permission(user, VIEW, TreatmentPlan):
+        # The signed plan of an open enrollment: its next review (docs/treatment-records.md).
+        plans = (
+            TreatmentPlan.objects.filter(patient=OuterRef("pk"), status=PlanStatus.SIGNED)
+            .exclude(enrollment__status=EnrollmentStatus.DISCHARGED)
+            .order_by("review_due_on")
+        )
+        rows = rows.annotate(plan_review_due=Subquery(plans.values("review_due_on")[:1]))
+    return rows
 
 
 @staff_page
@@ -100,7 +122,10 @@ def caseload(request: HttpRequest) -> HttpResponse:
         sort = "name"
     page = window_of(request, rows.order_by(*SORTS[sort]))
     now = timezone.now()
+    today = timezone.localdate()
     for patient in page:
+        due = getattr(patient, "plan_review_due", None)
+        patient.review_overdue = due is not None and due < today
         phase = withdrawal_phase(patient.last_use_at, now) if clinical else None
         patient.phase_name = PHASE_NAMES.get(phase or "", "")
         patient.cows_name = SEVERITY_NAMES.get(getattr(patient, "last_cows_severity", "") or "")
@@ -120,5 +145,10 @@ def caseload(request: HttpRequest) -> HttpResponse:
 def _columns(clinical: bool) -> list[tuple[str, str]]:
     columns = [("name", "Name"), ("mrn", "MRN")]
     if clinical:
-        columns += [("phase", "Withdrawal phase"), ("cows", "Last COWS"), ("alerts", "Open alerts")]
+        columns += [
+            ("phase", "Withdrawal phase"),
+            ("cows", "Last COWS"),
+            ("alerts", "Open alerts"),
+            ("review", "Plan review due"),
+        ]
     return columns

@@ -410,3 +410,34 @@ def test_the_patient_page_shows_the_plan_and_placements(counselor, patient, sign
     assert f"Next review due</dt><dd>{timezone.localdate():%-d %b %Y}</dd>" in page
     assert "Record a review" in page
     assert "Treatment plan</td>" in page and "Placement</td>" in page  # in the history too
+
+
+def test_the_caseload_shows_each_patients_next_plan_review_and_sorts_by_it(
+    supervisor, counselor, patient, enrollment
+):
+    """The caseload's "Plan review due" column: the signed plan's next review, marked overdue
+    once past, sortable (patients without a signed plan last)."""
+    from tests.factories import EnrollmentFactory, PatientFactory, signed_plan
+
+    signed_plan(
+        counselor=counselor,
+        enrollment=enrollment,
+        review_due_on=timezone.localdate() - timedelta(days=3),
+    )
+    later = PatientFactory(actor=supervisor, family_name="Aaronson")
+    signed_plan(
+        counselor=counselor,
+        enrollment=EnrollmentFactory(actor=supervisor, patient=later, counselor=counselor),
+        review_due_on=timezone.localdate() + timedelta(days=20),
+    )
+    without = PatientFactory(actor=supervisor, family_name="Abbott")
+    EnrollmentFactory(actor=supervisor, patient=without, counselor=counselor)
+    client = console_for(counselor)
+
+    page = client.get("/console/caseload/?sort=review").content.decode()
+    assert "Plan review due" in page
+    order = [page.index(p.mrn) for p in (patient, later, without)]
+    assert order == sorted(order)
+    row = page[page.index(patient.mrn) : page.index(later.mrn)]
+    assert "(overdue)" in row
+    assert "(overdue)" not in page[page.index(later.mrn) :]
