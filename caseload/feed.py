@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, models
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
@@ -109,7 +110,10 @@ def _tuples(query: models.QuerySet) -> list[tuple]:
     if db.vendor != "postgresql" or not settings.USE_TZ:
         return list(query)
     compiler = query.query.get_compiler(using=query.db)
-    sql, params = compiler.as_sql()
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # a window that can hold no row (no consented patient): no query
+        return []
     if compiler.get_converters([column for column, _, _ in compiler.select]):
         return list(query)
     with db.cursor() as cursor:
