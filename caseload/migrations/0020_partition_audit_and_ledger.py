@@ -12,28 +12,28 @@ SQLite is left as it is. See caseload/partitions.py and docs/operations.md.
 from django.db import migrations
 
 
-def partition(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        from caseload.partitions import partition_tables
+def _rebuild(schema_editor, how: str) -> None:
+    """Run `caseload.partitions.<how>` on PostgreSQL, in this migration's transaction."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    from caseload import partitions
 
-        with schema_editor.connection.cursor() as cursor:
-            # Foreign keys are checked as rows are copied, so no trigger events are pending
-            # when the old tables are dropped.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            # Copying years of audit outlasts a request's statement timeout; this
-            # transaction has none.
-            cursor.execute("SET LOCAL statement_timeout = 0")
-            partition_tables(cursor)
+    with schema_editor.connection.cursor() as cursor:
+        # Foreign keys are checked as rows are copied, so no trigger events are pending when
+        # the old tables are dropped.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # Copying years of audit outlasts a request's statement timeout; this transaction
+        # has none.
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        getattr(partitions, how)(cursor)
+
+
+def partition(apps, schema_editor):
+    _rebuild(schema_editor, "partition_tables")
 
 
 def unpartition(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        from caseload.partitions import unpartition_tables
-
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET LOCAL statement_timeout = 0")
-            unpartition_tables(cursor)
+    _rebuild(schema_editor, "unpartition_tables")
 
 
 class Migration(migrations.Migration):
