@@ -66,8 +66,10 @@ def require_clinical_access(user: Staff) -> None:
         raise exceptions.PermissionDenied("Your role does not see clinical records.")
 
 
-def history_payload(*, user: Staff, patient: Patient, context: dict) -> dict:
-    entries = patient_history(user=user, patient=patient)
+def history_payload(
+    *, user: Staff, patient: Patient, context: dict, scope: dict | None = None
+) -> dict:
+    entries = patient_history(user=user, patient=patient, scope=scope)
     records = _serialize_by_kind(entries, context)
     return {
         "patient": str(patient.pk),

@@ -26,7 +26,7 @@ from caseload.selectors.accounting import patient_accounting
 from caseload.selectors.break_glass import break_glass_candidates
 from caseload.selectors.consents import consent_list
 from caseload.selectors.disclosures import disclosure_accounting
-from caseload.selectors.history import patient_history_state
+from caseload.selectors.history import history_scope, patient_history_state
 from caseload.selectors.patients import patient_list
 from caseload.services.amendments import amendment_request_create
 from caseload.services.audit import audit_read
@@ -184,7 +184,8 @@ class PatientViewSet(RecordViewSet):
         require_clinical_access(request.user)
         # The tag is read before the body: a write committing in between can only make the
         # tag older than the body, so a later If-None-Match answers 200, never a stale 304.
-        state = patient_history_state(user=request.user, patient=patient)
+        scope = history_scope(user=request.user, patient=patient)
+        state = patient_history_state(user=request.user, patient=patient, scope=scope)
         etag = list_etag({"history": str(patient.pk)}, state, audience=self.audience())
         unchanged = if_none_match_matches(request, etag)
         audit_read(
@@ -200,7 +201,10 @@ class PatientViewSet(RecordViewSet):
         else:
             response = Response(
                 history_payload(
-                    user=request.user, patient=patient, context=self.get_serializer_context()
+                    user=request.user,
+                    patient=patient,
+                    context=self.get_serializer_context(),
+                    scope=scope,
                 )
             )
         response["ETag"] = etag

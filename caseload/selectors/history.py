@@ -52,9 +52,18 @@ class HistoryEntry:
     changes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def patient_history(*, user: Staff, patient: Patient) -> list[HistoryEntry]:
+def history_scope(*, user: Staff, patient: Patient) -> dict:
+    """Each record type's query of the patient's records the user may read (whether they may
+    open the patient is asked here, once): share it between `patient_history_state` and
+    `patient_history` when a request reads both."""
+    return patient_records_visible_to(user, patient, (kind.model for kind in KINDS))
+
+
+def patient_history(
+    *, user: Staff, patient: Patient, scope: dict | None = None
+) -> list[HistoryEntry]:
     """The patient's records the user may read, newest first, with who changed what and when."""
-    scoped = patient_records_visible_to(user, patient, (kind.model for kind in KINDS))
+    scoped = scope or history_scope(user=user, patient=patient)
     found = [(kind, list(scoped[kind.model].prefetch_related(*kind.related))) for kind in KINDS]
     changes = _changes([(kind, records) for kind, records in found if records])
     entries = [
@@ -71,13 +80,15 @@ def patient_history(*, user: Staff, patient: Patient) -> list[HistoryEntry]:
     return entries
 
 
-def patient_history_state(*, user: Staff, patient: Patient) -> list[tuple]:
+def patient_history_state(
+    *, user: Staff, patient: Patient, scope: dict | None = None
+) -> list[tuple]:
     """What decides the body of `patient_history` for this user, read narrowly: (kind, id,
     version) of every record the user may read (one UNION ALL over the record types), and
     each drug screen's results (one query). Every change to a record moves its version and
     writes its history row; a record added or no longer visible changes the membership; the
     results are the only related rows a record shows and carry no version of their own."""
-    scoped = patient_records_visible_to(user, patient, (kind.model for kind in KINDS))
+    scoped = scope or history_scope(user=user, patient=patient)
     first, *rest = [
         scoped[kind.model]
         .order_by()
