@@ -306,3 +306,70 @@ def test_every_paged_list_answers_a_foreign_cursor_with_invalid_cursor(
     issue = fhir.json()["issue"][0]
     assert issue["expression"] == ["_cursor"]
     assert issue["details"]["coding"][0]["code"] == "invalid_cursor"
+
+
+def test_a_conditional_sync_page_reads_only_what_its_tag_hashes(
+    integration_client, supervisor, booked
+):
+    """A 304 reads each row's id, patient, version and change number, not the page's fields;
+    it discloses nothing and is audited like the 200."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from caseload.models import AuditEvent, Disclosure
+
+    settle()
+    query = {"updated_since": EPOCH, "page_size": 3}
+    first = integration_client.get(FEED, query)
+    assert first.status_code == 200 and len(first.json()["results"]) == 3
+    ledgered, audited = Disclosure.objects.count(), AuditEvent.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        again = integration_client.get(FEED, query, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert (again.status_code, again["ETag"], again.content) == (304, first["ETag"], b"")
+    page_reads = [
+        q["sql"] for q in queries if q["sql"].startswith("SELECT") and "change_seq" in q["sql"]
+    ]
+    assert page_reads and not any('"location"' in sql for sql in page_reads)
+    assert Disclosure.objects.count() == ledgered
+    assert AuditEvent.objects.count() == audited + 1
+
+
+def test_a_conditional_sync_page_that_changed_answers_whole(as_user, supervisor, booked):
+    api = as_user(supervisor)
+    settle()
+    query = {"updated_since": EPOCH, "page_size": 3}
+    first = api.get(FEED, query)
+    moved = first.json()["results"][0]["id"]
+    assert api.patch(f"{FEED}{moved}/", {"location": "Room 9"}).status_code == 200
+    settle()
+    changed = api.get(FEED, query, HTTP_IF_NONE_MATCH=first["ETag"])
+    plain = api.get(FEED, query)
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+    assert changed["ETag"] == plain["ETag"]
+    assert changed.json()["results"] == plain.json()["results"]
+    assert moved not in [row["id"] for row in changed.json()["results"]]  # now at the walk's end
+
+
+def test_a_revoked_consent_changes_a_sync_pages_tag(program, supervisor, counselor, patient):
+    integration = integration_for(program, basis="consent")
+    given = Consent.objects.create(
+        program=patient.program,
+        patient=patient,
+        signed_by="the patient (synthetic)",
+        revocation_notice=True,
+        recipient_name="scheduler",
+        recipient_client=integration.record.pk,
+        purpose="Reminders",
+        information=["appointments"],
+        expires_at=timezone.now() + timedelta(days=30),
+        signed_at=timezone.now(),
+    )
+    AppointmentFactory(actor=supervisor, patient=patient, staff=counselor)
+    settle()
+    query = {"updated_since": EPOCH}
+    first = integration.get(FEED, query)
+    assert len(first.json()["results"]) == 1
+    assert integration.get(FEED, query, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    Consent.objects.filter(pk=given.pk).update(revoked_at=timezone.now())
+    after = integration.get(FEED, query, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200 and after.json()["results"] == []
