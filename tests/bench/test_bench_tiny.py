@@ -128,3 +128,22 @@ def table_cells(table: str) -> dict[str, dict[str, str]]:
         cells += [""] * (len(titles) - len(cells))
         rows[cells[0]] = dict(zip(titles, cells, strict=True))
     return rows
+
+
+@pytest.mark.postgres
+def test_spy_shows_where_the_workers_request_time_goes(transactional_db):
+    """bench/spy.py samples both workers with py-spy while it loads each path."""
+    url = suite_database_url()
+    seeded = run("seed.py", url, "--profile", "tiny")
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    result = run("spy.py", url, "--seconds", "2", "--only", "me,feed 304", "--top", "200")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for label in ("me", "feed 304"):
+        header = rf"^=== {label}: [\d.]+ req/s under py-spy, (\d+) samples inside requests ===$"
+        found = re.search(header, result.stdout, re.MULTILINE)
+        assert found and int(found.group(1)) > 0, result.stdout
+        block = result.stdout[found.end() :].split("heaviest frames")[0]
+        shares = [float(share) for share in re.findall(r"^\s+([\d.]+)%", block, re.MULTILINE)]
+        assert 99.0 <= sum(shares) <= 101.0, block
+    assert "waiting on PostgreSQL" in result.stdout
+    assert "MeView.get (api/v1/me.py" in result.stdout
