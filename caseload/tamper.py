@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -95,22 +96,68 @@ def sibling_macs(rows: list[models.Model], varying: tuple[str, ...]) -> list[str
 def template_macs(template: models.Model, varying: Iterable[dict[str, Any]]) -> list[str]:
     """MACs of rows that are `template` with the columns of each of `varying` (attname ->
     value) put in: what `row_mac` gives for each such row, without building the rows (a feed
-    page's 500 ledger rows differ only in id, patient and consent)."""
+    page's 500 ledger rows differ only in id, patient and consent).
+
+    The canonical JSON is written once with a marker where each varying value goes, then each
+    row's values are written into it: JSON is written value by value, so the text is the one
+    `json.dumps` of the whole row gives (a row whose columns differ from the first's is written
+    whole).
+    """
     document = row_document(template)
     kind = template._meta.model_name
     when_set = set(getattr(type(template), "MAC_WHEN_SET", ()))
-    key = audit_key()
-    kind_part = len(kind).to_bytes(4, "big") + kind.encode()
+    base = hmac.new(audit_key(), len(kind).to_bytes(4, "big") + kind.encode(), hashlib.sha256)
+    cut: _Cut | None = None
     macs = []
     for values in varying:
         if when_set & values.keys():
             raise ValueError("template_macs: a varying column cannot be one covered only when set")
-        document.update((name, _plain(value)) for name, value in values.items())
-        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=_plain)
-        body = canonical.encode()
-        message = kind_part + len(body).to_bytes(4, "big") + body
-        macs.append(hmac.new(key, message, hashlib.sha256).hexdigest())
+        if cut is None or cut.names != tuple(values):
+            cut = _Cut.of(document, tuple(values))
+        body = cut.text(values).encode()
+        mac = base.copy()
+        mac.update(len(body).to_bytes(4, "big") + body)
+        macs.append(mac.hexdigest())
     return macs
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+class _Cut:
+    """A row's canonical JSON cut where its varying values go: `parts[0]`, the first value's
+    JSON (in text order), `parts[1]`, … ."""
+
+    def __init__(self, names: tuple[str, ...], order: tuple[str, ...], parts: list[str]):
+        self.names, self.order, self.parts = names, order, parts
+
+    @classmethod
+    def of(cls, document: dict[str, Any], names: tuple[str, ...]) -> _Cut:
+        marker = secrets.token_hex(8)  # no value can be a marker it has never seen
+        marked = dict(document) | {name: f"\x00{marker}{i}\x00" for i, name in enumerate(names)}
+        text = _canonical(marked)
+        found = []
+        for name in names:
+            needle = _canonical(marked[name])
+            at = text.find(needle)
+            if at < 0 or text.find(needle, at + 1) >= 0:
+                raise ValueError(f"template_macs: cannot place {name}")
+            found.append((at, len(needle), name))
+        found.sort()
+        parts, start = [], 0
+        for at, length, _ in found:
+            parts.append(text[start:at])
+            start = at + length
+        parts.append(text[start:])
+        return cls(names, tuple(name for _, _, name in found), parts)
+
+    def text(self, values: dict[str, Any]) -> str:
+        pieces = [self.parts[0]]
+        for name, part in zip(self.order, self.parts[1:], strict=True):
+            pieces.append(_canonical(_plain(values[name])))
+            pieces.append(part)
+        return "".join(pieces)
 
 
 def macs_match(stored: str, expected: str) -> bool:

@@ -234,3 +234,31 @@ def verify_with(seals) -> tuple[int, dict]:
     except SystemExit as exc:
         code = exc.code
     return code, json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['Clinic "North" \\ reminders', "Dr. Ōtsuka 受付 🙂", "\x000\x00", "line\u2028break\nnew"],
+)
+def test_a_pages_ledger_macs_are_each_rows_own_mac(name):
+    """`template_macs` writes each row's canonical JSON from one cut template; every MAC must
+    be the one `row_mac` gives the row built whole, whatever the shared text holds."""
+    from caseload.tamper import row_mac, template_macs
+
+    shared = {
+        "program_id": uuid.uuid4(),
+        "disclosed_at": timezone.now(),
+        "recipient_name": name,
+        "client": uuid.uuid4(),
+        "information": ["appointments", name],
+        "purpose": name,
+        "basis": "qsoa",
+        "request_id": "r-1",
+    }
+    varying = [
+        {"id": uuid.uuid4(), "patient_id": uuid.uuid4(), "consent_id": consent}
+        for consent in (None, uuid.uuid4(), None)
+    ]
+    template = Disclosure(patient_id=varying[0]["patient_id"], **shared)
+    whole = [row_mac(Disclosure(**shared, **values)) for values in varying]
+    assert template_macs(template, varying) == whole
