@@ -125,6 +125,15 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
 
 
+def _value_json(value: Any) -> str:
+    """One value as `_canonical` writes it; ids and nulls (a ledger row's) without the encoder."""
+    if value is None:
+        return "null"
+    if isinstance(value, uuid.UUID):
+        return f'"{value}"'
+    return _canonical(_plain(value))
+
+
 class _Cut:
     """A row's canonical JSON cut where its varying values go: `parts[0]`, the first value's
     JSON (in text order), `parts[1]`, … ."""
@@ -155,7 +164,7 @@ class _Cut:
     def text(self, values: dict[str, Any]) -> str:
         pieces = [self.parts[0]]
         for name, part in zip(self.order, self.parts[1:], strict=True):
-            pieces.append(_canonical(_plain(values[name])))
+            pieces.append(_value_json(values[name]))
             pieces.append(part)
         return "".join(pieces)
 
