@@ -366,9 +366,13 @@ def has_role_permission(user: Staff, action: str, model: type[models.Model]) -> 
 
     An integration client holds no role: see `integration_may_list`.
     """
-    if not is_staff_member(user):
+    if not is_staff_member(user) or not user.is_active:
         return False
-    return user.has_perm(f"caseload.{action}_{model._meta.model_name}")
+    if user.is_superuser:
+        return True
+    # The role's permissions are this module's `ROLE_PERMISSIONS`, which `roles_sync` copies into
+    # the role's group: asking the groups (`user.has_perm`) cost a query on every request.
+    return f"{action}_{model._meta.model_name}" in ROLE_PERMISSIONS.get(user.role, ())
 
 
 # Integration scopes: what each lets a client list, and the consent category it discloses.
@@ -586,7 +590,12 @@ def records_visible_to(user: Staff, model: type[models.Model]) -> models.QuerySe
         return model._default_manager.filter(patient__in=patients_disclosable_to(user, category))
     if not has_role_permission(user, VIEW, model):
         return model._default_manager.none()
-    return model._default_manager.filter(patient__in=patients_visible_to(user))
+    visible = model._default_manager.filter(patient__in=patients_visible_to(user))
+    if model is not Patient and has_program_column(model):
+        # The record's own program column (its patient's, kept so by the database): the list
+        # then reads its program's part of `(program, start, id)`, not every program's rows.
+        visible = visible.filter(program_id=user.program_id)
+    return visible
 
 
 def patient_records_visible_to(
