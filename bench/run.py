@@ -669,25 +669,29 @@ def request_rows(r: Measured) -> list[Row]:
     ]  # fmt: skip
 
 
+# (key, label, the 200's key, target): the 3x target is for a patient history and a page of
+# 500; a single record's 304 saves one row's read, so its row is for information only.
 CONDITIONAL = (
-    ("record", "record", "record200"),
-    ("history", "patient history", "history"),
-    ("feed", "feed page 500 (integration)", "feed"),
+    ("record", "record", "record200", None),
+    ("history", "patient history", "history", 3.0),
+    ("feed", "feed page 500 (integration)", "feed", 3.0),
 )
 
 
 def conditional_rows(r: Measured) -> list[Row]:
     """A GET whose If-None-Match names the current ETag (304) against the same GET (200)."""
     rows = []
-    for key, what, full in CONDITIONAL:
+    for key, what, full, target in CONDITIONAL:
         hit, whole = r.m.get(f"{key}304:caseload"), r.m[f"{full}:caseload"]
         label = f"{what}: 304 If-None-Match vs 200, req/s"
         if hit is None:
             cell, ratio, ok = f"no ETag vs {whole.rps:,.0f}", "no 304", False
         else:
             times = div(hit.rps, whole.rps)
-            cell, ratio, ok = f"{hit.rps:,.0f} vs {whole.rps:,.0f}", f"{times:.2f}x", times >= 3
-        rows.append(Row(label, "", "", "", cell, ratio, ">= 3x", verdict(ok)))
+            cell, ratio = f"{hit.rps:,.0f} vs {whole.rps:,.0f}", f"{times:.2f}x"
+            ok = None if target is None else times >= target
+        goal = "" if target is None else f">= {target:g}x"
+        rows.append(Row(label, "", "", "", cell, ratio, goal, verdict(ok)))
     return rows
 
 

@@ -82,6 +82,9 @@ class Appointment(FeedRecord, BaseModel):
             # The sync feed walks this index: (change_seq, id) > cursor, below the horizon.
             models.Index(fields=["change_seq", "id"], name="appointment_feed"),
             models.Index(fields=["program", "change_seq", "id"], name="appointment_program_feed"),
+            # A staff list's order within its program: with 50 programs, the global order
+            # above made a counselor's page scan every program's rows (docs/performance.md).
+            models.Index(fields=["program", "start", "id"], name="appointment_program_list"),
         ]
 
     def __str__(self) -> str:
