@@ -179,9 +179,13 @@ def main() -> None:
     prof.add_argument("--sort", default="cumulative")
     prof.add_argument("--top", type=int, default=45)
     args = parser.parse_args()
+    need_seeded_postgres()
+    sys.exit(run(args) if args.command == "run" else profile(args))
+
+
+def need_seeded_postgres() -> None:
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL=postgres://…/<database seeded by bench/seed.py>.")
-    sys.exit(run(args) if args.command == "run" else profile(args))
 
 
 if __name__ == "__main__":

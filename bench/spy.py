@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import shutil
 import subprocess
 import sys
@@ -134,8 +133,7 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated: feed, feed 304, me, history, history 304")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        sys.exit("Set DATABASE_URL=postgres://…/<database seeded by bench/seed.py>.")
+    feed_me.need_seeded_postgres()
     harness.setup_django()
     creds = harness.credentials()
     server = feed_me.servers(None)["caseload"]

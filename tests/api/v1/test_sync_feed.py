@@ -206,9 +206,9 @@ def test_an_old_link_answers_410_sync_expired(as_user, supervisor, booked, setti
     assert response.json()["code"] == "sync_expired"
 
 
-def test_a_revoked_consent_expires_the_clients_sync_links(program, supervisor, counselor, patient):
-    integration = integration_for(program, basis="consent")
-    given = Consent.objects.create(
+def consent_to(integration, patient) -> Consent:
+    """The patient's consent to disclose their appointments to `integration` for 30 days."""
+    return Consent.objects.create(
         program=patient.program,
         patient=patient,
         signed_by="the patient (synthetic)",
@@ -220,6 +220,11 @@ def test_a_revoked_consent_expires_the_clients_sync_links(program, supervisor, c
         expires_at=timezone.now() + timedelta(days=30),
         signed_at=timezone.now(),
     )
+
+
+def test_a_revoked_consent_expires_the_clients_sync_links(program, supervisor, counselor, patient):
+    integration = integration_for(program, basis="consent")
+    given = consent_to(integration, patient)
     AppointmentFactory(actor=supervisor, patient=patient, staff=counselor)
     items, next_sync = walk(integration, FEED, {"updated_since": EPOCH})
     assert len(items) == 1
@@ -352,18 +357,7 @@ def test_a_conditional_sync_page_that_changed_answers_whole(as_user, supervisor,
 
 def test_a_revoked_consent_changes_a_sync_pages_tag(program, supervisor, counselor, patient):
     integration = integration_for(program, basis="consent")
-    given = Consent.objects.create(
-        program=patient.program,
-        patient=patient,
-        signed_by="the patient (synthetic)",
-        revocation_notice=True,
-        recipient_name="scheduler",
-        recipient_client=integration.record.pk,
-        purpose="Reminders",
-        information=["appointments"],
-        expires_at=timezone.now() + timedelta(days=30),
-        signed_at=timezone.now(),
-    )
+    given = consent_to(integration, patient)
     AppointmentFactory(actor=supervisor, patient=patient, staff=counselor)
     settle()
     query = {"updated_since": EPOCH}
