@@ -47,8 +47,7 @@ def keyed_digest(*parts: bytes) -> bytes:
 
 def document_mac(kind: str, document: dict[str, Any]) -> str:
     """The MAC of one row's canonical document."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=_plain)
-    return keyed_digest(kind.encode(), canonical.encode()).hex()
+    return keyed_digest(kind.encode(), _canonical(document).encode()).hex()
 
 
 def row_document(instance: models.Model) -> dict[str, Any]:
@@ -106,7 +105,6 @@ def template_macs(template: models.Model, varying: Iterable[dict[str, Any]]) -> 
     document = row_document(template)
     kind = template._meta.model_name
     when_set = set(getattr(type(template), "MAC_WHEN_SET", ()))
-    base = hmac.new(audit_key(), len(kind).to_bytes(4, "big") + kind.encode(), hashlib.sha256)
     cut: _Cut | None = None
     macs = []
     for values in varying:
@@ -114,10 +112,7 @@ def template_macs(template: models.Model, varying: Iterable[dict[str, Any]]) -> 
             raise ValueError("template_macs: a varying column cannot be one covered only when set")
         if cut is None or cut.names != tuple(values):
             cut = _Cut.of(document, tuple(values))
-        body = cut.text(values).encode()
-        mac = base.copy()
-        mac.update(len(body).to_bytes(4, "big") + body)
-        macs.append(mac.hexdigest())
+        macs.append(keyed_digest(kind.encode(), cut.text(values).encode()).hex())
     return macs
 
 
