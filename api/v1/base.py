@@ -91,13 +91,14 @@ class RecordViewSet(
     # Reads -------------------------------------------------------------------------------
     def list(self, request: Request, *args, **kwargs) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
-        if self.walks_by_row(request) and "If-None-Match" in request.headers:
+        by_row = self.walks_by_row(request)
+        if by_row and "If-None-Match" in request.headers:
             # What the tag hashes (ids, versions, the next position) is read first, narrowly;
             # the page is read whole only when the tag has changed.
             unchanged = self.unchanged_page(request, queryset)
             if unchanged is not None:
                 return unchanged
-        keys = self.walk_as_rows(request)
+        keys = self.row_keys() if by_row else ()
         page = self.paginate_queryset(queryset)
         etag = self.page_etag(page)
         if if_none_match_matches(request, etag):
@@ -163,17 +164,16 @@ class RecordViewSet(
             and paginator.walk_for(request) is not None
         )
 
-    def walk_as_rows(self, request: Request) -> tuple[str, ...]:
-        """On a sync walk, when every field the caller sees is a column written as it is read
-        (`json_columns`), have the paginator read the page as tuples of those columns and
-        return the output keys; otherwise () and the page goes through the serializer.
+    def row_keys(self) -> tuple[str, ...]:
+        """On a sync walk (`walks_by_row`), when every field the caller sees is a column written
+        as it is read (`json_columns`), have the paginator read the page as tuples of those
+        columns and return the output keys; otherwise () and the page goes through the
+        serializer.
 
         A feed page of 500 spent most of its time building and serializing model instances
         (docs/performance.md); what the body says is the same either way, and
         tests/api/v1/test_feed_rows_json.py compares the bytes of both ways.
         """
-        if not self.walks_by_row(request):
-            return ()
         keys, columns = json_columns(self.get_serializer())
         self.paginator.columns = columns or None
         return keys

@@ -1,4 +1,4 @@
-"""A sync walk's page written straight from column tuples (api/v1/base.py, `walk_as_rows`) is
+"""A sync walk's page written straight from column tuples (api/v1/base.py, `row_keys`) is
 byte for byte the page the serializer writes, for an integration client and for staff.
 
 Each page is fetched twice through HTTP: the fast way, and with `json_columns` answering that
